@@ -1,0 +1,46 @@
+//! What the account page shows.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub username: String,
+    /// Times are formatted on the server (UTC) so that the server-rendered
+    /// page and the hydrated one agree.
+    pub session_started: String,
+    pub idle_expires: String,
+    pub absolute_expires: String,
+    /// "30 minutes", "8 hours": the limits, stated up front (WCAG 2.2.6).
+    pub idle_timeout: String,
+    pub absolute_timeout: String,
+}
+
+/// The signed-in user's account and session times.
+#[server(endpoint = "account")]
+pub async fn get_account() -> Result<AccountView, AppError> {
+    use crate::ssr::web::{describe_duration, format_time, RequestContext};
+
+    let ctx = RequestContext::get()?;
+    let user = ctx.require_user()?;
+    let session = &ctx.state.settings.session;
+    let d = user.session.deadlines;
+    Ok(AccountView {
+        username: user.username,
+        session_started: format_time(d.created_at),
+        idle_expires: format_time(d.idle_expires_at),
+        absolute_expires: format_time(d.absolute_expires_at),
+        idle_timeout: describe_duration(session.idle_timeout_secs),
+        absolute_timeout: describe_duration(session.absolute_timeout_secs),
+    })
+}
+
+/// The signed-in user's name, or `None`: for the header of every page.
+#[server(endpoint = "whoami")]
+pub async fn current_username() -> Result<Option<String>, AppError> {
+    use crate::ssr::web::RequestContext;
+
+    Ok(RequestContext::get()?.current_user().map(|u| u.username))
+}

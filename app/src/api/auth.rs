@@ -1,0 +1,86 @@
+//! Register, sign in, sign out.
+//!
+//! Plain HTML form posts (before hydration, or without JavaScript) get a
+//! 302 redirect; calls from the hydrated client get the redirect as a
+//! header and navigate client-side. The sign-in URL is `POST /api/login`.
+
+use leptos::prelude::*;
+
+use super::{AppError, Secret};
+
+/// `POST /api/register` with `username`, `password`, `password_confirm`.
+#[server(endpoint = "register")]
+pub async fn register(
+    username: String,
+    password: Secret,
+    password_confirm: Secret,
+) -> Result<(), AppError> {
+    use crate::ssr::{accounts, password::Password, web::RequestContext};
+
+    let ctx = RequestContext::get()?;
+    accounts::register(
+        &ctx.state,
+        &username,
+        Password::new(password.into_inner()),
+        Password::new(password_confirm.into_inner()),
+    )
+    .await?;
+    leptos_axum::redirect("/login?registered=1");
+    Ok(())
+}
+
+/// `POST /api/login` with `username`, `password` and optionally `next`.
+/// Success rotates the session ID and redirects to `next` when it is a
+/// same-site relative path, else to `/account`.
+#[server(endpoint = "login")]
+pub async fn login(
+    username: String,
+    password: Secret,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::ssr::error::internal;
+    use crate::ssr::{
+        accounts,
+        password::Password,
+        web::{safe_next, RequestContext},
+    };
+
+    let ctx = RequestContext::get()?;
+    let user = accounts::authenticate(
+        &ctx.state,
+        &username,
+        Password::new(password.into_inner()),
+        &ctx.address(),
+    )
+    .await?;
+    ctx.auth_session()?
+        .log_in(user.id, user.credential_epoch, &ctx.client())
+        .await
+        .map_err(internal)?;
+    tracing::info!(user_id = user.id, "signed in");
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+/// `POST /api/logout`: deletes the session row, clears the cookie, and asks
+/// the browser to drop cached pages and cookies (OWASP cheat sheet,
+/// "Logout"; ASVS 7.4.1).
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::ssr::error::internal;
+    use crate::ssr::web::RequestContext;
+    use http::header::{HeaderName, HeaderValue};
+
+    let ctx = RequestContext::get()?;
+    let user = ctx.current_user().map(|u| u.user_id);
+    ctx.auth_session()?.log_out().await.map_err(internal)?;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            HeaderName::from_static("clear-site-data"),
+            HeaderValue::from_static("\"cache\", \"cookies\""),
+        );
+    }
+    tracing::info!(user_id = ?user, "signed out");
+    leptos_axum::redirect("/login?reason=signed_out");
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! The one error type server functions return: what the user may see.
+//!
+//! Errors have two faces (style guide item 5): the variant and its message
+//! are safe to show; causes (database errors, I/O) are logged on the server
+//! and reach the browser only as `Internal`.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Input that breaks a rule; the message says which and how to fix it.
+    #[error("{0}")]
+    Invalid(String),
+    /// One message for every failed sign-in, whatever the reason, so the
+    /// answer does not tell which accounts exist (ASVS 6.3.8).
+    #[error("Incorrect username or password.")]
+    InvalidCredentials,
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("That username is taken. Please choose another.")]
+    UsernameTaken,
+    #[error("Too many failed sign-in attempts. Please wait {0} minutes and try again.")]
+    TooManyAttempts(u64),
+    /// The request itself was malformed (missing fields, wrong encoding).
+    #[error("The form was incomplete or malformed. Please reload the page and try again.")]
+    BadRequest,
+    #[error("Could not reach the server. Check your connection and try again.")]
+    Unreachable,
+    #[error("Something went wrong on our side. Please try again in a moment.")]
+    Internal,
+}
+
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) | AppError::BadRequest => 400,
+            AppError::InvalidCredentials | AppError::Unauthenticated => 401,
+            AppError::UsernameTaken => 409,
+            AppError::TooManyAttempts(_) => 429,
+            AppError::Unreachable => 503,
+            AppError::Internal => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Arguments that do not decode are the client's fault: a 4xx.
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::Serialization(_)
+            | ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
+            ServerFnErrorErr::Request(_) => AppError::Unreachable,
+            ServerFnErrorErr::Registration(_)
+            | ServerFnErrorErr::ServerError(_)
+            | ServerFnErrorErr::MiddlewareError(_)
+            | ServerFnErrorErr::Response(_) => AppError::Internal,
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The client/server seam: thin `#[server]` functions with explicit
+//! endpoint names (stable URLs under /api for tests, benchmarks and docs)
+//! and the types they exchange. The work happens in `crate::ssr`.
+
+mod account;
+mod auth;
+mod error;
+
+pub use account::*;
+pub use auth::*;
+pub use error::AppError;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A secret travelling in a form (a password): decoded like a string, but
+/// never printed by `Debug`, so logging a request cannot leak it.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}

@@ -1,0 +1,11 @@
+//! Tessera: the UI, the server functions, and (behind `ssr`) the
+//! server-only security core.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;

@@ -1,0 +1,54 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::Login;
+use crate::components::form::FormError;
+
+/// Why the user is on the sign-in page, in plain words.
+fn notice(reason: Option<&str>, registered: bool) -> Option<&'static str> {
+    if registered {
+        return Some("Your account was created. Please sign in.");
+    }
+    match reason? {
+        "idle" => {
+            Some("You were signed out because you were inactive for a while. Please sign in again.")
+        }
+        "absolute" => Some("Your session reached its maximum length. Please sign in again."),
+        "signed_out" => Some("You have signed out."),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let message = move || {
+        let query = query.read();
+        notice(
+            query.get("reason").as_deref(),
+            query.get("registered").is_some(),
+        )
+        .map(|text| view! { <p class="notice" role="status">{text}</p> })
+    };
+    let error = Signal::derive(move || login.value().get().and_then(Result::err));
+    view! {
+        <h1>"Sign in"</h1>
+        {message}
+        <ActionForm action=login attr:id="login-form" attr:class="stacked">
+            <input type="hidden" name="next" value=next/>
+            <label>
+                "Username"
+                <input name="username" autocomplete="username" required/>
+            </label>
+            <label>
+                "Password"
+                <input type="password" name="password" autocomplete="current-password" required/>
+            </label>
+            <button type="submit">"Sign in"</button>
+        </ActionForm>
+        <FormError error/>
+        <p>"No account yet? " <a href="/register">"Create one"</a></p>
+    }
+}

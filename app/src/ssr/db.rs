@@ -1,0 +1,51 @@
+//! The SQLite pool: created, tuned and migrated at start.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use crate::ssr::config::DatabaseSettings;
+
+/// Migrations are compiled in, so the binary needs no files beside it.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Open(#[from] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<SqlitePool, DbError> {
+    if let Some(dir) = settings.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(&settings.path)
+        .create_if_missing(true)
+        // WAL: readers never wait for the writer. NORMAL is durable across
+        // application crashes; only an OS crash can lose the last commits,
+        // which for sessions means a few users sign in again.
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(settings.max_connections)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}

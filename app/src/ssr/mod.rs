@@ -1,0 +1,12 @@
+//! The server-only security core: plain Rust, no views.
+
+pub mod accounts;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod password;
+pub mod rate_limit;
+pub mod session;
+pub mod state;
+pub mod web;

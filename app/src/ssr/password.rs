@@ -1,0 +1,252 @@
+//! Password hashing (argon2id) and the new-password rules.
+//!
+//! Parameters: OWASP Password Storage Cheat Sheet's first argon2id option,
+//! m = 19456 KiB, t = 2, p = 1. Each hash takes ~19 MiB and tens of
+//! milliseconds of CPU, so hashing runs on tokio's blocking pool behind a
+//! semaphore: sign-in storms wait for a slot instead of starving page
+//! requests or exhausting memory.
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::{rngs::OsRng, RngCore};
+use tokio::sync::Semaphore;
+
+use crate::ssr::config::PasswordSettings;
+
+/// A password in memory. It cannot be printed or logged by accident.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(text: String) -> Self {
+        Self(text)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("argon2: {0}")]
+    Argon2(String),
+    #[error("the hashing task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("the hashing pool is closed")]
+    Closed,
+}
+
+fn argon2() -> Argon2<'static> {
+    // m = 19456 KiB, t = 2, p = 1; constant, so this cannot fail.
+    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_now(password: &str) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| HashError::Argon2(e.to_string()))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError::Argon2(e.to_string()))
+}
+
+fn verify_now(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    slots: Arc<Semaphore>,
+    /// Hash of a random password, verified against when the username is
+    /// unknown, so that an unknown user costs the same argon2 run as a
+    /// known one (no account enumeration by timing, ASVS 6.3.8).
+    dummy_hash: Arc<str>,
+    /// How many argon2 runs have been started (lets tests prove the
+    /// unknown-user path hashes too).
+    runs: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("free_slots", &self.slots.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    pub async fn new(concurrency: u32) -> Result<Self, HashError> {
+        let mut random = [0u8; 32];
+        OsRng.fill_bytes(&mut random);
+        let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let dummy_hash = tokio::task::spawn_blocking(move || hash_now(&random)).await??;
+        Ok(Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
+            dummy_hash: dummy_hash.into(),
+            runs: Default::default(),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HashError::Closed)?;
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await?;
+        Ok(out)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+        let password = password.clone();
+        self.run(move || hash_now(password.expose())).await?
+    }
+
+    /// Verifies `password` against `stored`, or against the dummy hash when
+    /// there is no such user; either way one full argon2 run.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify(
+        &self,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> Result<bool, HashError> {
+        let known = stored.is_some();
+        let phc: Arc<str> = stored
+            .map(Arc::from)
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let password = password.clone();
+        let matches = self
+            .run(move || verify_now(password.expose(), &phc))
+            .await?;
+        Ok(known && matches)
+    }
+
+    pub fn runs(&self) -> u64 {
+        self.runs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Why a new password was refused, in words for the person choosing it.
+pub fn check_new_password(
+    password: &str,
+    username: &str,
+    settings: &PasswordSettings,
+) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < settings.min_length as usize {
+        return Err(format!(
+            "Use at least {} characters for your password.",
+            settings.min_length
+        ));
+    }
+    if length > settings.max_length as usize {
+        return Err(format!(
+            "Use at most {} characters for your password.",
+            settings.max_length
+        ));
+    }
+    if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
+        return Err("Your password must not contain your username.".to_owned());
+    }
+    let estimate = zxcvbn::zxcvbn(password, &[username]);
+    if u8::from(estimate.score()) < settings.min_strength {
+        let mut message = "This password is too easy to guess.".to_owned();
+        if let Some(feedback) = estimate.feedback() {
+            if let Some(warning) = feedback.warning() {
+                message.push_str(&format!(" {warning}."));
+            }
+            for suggestion in feedback.suggestions().iter().take(2) {
+                message.push_str(&format!(" {suggestion}"));
+            }
+        } else {
+            message.push_str(" Try a longer passphrase of several unrelated words.");
+        }
+        return Err(message.replace("..", "."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_with_the_owasp_parameters_and_verify() {
+        let phc = hash_now("correct horse battery staple").expect("hash");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_now("correct horse battery staple", &phc));
+        assert!(!verify_now("correct horse battery stapler", &phc));
+        assert!(!verify_now("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn the_password_never_appears_in_debug_output() {
+        let p = Password::new("hunter2-secret".into());
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn weak_short_long_and_username_containing_passwords_are_refused() {
+        let s = PasswordSettings::default();
+        assert!(check_new_password("short", "alice", &s)
+            .unwrap_err()
+            .contains("at least 8"));
+        assert!(check_new_password(&"x".repeat(129), "alice", &s)
+            .unwrap_err()
+            .contains("at most 128"));
+        assert!(check_new_password("password123", "alice", &s)
+            .unwrap_err()
+            .contains("too easy"));
+        assert!(check_new_password("alice-Quartz-Ladle-97", "alice", &s)
+            .unwrap_err()
+            .contains("username"));
+        assert!(check_new_password("Quartz ladle orbit 97 yawn", "alice", &s).is_ok());
+        let longest: String =
+            "Quartz ladle orbit 97 yawn mosaic tundra velvet pickle harbor zenith \
+             glacier lantern sorbet pylon thimble crater 31 oboe fjord nectar quill"
+                .chars()
+                .take(128)
+                .collect();
+        assert_eq!(longest.chars().count(), 128);
+        assert!(check_new_password(&longest, "alice", &s).is_ok());
+    }
+
+    #[tokio::test]
+    async fn unknown_users_cost_an_argon2_run_and_never_verify() {
+        let hasher = PasswordHasher::new(1).await.expect("hasher");
+        let before = hasher.runs();
+        let ok = hasher
+            .verify(&Password::new("whatever".into()), None)
+            .await
+            .expect("verify");
+        assert!(!ok);
+        assert_eq!(hasher.runs(), before + 1);
+    }
+}

@@ -1,0 +1,131 @@
+//! The typed facade over a tower-sessions `Session`: handlers call
+//! `log_in`, `log_out`, `record_activity`, never string keys.
+
+use serde::{Deserialize, Serialize};
+use tower_sessions::{Expiry, Session};
+
+use super::policy::{Deadlines, SessionPolicy};
+use super::store::{deadlines_from_json, ClientInfo, ACTIVITY_KEY, AUTH_KEY, CLIENT_KEY, META_KEY};
+use crate::ssr::clock::SharedClock;
+
+/// All a session holds: who, since when, under which credentials. No
+/// password, no personal data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthState {
+    pub user_id: i64,
+    /// When the user proved who they are (unix seconds).
+    pub authenticated_at: i64,
+    /// The user's credential epoch at sign-in; a session whose epoch is
+    /// behind the user's current one is dead (style guide item 9).
+    pub credential_epoch: i64,
+}
+
+/// A live, authenticated session as loaded for this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    pub auth: AuthState,
+    pub deadlines: Deadlines,
+}
+
+pub type SessionError = tower_sessions::session::Error;
+
+#[derive(Clone, Debug)]
+pub struct AuthSession {
+    session: Session,
+    policy: SessionPolicy,
+    clock: SharedClock,
+}
+
+impl AuthSession {
+    pub fn new(session: Session, policy: SessionPolicy, clock: SharedClock) -> Self {
+        Self {
+            session,
+            policy,
+            clock,
+        }
+    }
+
+    /// The authenticated session of this request, if any. Loads the row at
+    /// most once per request (tower-sessions caches it) and only when the
+    /// request carried a well-formed cookie.
+    pub async fn current(&self) -> Result<Option<LiveSession>, SessionError> {
+        let Some(auth) = self.session.get::<AuthState>(AUTH_KEY).await? else {
+            return Ok(None);
+        };
+        let deadlines = self.session.get_value(META_KEY).await?;
+        let Some(deadlines) = deadlines.as_ref().and_then(deadlines_from_json) else {
+            // Not loaded from the store (should not happen): treat as no session.
+            return Ok(None);
+        };
+        // The store already refuses expired rows; checking again here keeps
+        // the rule visible and guards against a row that expired between the
+        // load and now.
+        if !SessionPolicy::is_alive(&deadlines, self.clock.now()) {
+            return Ok(None);
+        }
+        Ok(Some(LiveSession { auth, deadlines }))
+    }
+
+    /// Signs the user in on a brand-new session ID.
+    ///
+    /// Session-fixation defence (ASVS 7.2.4, OWASP cheat sheet "Renew the
+    /// Session ID After Any Privilege Level Change"): whatever ID the browser
+    /// sent is deleted at once and never reused; the store's `create` draws
+    /// a fresh one.
+    pub async fn log_in(
+        &self,
+        user_id: i64,
+        credential_epoch: i64,
+        client: &ClientInfo,
+    ) -> Result<(), SessionError> {
+        if self.session.id().is_some() {
+            self.session.cycle_id().await?;
+        }
+        self.session.clear().await;
+        let now = self.clock.now();
+        self.session
+            .insert(
+                AUTH_KEY,
+                AuthState {
+                    user_id,
+                    authenticated_at: now,
+                    credential_epoch,
+                },
+            )
+            .await?;
+        self.session.insert(CLIENT_KEY, client).await?;
+        self.set_cookie_lifetime(&self.policy.start(now));
+        Ok(())
+    }
+
+    /// Records real activity (a page or an action of the signed-in user).
+    /// Writes at most once per touch interval; returns whether it did.
+    pub async fn record_activity(
+        &self,
+        live: &LiveSession,
+        client: &ClientInfo,
+    ) -> Result<bool, SessionError> {
+        let now = self.clock.now();
+        if !self.policy.touch_is_due(&live.deadlines, now) {
+            return Ok(false);
+        }
+        self.session.insert(ACTIVITY_KEY, now).await?;
+        self.session.insert(CLIENT_KEY, client).await?;
+        self.set_cookie_lifetime(&self.policy.touch(live.deadlines, now));
+        Ok(true)
+    }
+
+    /// Ends the session: the row is deleted now, and tower-sessions sends a
+    /// removal cookie because the session is empty.
+    pub async fn log_out(&self) -> Result<(), SessionError> {
+        self.session.flush().await
+    }
+
+    /// Whenever the idle deadline moves, the cookie is re-sent with a
+    /// `Max-Age` that matches it.
+    fn set_cookie_lifetime(&self, deadlines: &Deadlines) {
+        let max_age = SessionPolicy::cookie_max_age_secs(deadlines, self.clock.now());
+        self.session
+            .set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(max_age))));
+    }
+}

@@ -1,0 +1,17 @@
+//! Server-side sessions (OWASP Session Management Cheat Sheet; ASVS 5.0 V7).
+//!
+//! - `id`: 128-bit IDs from the OS CSPRNG; only their SHA-256 is stored.
+//! - `policy`: idle and absolute timeouts, the touch throttle (pure).
+//! - `store`: the tower-sessions store on SQLite.
+//! - `auth`: the typed facade handlers use (log in, activity, log out).
+//! - `cookie`: the `__Host-sid` cookie's attributes, in one place.
+
+pub mod auth;
+pub mod cookie;
+pub mod id;
+pub mod policy;
+pub mod store;
+
+pub use auth::{AuthSession, AuthState, LiveSession};
+pub use policy::{Deadlines, SessionPolicy};
+pub use store::{ClientInfo, SessionBackend, SqliteSessionStore};

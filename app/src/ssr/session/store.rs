@@ -1,0 +1,326 @@
+//! Our own tower-sessions `SessionStore` on SQLite: one row per session with
+//! its deadlines and client details in columns, keyed by the SHA-256 of the ID.
+//!
+//! Contract with the typed facade (`session::auth`), through reserved keys of
+//! the tower-sessions record:
+//! - `META_KEY` (`"_meta"`) is filled in by `load` with the row's deadlines;
+//!   it is never written back.
+//! - `CLIENT_KEY` (`"_client"`) carries the client's address and user agent;
+//!   it goes to the `*_first` / `*_last` columns, not into `data`.
+//! - `ACTIVITY_KEY` (`"_activity"`) only marks the record modified; every
+//!   save counts as activity and slides the idle deadline.
+//! Every other key is the session's data, stored as JSON.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::SqlitePool;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use super::id::{new_session_id, storage_key};
+use super::policy::{Deadlines, SessionPolicy};
+use crate::ssr::clock::SharedClock;
+
+pub const META_KEY: &str = "_meta";
+pub const CLIENT_KEY: &str = "_client";
+pub const ACTIVITY_KEY: &str = "_activity";
+/// The key whose `user_id` field is copied into the indexed column.
+pub const AUTH_KEY: &str = "auth";
+
+/// Where a request came from, as recorded with the session (for the user's
+/// session list and for spotting a stolen cookie, ASVS 7.5).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Operations beyond tower-sessions' four, for maintenance and for the
+/// features that list and revoke sessions. A Postgres store implements this
+/// and `SessionStore`; callers do not change.
+#[async_trait]
+pub trait SessionBackend: SessionStore + Clone {
+    /// Deletes up to `batch` expired sessions; returns how many.
+    async fn delete_expired(&self, batch: u32) -> session_store::Result<u64>;
+    /// Ends every session of a user (e.g. after a password change).
+    async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64>;
+    /// Rows written (created, updated or deleted) since start: for tests
+    /// and benchmarks of the "a read is not a write" rule.
+    fn writes(&self) -> u64;
+}
+
+#[derive(Clone)]
+pub struct SqliteSessionStore {
+    pool: SqlitePool,
+    policy: SessionPolicy,
+    clock: SharedClock,
+    /// 0 = unlimited.
+    max_per_user: u32,
+    writes: std::sync::Arc<AtomicU64>,
+}
+
+impl fmt::Debug for SqliteSessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteSessionStore")
+            .field("policy", &self.policy)
+            .field("max_per_user", &self.max_per_user)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(e: impl fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+/// Keeps stored strings bounded whatever a client sends.
+fn bounded(s: Option<&str>, max: usize) -> Option<String> {
+    s.map(|s| s.chars().take(max).collect())
+}
+
+struct RowParts {
+    user_id: Option<i64>,
+    client: ClientInfo,
+    data: String,
+}
+
+fn split_record(record: &Record) -> session_store::Result<RowParts> {
+    let mut data: HashMap<&str, &Value> = HashMap::with_capacity(record.data.len());
+    let mut client = ClientInfo::default();
+    for (key, value) in &record.data {
+        match key.as_str() {
+            META_KEY | ACTIVITY_KEY => {}
+            CLIENT_KEY => {
+                client = serde_json::from_value(value.clone())
+                    .map_err(|e| session_store::Error::Encode(e.to_string()))?
+            }
+            other => {
+                data.insert(other, value);
+            }
+        }
+    }
+    let user_id = record
+        .data
+        .get(AUTH_KEY)
+        .and_then(|auth| auth.get("user_id"))
+        .and_then(Value::as_i64);
+    let data =
+        serde_json::to_string(&data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    Ok(RowParts {
+        user_id,
+        client: ClientInfo {
+            ip: bounded(client.ip.as_deref(), 64),
+            user_agent: bounded(client.user_agent.as_deref(), 512),
+        },
+        data,
+    })
+}
+
+impl SqliteSessionStore {
+    pub fn new(
+        pool: SqlitePool,
+        policy: SessionPolicy,
+        clock: SharedClock,
+        max_per_user: u32,
+    ) -> Self {
+        Self {
+            pool,
+            policy,
+            clock,
+            max_per_user,
+            writes: Default::default(),
+        }
+    }
+
+    fn count_write(&self) {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteSessionStore {
+    /// A new row under a fresh ID. tower-sessions calls this at sign-in and
+    /// after every `cycle_id` (rotation), never for an ID a client sent.
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let parts = split_record(record)?;
+        let deadlines = self.policy.start(self.clock.now());
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        loop {
+            record.id = new_session_id();
+            let inserted = sqlx::query(
+                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, \
+                 idle_expires_at, absolute_expires_at, ip_first, ip_last, \
+                 user_agent_first, user_agent_last, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?8, ?9) \
+                 ON CONFLICT (id_hash) DO NOTHING",
+            )
+            .bind(&storage_key(&record.id)[..])
+            .bind(parts.user_id)
+            .bind(deadlines.created_at)
+            .bind(deadlines.last_seen_at)
+            .bind(deadlines.idle_expires_at)
+            .bind(deadlines.absolute_expires_at)
+            .bind(&parts.client.ip)
+            .bind(&parts.client.user_agent)
+            .bind(&parts.data)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            // A collision of 128 random bits does not happen in practice;
+            // if it ever did, draw again rather than share a row.
+            if inserted.rows_affected() == 1 {
+                break;
+            }
+        }
+
+        // ASVS 7.1.2: beyond the per-user limit, the least recently used
+        // sessions of this user end (the new one is always kept).
+        if let (Some(user_id), limit @ 1..) = (parts.user_id, self.max_per_user) {
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id = ?1 AND id_hash NOT IN ( \
+                   SELECT id_hash FROM sessions WHERE user_id = ?1 \
+                   ORDER BY id_hash = ?2 DESC, last_seen_at DESC, created_at DESC LIMIT ?3)",
+            )
+            .bind(user_id)
+            .bind(&storage_key(&record.id)[..])
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        self.count_write();
+        Ok(())
+    }
+
+    /// Updates a live row and slides its idle deadline. Never inserts: a
+    /// request that loaded the session before it was deleted (logout) or
+    /// rotated (sign-in, step-up) must not bring it back when it saves late.
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let parts = split_record(record)?;
+        let now = self.clock.now();
+        sqlx::query(
+            "UPDATE sessions SET user_id = ?2, last_seen_at = ?3, \
+               idle_expires_at = MIN(?4, absolute_expires_at), \
+               ip_last = COALESCE(?5, ip_last), user_agent_last = COALESCE(?6, user_agent_last), \
+               data = ?7 \
+             WHERE id_hash = ?1 AND idle_expires_at > ?3 AND absolute_expires_at > ?3",
+        )
+        .bind(&storage_key(&record.id)[..])
+        .bind(parts.user_id)
+        .bind(now)
+        .bind(self.policy.sliding_idle_deadline(now))
+        .bind(&parts.client.ip)
+        .bind(&parts.client.user_agent)
+        .bind(&parts.data)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        self.count_write();
+        Ok(())
+    }
+
+    /// A live row, or `None` for an unknown, expired or deleted ID: all of
+    /// them mean "no session".
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let now = self.clock.now();
+        let row: Option<(i64, i64, i64, i64, String)> = sqlx::query_as(
+            "SELECT created_at, last_seen_at, idle_expires_at, absolute_expires_at, data \
+             FROM sessions WHERE id_hash = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2",
+        )
+        .bind(&storage_key(session_id)[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some((created_at, last_seen_at, idle_expires_at, absolute_expires_at, data)) = row
+        else {
+            return Ok(None);
+        };
+        let mut data: HashMap<String, Value> =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let deadlines = Deadlines {
+            created_at,
+            last_seen_at,
+            idle_expires_at,
+            absolute_expires_at,
+        };
+        data.insert(META_KEY.to_owned(), deadlines_to_json(&deadlines));
+        let expiry_date =
+            time::OffsetDateTime::from_unix_timestamp(idle_expires_at).map_err(backend)?;
+        Ok(Some(Record {
+            id: *session_id,
+            data,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?1")
+            .bind(&storage_key(session_id)[..])
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        self.count_write();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionBackend for SqliteSessionStore {
+    async fn delete_expired(&self, batch: u32) -> session_store::Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE id_hash IN ( \
+               SELECT id_hash FROM sessions WHERE idle_expires_at <= ?1 \
+               UNION SELECT id_hash FROM sessions WHERE absolute_expires_at <= ?1 \
+               LIMIT ?2)",
+        )
+        .bind(self.clock.now())
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() > 0 {
+            self.count_write();
+        }
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        self.count_write();
+        Ok(done.rows_affected())
+    }
+
+    fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+}
+
+pub fn deadlines_to_json(d: &Deadlines) -> Value {
+    serde_json::json!([
+        d.created_at,
+        d.last_seen_at,
+        d.idle_expires_at,
+        d.absolute_expires_at
+    ])
+}
+
+pub fn deadlines_from_json(value: &Value) -> Option<Deadlines> {
+    let [created_at, last_seen_at, idle_expires_at, absolute_expires_at] =
+        serde_json::from_value::<[i64; 4]>(value.clone()).ok()?;
+    Some(Deadlines {
+        created_at,
+        last_seen_at,
+        idle_expires_at,
+        absolute_expires_at,
+    })
+}

@@ -1,0 +1,378 @@
+//! HTTP-level security policy, as axum middleware and request helpers.
+//! `server/src/startup.rs` composes them; the order there is the order a
+//! request meets them.
+
+use std::net::SocketAddr;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, Request, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use leptos::prelude::use_context;
+use tower_sessions::Session;
+
+use crate::api::AppError;
+use crate::ssr::accounts;
+use crate::ssr::error::internal;
+use crate::ssr::session::{AuthSession, ClientInfo, LiveSession};
+use crate::ssr::state::AppState;
+
+/// Pages that need a signed-in user. Anonymous requests are redirected to
+/// the sign-in page before any rendering happens.
+pub const PROTECTED_PAGES: &[&str] = &["/account"];
+
+/// The status read of the expiry countdown: it must not count as activity
+/// (no observer effect on the idle timeout).
+pub const PASSIVE_PATHS: &[&str] = &["/api/session_status"];
+
+/// Who is signed in on this request, resolved once by `resolve_session`.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user_id: i64,
+    pub username: String,
+    pub session: LiveSession,
+}
+
+fn is_static_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/health"
+}
+
+pub fn client_info(parts: &Parts) -> ClientInfo {
+    ClientInfo {
+        ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+pub fn auth_session(state: &AppState, session: Session) -> AuthSession {
+    AuthSession::new(session, state.session_policy, state.clock.clone())
+}
+
+/// Resolves the session of every dynamic request: loads it (only if a
+/// cookie came), checks it is alive and still matches the user's
+/// credentials, records activity (throttled), and puts `CurrentUser` in
+/// the request. Protected pages without a user redirect to sign-in.
+pub async fn resolve_session(
+    State(state): State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    if is_static_asset(&path) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let Some(session) = parts.extensions.get::<Session>().cloned() else {
+        return internal_error("the session layer is missing");
+    };
+    let auth = auth_session(&state, session);
+
+    let current = match current_user(&state, &auth).await {
+        Ok(current) => current,
+        Err(response) => return *response,
+    };
+    if let Some(mut user) = current {
+        if !PASSIVE_PATHS.contains(&path.as_str()) {
+            match auth
+                .record_activity(&user.session, &client_info(&parts))
+                .await
+            {
+                Ok(true) => {
+                    user.session.deadlines = state
+                        .session_policy
+                        .touch(user.session.deadlines, state.clock.now());
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let _ = internal(e);
+                }
+            }
+        }
+        parts.extensions.insert(user);
+    } else if parts.method == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) {
+        let target = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/account");
+        return Redirect::to(&format!("/login?next={}", percent_encode(target))).into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+async fn current_user(
+    state: &AppState,
+    auth: &AuthSession,
+) -> Result<Option<CurrentUser>, Box<Response>> {
+    let live = match auth.current().await {
+        Ok(Some(live)) => live,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            let _ = internal(e);
+            return Err(Box::new(internal_error("cannot load the session")));
+        }
+    };
+    let user = match accounts::find_by_id(&state.db, live.auth.user_id).await {
+        Ok(user) => user,
+        Err(e) => {
+            let _ = internal(e);
+            return Err(Box::new(internal_error("cannot load the user")));
+        }
+    };
+    match user {
+        // Credentials changed since sign-in (or the account is gone): the
+        // session is dead (style guide item 9).
+        Some(user) if user.credential_epoch == live.auth.credential_epoch => {
+            Ok(Some(CurrentUser {
+                user_id: user.id,
+                username: user.username,
+                session: live,
+            }))
+        }
+        _ => {
+            if let Err(e) = auth.log_out().await {
+                let _ = internal(e);
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn internal_error(what: &str) -> Response {
+    tracing::error!("{what}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Internal.to_string(),
+    )
+        .into_response()
+}
+
+/// Cross-site request refusal (ASVS 3.5; OWASP CSRF Cheat Sheet, "Fetch
+/// Metadata" and "Verifying Origin"). SameSite=Strict already keeps the
+/// cookie off cross-site requests; this also stops login CSRF and
+/// same-site (sibling subdomain) forgeries. Requests with neither header
+/// come from non-browser clients, which hold no victim's cookies.
+pub async fn refuse_cross_site(req: Request<Body>, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !is_same_origin(req.headers()) {
+        tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+        return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+    }
+    next.run(req).await
+}
+
+fn is_same_origin(headers: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin") | Ok("none"));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let (Ok(origin), Some(Ok(host))) = (
+        origin.to_str(),
+        headers.get(header::HOST).map(|h| h.to_str()),
+    ) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+/// Dynamic responses are never cached: not by the browser (Back after
+/// logout must not show account data), not by a proxy (OWASP cheat sheet,
+/// "Web Content Caching"). Static assets under /pkg keep their caching.
+pub async fn no_store(req: Request<Body>, next: Next) -> Response {
+    let asset = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    if !asset {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Server-function errors answer with their own status: 4xx for the
+/// client's mistakes, 500 only for ours. (Leptos answers every error with
+/// 500, including arguments that do not decode.) Plain form posts keep the
+/// redirect back to the form that Leptos gives them.
+pub async fn server_fn_status(res: Response) -> Response {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Only same-site relative paths are followed after sign-in (no open
+/// redirect, OWASP Unvalidated Redirects Cheat Sheet).
+pub fn safe_next(next: Option<&str>) -> String {
+    const DEFAULT: &str = "/account";
+    let Some(next) = next.map(str::trim).filter(|n| !n.is_empty()) else {
+        return DEFAULT.to_owned();
+    };
+    let acceptable = next.len() <= 512
+        && next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !next.starts_with("/api/");
+    if acceptable {
+        next.to_owned()
+    } else {
+        DEFAULT.to_owned()
+    }
+}
+
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// What a server function needs of its request, from Leptos' context.
+pub struct RequestContext {
+    pub state: AppState,
+    pub parts: Parts,
+}
+
+impl RequestContext {
+    pub fn get() -> Result<Self, AppError> {
+        match (use_context::<AppState>(), use_context::<Parts>()) {
+            (Some(state), Some(parts)) => Ok(Self { state, parts }),
+            _ => {
+                tracing::error!("server function called without app state or request");
+                Err(AppError::Internal)
+            }
+        }
+    }
+
+    pub fn current_user(&self) -> Option<CurrentUser> {
+        self.parts.extensions.get::<CurrentUser>().cloned()
+    }
+
+    pub fn require_user(&self) -> Result<CurrentUser, AppError> {
+        self.current_user().ok_or(AppError::Unauthenticated)
+    }
+
+    pub fn auth_session(&self) -> Result<AuthSession, AppError> {
+        let session = self
+            .parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| {
+                tracing::error!("no session on the request");
+                AppError::Internal
+            })?;
+        Ok(auth_session(&self.state, session))
+    }
+
+    pub fn client(&self) -> ClientInfo {
+        client_info(&self.parts)
+    }
+
+    pub fn address(&self) -> String {
+        self.client().ip.unwrap_or_else(|| "unknown".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_accepts_only_same_site_relative_paths() {
+        assert_eq!(safe_next(Some("/account?tab=1")), "/account?tab=1");
+        for bad in [
+            None,
+            Some(""),
+            Some("https://evil.example/"),
+            Some("//evil.example/"),
+            Some("/\\evil.example"),
+            Some("javascript:alert(1)"),
+            Some("account"),
+            Some("/api/logout"),
+            Some("/a\r\nSet-Cookie: x=y"),
+        ] {
+            assert_eq!(safe_next(bad), "/account", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn origin_must_match_host_when_there_is_no_fetch_metadata() {
+        let mut h = axum::http::HeaderMap::new();
+        assert!(is_same_origin(&h));
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:3000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:3000"),
+        );
+        assert!(is_same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
+        assert!(!is_same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!is_same_origin(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!is_same_origin(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(is_same_origin(&h));
+    }
+
+    #[test]
+    fn percent_encoding_keeps_paths_readable() {
+        assert_eq!(percent_encode("/account?x=1&y"), "/account%3Fx%3D1%26y");
+    }
+}
+
+/// A unix time as "2026-11-27 17:42:05 UTC".
+pub fn format_time(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => "unknown".to_owned(),
+    }
+}
+
+/// "30 minutes", "8 hours", "1 hour", "45 seconds".
+pub fn describe_duration(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}

@@ -1,0 +1,5 @@
+//! The Tessera server: builds the axum app around the Leptos routes.
+#![forbid(unsafe_code)]
+
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,39 @@
+//! `main` is a shim: read settings, build the app, serve.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use app::ssr::clock::SystemClock;
+use app::ssr::config::Settings;
+use server::startup::Application;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    server::telemetry::init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("tessera: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    // TESSERA_CONFIG names another settings file; the default is the one at
+    // the workspace root, where `make run` and cargo-leptos start us.
+    let config = std::env::var_os("TESSERA_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("Leptos.toml"));
+    let settings = Settings::load(&config).map_err(|e| e.to_string())?;
+    let leptos_options = leptos::config::get_configuration(config.to_str())
+        .map_err(|e| format!("cannot read Leptos settings from {}: {e}", config.display()))?
+        .leptos_options;
+    let app = Application::build(settings, leptos_options, Arc::new(SystemClock))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Tessera is running at http://{}", app.address());
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}

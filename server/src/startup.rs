@@ -1,0 +1,182 @@
+//! Building the app: state, background tasks, and the layers every request
+//! passes through.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::app::{shell, App};
+use app::ssr::clock::SharedClock;
+use app::ssr::config::Settings;
+use app::ssr::db::{connect_and_migrate, DbError};
+use app::ssr::password::{HashError, PasswordHasher};
+use app::ssr::rate_limit::FailureLimiter;
+use app::ssr::session::cookie::{fix_removal_cookie, removal_cookie, session_layer};
+use app::ssr::session::{SessionBackend, SessionPolicy, SqliteSessionStore};
+use app::ssr::state::AppState;
+use app::ssr::web::{no_store, refuse_cross_site, resolve_session, server_fn_status};
+use axum::body::Body;
+use axum::http::Request;
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("cannot prepare password hashing: {0}")]
+    Hashing(#[from] HashError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects and migrates the database, binds the listener (port 0 picks
+    /// a free port, for tests) and starts the session clean-up task.
+    pub async fn build(
+        settings: Settings,
+        leptos_options: LeptosOptions,
+        clock: SharedClock,
+    ) -> Result<Self, StartupError> {
+        let db = connect_and_migrate(&settings.database).await?;
+        let session_policy = SessionPolicy::new(&settings.session);
+        let sessions = SqliteSessionStore::new(
+            db.clone(),
+            session_policy,
+            clock.clone(),
+            settings.session.max_per_user,
+        );
+        let state = AppState {
+            hasher: PasswordHasher::new(settings.password.hash_concurrency).await?,
+            login_failures: Arc::new(FailureLimiter::new(settings.login.failure_window_secs)),
+            settings: Arc::new(settings),
+            db,
+            clock,
+            sessions,
+            session_policy,
+        };
+
+        let address = leptos_options.site_addr;
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| StartupError::Listen { address, source })?;
+        spawn_session_cleanup(state.clone());
+        Ok(Self {
+            router: router(state.clone(), leptos_options),
+            listener,
+            state,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+/// The routes, then the layers. In `ServiceBuilder` the first layer is the
+/// outermost: a request meets them in the order they are written.
+fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let server_fns = {
+        let context = context.clone();
+        move |req: Request<Body>| handle_server_fns_with_context(context.clone(), req)
+    };
+    let routes = generate_route_list(App);
+    let settings = state.settings.clone();
+
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        // leptos_routes_with_context registers each server function's own
+        // route; this catches the unknown ones (answered with 400).
+        .route("/api/{*fn_name}", post(server_fns))
+        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
+        .with_state(leptos_options);
+
+    app.layer(
+        ServiceBuilder::new()
+            .layer(TraceLayer::new_for_http())
+            // Oversized bodies: 413 before anything reads them.
+            .layer(RequestBodyLimitLayer::new(settings.limits.max_body_bytes))
+            .map_request(|req: Request<_>| req.map(Body::new))
+            .layer(from_fn(no_store))
+            .layer(map_response(server_fn_status))
+            .layer(from_fn(refuse_cross_site))
+            .layer(from_fn_with_state(
+                removal_cookie(&settings.session),
+                fix_removal_cookie,
+            ))
+            .layer(session_layer(state.sessions.clone(), &settings.session))
+            .layer(from_fn_with_state(state, resolve_session)),
+    )
+}
+
+/// Deletes expired session rows in bounded batches, so that one pass never
+/// holds the write lock for long. Expired rows are already refused on load;
+/// this only reclaims space.
+fn spawn_session_cleanup(state: AppState) {
+    let every = Duration::from_secs(state.settings.session.cleanup_interval_secs.max(1));
+    let batch = state.settings.session.cleanup_batch_size;
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            loop {
+                match state.sessions.delete_expired(batch).await {
+                    Ok(deleted) if deleted >= u64::from(batch) => tokio::task::yield_now().await,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "session clean-up failed");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,13 @@
+//! Logging. Session IDs, passwords and hashes are never logged: the code
+//! that handles them skips them (`#[instrument(skip_all)]`, redacting
+//! `Debug`), and sqlx logs statements, never their bound values.
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn")
+    });
+    // `try_init`: tests build many apps in one process.
+    let _ = fmt().with_env_filter(filter).with_target(false).try_init();
+}

@@ -1,0 +1,169 @@
+use reqwest::header::{CONTENT_TYPE, COOKIE};
+
+use crate::helpers::*;
+
+async fn register(app: &TestApp, username: &str, password: &str, confirm: &str) -> (u16, String) {
+    let res = app
+        .post_form(
+            "/api/register",
+            &[
+                ("username", username),
+                ("password", password),
+                ("password_confirm", confirm),
+            ],
+            None,
+        )
+        .await;
+    (res.status().as_u16(), res.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn registration_explains_every_refusal_with_a_4xx() {
+    let app = spawn_app().await;
+    let long = "x".repeat(129);
+    let cases = [
+        ("ab", PASSWORD, PASSWORD, 400, "3 to 32"),
+        (&*"a".repeat(33), PASSWORD, PASSWORD, 400, "3 to 32"),
+        ("bad name", PASSWORD, PASSWORD, 400, "only use letters"),
+        ("<script>", PASSWORD, PASSWORD, 400, "only use letters"),
+        ("alice", "short", "short", 400, "at least 8"),
+        ("alice", &long, &long, 400, "at most 128"),
+        ("alice", "password123", "password123", 400, "too easy"),
+        (
+            "alice",
+            "alice-Quartz-97-ladle",
+            "alice-Quartz-97-ladle",
+            400,
+            "username",
+        ),
+        ("alice", PASSWORD, "something else", 400, "do not match"),
+    ];
+    for (username, password, confirm, status, message) in cases {
+        let (got, body) = register(&app, username, password, confirm).await;
+        assert_eq!(got, status, "{username:?}: {body}");
+        assert!(body.contains(message), "{username:?}: {body}");
+    }
+    assert_eq!(register(&app, "  alice  ", PASSWORD, PASSWORD).await.0, 200);
+}
+
+#[tokio::test]
+async fn usernames_are_unique_case_insensitively() {
+    let app = spawn_app().await;
+    app.register("Alice").await;
+    let (status, body) = register(&app, "alice", PASSWORD, PASSWORD).await;
+    assert_eq!(status, 409);
+    assert_eq!(body, "\"UsernameTaken\"");
+    // And she signs in whatever the case she types.
+    app.login("ALICE", None).await;
+}
+
+#[tokio::test]
+async fn missing_and_malformed_fields_are_400_not_500() {
+    let app = spawn_app().await;
+    let res = app
+        .post_form("/api/login", &[("username", "alice")], None)
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.text().await.expect("body"), "\"BadRequest\"");
+
+    for body in [
+        &b"%%%garbage=&&=="[..],
+        &[0xff, 0xfe, 0x00, 0x80][..],
+        &b"username[]=x&password[a]=y"[..],
+    ] {
+        let res = app
+            .http
+            .post(app.url("/api/login"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("POST");
+        assert!(
+            res.status().is_client_error(),
+            "{:?}: {}",
+            body,
+            res.status()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413() {
+    let app = spawn_app().await;
+    let huge = "x".repeat(64 * 1024);
+    let res = app
+        .post_form(
+            "/api/login",
+            &[("username", "alice"), ("password", &huge)],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 413);
+}
+
+#[tokio::test]
+async fn a_very_long_password_at_sign_in_is_refused_without_a_500() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let long = "y".repeat(10_000);
+    let res = app
+        .post_form(
+            "/api/login",
+            &[("username", "alice"), ("password", &long)],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn malformed_session_cookies_count_as_no_session() {
+    let app = spawn_app().await;
+    app.registered_and_logged_in("alice").await;
+    let cookies = [
+        "__Host-sid=".to_owned(),
+        "__Host-sid=not-base64!!".to_owned(),
+        "__Host-sid=AAAA".to_owned(),
+        format!("__Host-sid={}", "A".repeat(4096)),
+        "__Host-sid=AAAAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+        "__Host-sid=%00%01%02".to_owned(),
+        "__Host-sid=a; __Host-sid=b".to_owned(),
+        "__Host-sid".to_owned(),
+    ];
+    for cookie in cookies {
+        let res = app
+            .http
+            .get(app.url("/account"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status(), 303, "{cookie}");
+        let res = app
+            .http
+            .post(app.url("/api/whoami"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(res.status(), 200, "{cookie}");
+        assert_eq!(res.text().await.expect("body"), "null", "{cookie}");
+    }
+}
+
+#[tokio::test]
+async fn an_anonymous_visit_to_a_protected_page_redirects_to_sign_in_with_next() {
+    let app = spawn_app().await;
+    let res = app.get("/account", None).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/login?next=/account");
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404_and_unknown_api_calls_are_4xx() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/no/such/page", None).await.status(), 404);
+    let res = app.post_form("/api/no_such_function", &[], None).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+}

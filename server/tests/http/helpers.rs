@@ -1,0 +1,223 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use app::ssr::clock::ManualClock;
+use app::ssr::config::Settings;
+use app::ssr::state::AppState;
+use leptos::prelude::LeptosOptions;
+use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use server::startup::Application;
+use sqlx::{Connection, SqliteConnection};
+
+pub const PASSWORD: &str = "Quartz ladle orbit 97 yawn";
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub db_path: PathBuf,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    server::telemetry::init();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::default();
+    settings.database.path = dir.path().join("tessera-test.db");
+    // The clean-up task would write on its own schedule; tests that count
+    // writes must see only the writes requests cause.
+    settings.session.cleanup_interval_secs = 24 * 3600;
+    configure(&mut settings);
+    let db_path = settings.database.path.clone();
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("tessera")
+        .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let clock = ManualClock::starting_now();
+    let app = Application::build(settings, leptos_options, Arc::new(clock.clone()))
+        .await
+        .expect("the app builds");
+    let base = format!("http://{}", app.address());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        base,
+        clock,
+        state,
+        db_path,
+        http,
+        _dir: dir,
+    }
+}
+
+/// One `Set-Cookie` for the session cookie, split into its parts.
+#[derive(Debug, Clone)]
+pub struct SetCookie {
+    pub value: String,
+    pub attributes: Vec<String>,
+}
+
+impl SetCookie {
+    pub fn has(&self, attribute: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(attribute))
+    }
+    pub fn attr(&self, name: &str) -> Option<String> {
+        self.attributes.iter().find_map(|a| {
+            let (k, v) = a.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+    pub fn max_age(&self) -> Option<i64> {
+        self.attr("Max-Age").and_then(|v| v.parse().ok())
+    }
+}
+
+pub fn session_set_cookie(headers: &HeaderMap) -> Option<SetCookie> {
+    headers.get_all(SET_COOKIE).iter().find_map(|v| {
+        let text = v.to_str().ok()?;
+        let mut parts = text.split(';').map(str::trim);
+        let first = parts.next()?;
+        let value = first.strip_prefix("__Host-sid=")?;
+        Some(SetCookie {
+            value: value.to_owned(),
+            attributes: parts.map(str::to_owned).collect(),
+        })
+    })
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str, sid: Option<&str>) -> Response {
+        let mut req = self.http.get(self.url(path));
+        if let Some(sid) = sid {
+            req = req.header(COOKIE, format!("__Host-sid={sid}"));
+        }
+        req.send().await.expect("GET")
+    }
+
+    /// A server-function call as the hydrated client makes it.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        sid: Option<&str>,
+    ) -> Response {
+        let mut req = self.http.post(self.url(path)).form(form);
+        if let Some(sid) = sid {
+            req = req.header(COOKIE, format!("__Host-sid={sid}"));
+        }
+        req.send().await.expect("POST")
+    }
+
+    /// A plain HTML form post, as a browser makes it before hydration.
+    pub async fn post_html_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        sid: Option<&str>,
+    ) -> Response {
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header("origin", &self.base)
+            .header("referer", self.url("/login"))
+            .form(form);
+        if let Some(sid) = sid {
+            req = req.header(COOKIE, format!("__Host-sid={sid}"));
+        }
+        req.send().await.expect("POST")
+    }
+
+    pub async fn register(&self, username: &str) {
+        let res = self
+            .post_form(
+                "/api/register",
+                &[
+                    ("username", username),
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        assert!(
+            res.status().is_success(),
+            "register {username}: {}",
+            res.status()
+        );
+    }
+
+    /// Signs in and returns the new session cookie's value.
+    pub async fn login(&self, username: &str, sid: Option<&str>) -> String {
+        let res = self
+            .post_form(
+                "/api/login",
+                &[("username", username), ("password", PASSWORD)],
+                sid,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "login {username}");
+        session_set_cookie(res.headers())
+            .expect("a session cookie")
+            .value
+    }
+
+    pub async fn registered_and_logged_in(&self, username: &str) -> String {
+        self.register(username).await;
+        self.login(username, None).await
+    }
+
+    /// Whether `sid` is a live session: /account renders instead of
+    /// redirecting to sign-in.
+    pub async fn is_signed_in(&self, sid: &str) -> bool {
+        let res = self.get("/account", Some(sid)).await;
+        match res.status() {
+            StatusCode::OK => true,
+            StatusCode::SEE_OTHER => false,
+            other => panic!("unexpected status {other} for /account"),
+        }
+    }
+
+    pub async fn db(&self) -> SqliteConnection {
+        SqliteConnection::connect(&format!("sqlite://{}", self.db_path.display()))
+            .await
+            .expect("open the test database")
+    }
+
+    pub async fn session_rows(&self) -> i64 {
+        let mut db = self.db().await;
+        sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&mut db)
+            .await
+            .expect("count")
+    }
+}

@@ -1,0 +1,15 @@
+//! HTTP-level tests: the real app on port 0, a fresh database per test, a
+//! manual clock for every timeout (no sleeps).
+
+mod helpers;
+
+mod bad_input;
+mod cookies;
+mod cross_site;
+mod enumeration;
+mod expiry;
+mod fixation;
+mod logout;
+mod race;
+mod stored_sessions;
+mod touch_throttle;

@@ -1,0 +1,110 @@
+//! What is stored, and the store's own guarantees, tested on the store the
+//! app runs with.
+
+use app::ssr::session::id::storage_key;
+use app::ssr::session::SessionBackend;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::SessionStore;
+
+use crate::helpers::*;
+
+fn raw_bytes(sid: &str) -> [u8; 16] {
+    let id: Id = sid.parse().expect("a valid ID");
+    id.0.to_le_bytes()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn the_raw_session_id_is_nowhere_in_the_database() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let mut sids = Vec::new();
+    for _ in 0..5 {
+        sids.push(app.login("alice", None).await);
+    }
+    // Make SQLite write everything to the main file too.
+    let mut db = app.db().await;
+    sqlx::query("PRAGMA wal_checkpoint(FULL)")
+        .execute(&mut db)
+        .await
+        .expect("checkpoint");
+
+    let mut files = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", app.db_path.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            files.push(bytes);
+        }
+    }
+    for sid in &sids {
+        let id: Id = sid.parse().expect("ID");
+        let hash = storage_key(&id);
+        for bytes in &files {
+            assert!(
+                !contains(bytes, sid.as_bytes()),
+                "the cookie value is stored"
+            );
+            assert!(
+                !contains(bytes, &raw_bytes(sid)),
+                "the raw ID bytes are stored"
+            );
+        }
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id_hash = ?1")
+            .bind(&hash[..])
+            .fetch_one(&mut db)
+            .await
+            .expect("query");
+        assert_eq!(stored, 1, "the row is keyed by SHA-256 of the ID");
+    }
+}
+
+#[tokio::test]
+async fn the_row_records_user_deadlines_and_client_but_no_secrets() {
+    let app = spawn_app().await;
+    app.registered_and_logged_in("alice").await;
+    let mut db = app.db().await;
+    let (user_id, ip, data): (Option<i64>, Option<String>, String) =
+        sqlx::query_as("SELECT user_id, ip_first, data FROM sessions")
+            .fetch_one(&mut db)
+            .await
+            .expect("row");
+    assert!(user_id.is_some());
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+    assert!(data.contains("\"auth\""));
+    assert!(!data.contains(PASSWORD));
+    assert!(!data.contains("_client") && !data.contains("_meta"));
+}
+
+#[tokio::test]
+async fn a_late_save_does_not_resurrect_a_deleted_session() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let store = &app.state.sessions;
+    let id: Id = sid.parse().expect("ID");
+
+    // A request loads the session...
+    let loaded: Record = store.load(&id).await.expect("load").expect("live");
+    // ...another one logs out...
+    store.delete(&id).await.expect("delete");
+    // ...and the first one saves late.
+    store.save(&loaded).await.expect("save");
+
+    assert_eq!(store.load(&id).await.expect("load"), None);
+    assert_eq!(app.session_rows().await, 0);
+}
+
+#[tokio::test]
+async fn unknown_and_expired_ids_load_as_nothing() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let store = &app.state.sessions;
+    assert_eq!(store.load(&Id(42)).await.expect("load"), None);
+    let id: Id = sid.parse().expect("ID");
+    assert!(store.load(&id).await.expect("load").is_some());
+    app.clock.advance(1800);
+    assert_eq!(store.load(&id).await.expect("load"), None);
+    assert_eq!(store.delete_expired(100).await.expect("cleanup"), 1);
+}

@@ -1,0 +1,70 @@
+use app::ssr::session::SessionBackend;
+use sqlx::SqliteConnection;
+
+use crate::helpers::*;
+
+/// SQLite's `data_version` changes, for this connection, whenever another
+/// connection commits a change to the database file.
+async fn data_version(db: &mut SqliteConnection) -> i64 {
+    sqlx::query_scalar("PRAGMA data_version")
+        .fetch_one(db)
+        .await
+        .expect("data_version")
+}
+
+#[tokio::test]
+async fn reads_inside_the_touch_window_write_nothing() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let mut db = app.db().await;
+    let before = data_version(&mut db).await;
+    let writes_before = app.state.sessions.writes();
+
+    app.clock.advance(59);
+    for _ in 0..25 {
+        assert_eq!(app.get("/account", Some(&sid)).await.status(), 200);
+        let res = app.post_form("/api/whoami", &[], Some(&sid)).await;
+        assert_eq!(res.status(), 200);
+        assert!(
+            session_set_cookie(res.headers()).is_none(),
+            "no touch, no cookie"
+        );
+    }
+
+    assert_eq!(
+        data_version(&mut db).await,
+        before,
+        "the database was written"
+    );
+    assert_eq!(app.state.sessions.writes(), writes_before);
+}
+
+#[tokio::test]
+async fn the_first_request_after_the_window_writes_once() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let mut db = app.db().await;
+    let signed_in_at = last_seen(&mut db).await;
+    let before = data_version(&mut db).await;
+    let writes_before = app.state.sessions.writes();
+
+    app.clock.advance(60);
+    for _ in 0..5 {
+        assert_eq!(app.get("/account", Some(&sid)).await.status(), 200);
+    }
+
+    assert_ne!(data_version(&mut db).await, before);
+    assert_eq!(
+        app.state.sessions.writes(),
+        writes_before + 1,
+        "one write for five requests"
+    );
+    assert_eq!(last_seen(&mut db).await, signed_in_at + 60);
+}
+
+async fn last_seen(db: &mut SqliteConnection) -> i64 {
+    sqlx::query_scalar("SELECT last_seen_at FROM sessions")
+        .fetch_one(db)
+        .await
+        .expect("last_seen_at")
+}
