@@ -21,7 +21,7 @@ pub const USERNAME_MAX: usize = 32;
 pub fn normalize_username(raw: &str) -> Result<String, String> {
     let name = raw.trim();
     let length = name.chars().count();
-    if length < USERNAME_MIN || length > USERNAME_MAX {
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&length) {
         return Err(format!(
             "Your username must be {USERNAME_MIN} to {USERNAME_MAX} characters long."
         ));

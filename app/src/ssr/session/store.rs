@@ -9,6 +9,7 @@
 //!   it goes to the `*_first` / `*_last` columns, not into `data`.
 //! - `ACTIVITY_KEY` (`"_activity"`) only marks the record modified; every
 //!   save counts as activity and slides the idle deadline.
+//!
 //! Every other key is the session's data, stored as JSON.
 
 use std::collections::HashMap;

@@ -1,0 +1,44 @@
+# Tessera: the two commands a newcomer needs are `make run` and `make test`.
+# Both install what is missing first (scripts/ensure-tools.sh) and skip it
+# quickly when it is there.
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# cargo-leptos builds debug code with this flag; cargo test uses the same,
+# so the two share one target directory without rebuilding each other.
+export RUSTFLAGS := --cfg erase_components
+
+.PHONY: run test test-rust test-e2e build tools e2e-tools fmt lint clean-data
+
+run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
+	@echo "Tessera will be at http://127.0.0.1:3000 once built."
+	cargo leptos serve
+
+test: e2e-tools test-rust test-e2e ## Unit + HTTP tests, then Playwright in Chromium
+
+test-rust:
+	cargo test --workspace
+
+# Playwright starts the just-built server on 127.0.0.1:3100 with its own
+# temporary database (end2end/playwright.config.ts).
+test-e2e: build
+	cd end2end && CI=$${CI:-} E2E_START_SERVER=1 npx playwright test
+
+build: tools
+	cargo leptos build
+
+tools:
+	@scripts/ensure-tools.sh
+
+e2e-tools:
+	@scripts/ensure-tools.sh e2e
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+	RUSTFLAGS= cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+clean-data: ## Delete the development database
+	rm -rf data
