@@ -5,9 +5,12 @@
 use tracing_subscriber::{fmt, EnvFilter};
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn")
-    });
+    init_with_default("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn");
+}
+
+/// `RUST_LOG` if set, else `default` (tests pass a quieter one).
+pub fn init_with_default(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // `try_init`: tests build many apps in one process.
     let _ = fmt().with_env_filter(filter).with_target(false).try_init();
 }

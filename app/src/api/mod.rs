@@ -5,10 +5,12 @@
 mod account;
 mod auth;
 mod error;
+mod session;
 
 pub use account::*;
 pub use auth::*;
 pub use error::AppError;
+pub use session::*;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -10,6 +10,11 @@ pub type UnixTime = i64;
 
 pub trait Clock: Debug + Send + Sync + 'static {
     fn now(&self) -> UnixTime;
+
+    /// Milliseconds, for the browser's skew correction.
+    fn now_ms(&self) -> i64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,6 +23,11 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> UnixTime {
         time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+            .unwrap_or(i64::MAX)
     }
 }
 

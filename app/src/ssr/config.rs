@@ -57,6 +57,8 @@ pub struct SessionSettings {
     pub max_per_user: u32,
     pub cleanup_interval_secs: u64,
     pub cleanup_batch_size: u32,
+    /// Seconds before the idle deadline at which the browser warns.
+    pub warn_before_secs: u64,
 }
 
 impl Default for SessionSettings {
@@ -69,6 +71,7 @@ impl Default for SessionSettings {
             max_per_user: 0,
             cleanup_interval_secs: 300,
             cleanup_batch_size: 500,
+            warn_before_secs: 120,
         }
     }
 }

@@ -295,6 +295,19 @@ impl RequestContext {
         client_info(&self.parts)
     }
 
+    pub fn status(
+        &self,
+        deadlines: &crate::ssr::session::Deadlines,
+    ) -> crate::api::SessionDeadlines {
+        crate::api::SessionDeadlines {
+            server_now_ms: self.state.clock.now_ms(),
+            idle_expires_at: deadlines.idle_expires_at,
+            absolute_expires_at: deadlines.absolute_expires_at,
+            warn_before_secs: i64::try_from(self.state.settings.session.warn_before_secs)
+                .unwrap_or(120),
+        }
+    }
+
     pub fn address(&self) -> String {
         self.client().ip.unwrap_or_else(|| "unknown".to_owned())
     }

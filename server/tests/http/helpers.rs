@@ -27,7 +27,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    server::telemetry::init();
+    server::telemetry::init_with_default("error");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::default();
     settings.database.path = dir.path().join("tessera-test.db");

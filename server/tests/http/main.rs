@@ -11,5 +11,6 @@ mod expiry;
 mod fixation;
 mod logout;
 mod race;
+mod status_and_extend;
 mod stored_sessions;
 mod touch_throttle;

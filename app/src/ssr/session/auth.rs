@@ -115,6 +115,21 @@ impl AuthSession {
         Ok(true)
     }
 
+    /// An explicit request to stay signed in (the countdown's button): a
+    /// write now whatever the throttle says. Returns the new deadlines.
+    pub async fn extend(
+        &self,
+        live: &LiveSession,
+        client: &ClientInfo,
+    ) -> Result<Deadlines, SessionError> {
+        let now = self.clock.now();
+        let deadlines = self.policy.touch(live.deadlines, now);
+        self.session.insert(ACTIVITY_KEY, now).await?;
+        self.session.insert(CLIENT_KEY, client).await?;
+        self.set_cookie_lifetime(&deadlines);
+        Ok(deadlines)
+    }
+
     /// Ends the session: the row is deleted now, and tower-sessions sends a
     /// removal cookie because the session is empty.
     pub async fn log_out(&self) -> Result<(), SessionError> {

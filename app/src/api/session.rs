@@ -1,0 +1,48 @@
+//! What the expiry countdown asks the server.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+
+/// The session's deadlines and the server's clock, so the browser can
+/// correct its own clock's skew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionDeadlines {
+    /// Server time when this was answered, in milliseconds since the epoch.
+    pub server_now_ms: i64,
+    /// Unix seconds.
+    pub idle_expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub warn_before_secs: i64,
+}
+
+/// `GET /api/session_status`: read-only. It is not activity: asking when
+/// the session ends must not move the end (no observer effect), and it
+/// never writes.
+#[server(endpoint = "session_status", input = GetUrl)]
+pub async fn session_status() -> Result<SessionDeadlines, AppError> {
+    use crate::ssr::web::RequestContext;
+
+    let ctx = RequestContext::get()?;
+    let user = ctx.require_user()?;
+    Ok(ctx.status(&user.session.deadlines))
+}
+
+/// `POST /api/extend_session`: "Stay signed in". Counts as activity and
+/// always writes; the absolute deadline does not move.
+#[server(endpoint = "extend_session")]
+pub async fn extend_session() -> Result<SessionDeadlines, AppError> {
+    use crate::ssr::error::internal;
+    use crate::ssr::web::RequestContext;
+
+    let ctx = RequestContext::get()?;
+    let user = ctx.require_user()?;
+    let deadlines = ctx
+        .auth_session()?
+        .extend(&user.session, &ctx.client())
+        .await
+        .map_err(internal)?;
+    Ok(ctx.status(&deadlines))
+}
