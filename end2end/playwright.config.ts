@@ -13,11 +13,11 @@ const address = startServer
   ? process.env.E2E_ADDRESS ?? "127.0.0.1:3100"
   : process.env.LEPTOS_SITE_ADDR ?? "127.0.0.1:3000";
 const baseURL = `http://${address}`;
-const dataDir = startServer ? fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-")) : "";
+import { ABSOLUTE_ADDRESS, SHORT_ADDRESS } from "./tests/servers";
 
 export default defineConfig({
   testDir: "./tests",
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 5_000 },
   fullyParallel: true,
   // Two cores: more workers only add contention with the server.
@@ -44,22 +44,42 @@ export default defineConfig({
       ],
     },
   },
-  webServer: startServer
-    ? {
-        command: "../target/debug/server",
-        cwd: "..",
-        url: `${baseURL}/health`,
-        reuseExistingServer: false,
-        timeout: 60_000,
-        stdout: "ignore",
-        stderr: "pipe",
-        env: {
-          LEPTOS_SITE_ADDR: address,
-          LEPTOS_SITE_ROOT: "target/site",
-          LEPTOS_OUTPUT_NAME: "tessera",
-          TESSERA_DATABASE_PATH: path.join(dataDir, "e2e.db"),
-          RUST_LOG: "warn",
-        },
-      }
-    : undefined,
+  // The main server, and two with short timeouts for the expiry countdown
+  // (real seconds: the countdown corrects for the browser's clock, so a
+  // faked browser clock cannot stand in for the server's).
+  webServer: [
+    ...(startServer ? [server(address, {})] : []),
+    server(SHORT_ADDRESS, {
+      TESSERA_SESSION_IDLE_TIMEOUT_SECS: "30",
+      TESSERA_SESSION_WARN_BEFORE_SECS: "20",
+      TESSERA_SESSION_TOUCH_INTERVAL_SECS: "2",
+    }),
+    server(ABSOLUTE_ADDRESS, {
+      TESSERA_SESSION_IDLE_TIMEOUT_SECS: "30",
+      TESSERA_SESSION_ABSOLUTE_TIMEOUT_SECS: "30",
+      TESSERA_SESSION_WARN_BEFORE_SECS: "20",
+      TESSERA_SESSION_TOUCH_INTERVAL_SECS: "2",
+    }),
+  ],
 });
+
+function server(addr: string, settings: Record<string, string>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-"));
+  return {
+    command: "target/debug/server",
+    cwd: "..",
+    url: `http://${addr}/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
+    env: {
+      LEPTOS_SITE_ADDR: addr,
+      LEPTOS_SITE_ROOT: "target/site",
+      LEPTOS_OUTPUT_NAME: "tessera",
+      TESSERA_DATABASE_PATH: path.join(dir, "e2e.db"),
+      RUST_LOG: "warn",
+      ...settings,
+    },
+  };
+}

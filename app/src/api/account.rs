@@ -16,15 +16,19 @@ pub struct AccountView {
     /// "30 minutes", "8 hours": the limits, stated up front (WCAG 2.2.6).
     pub idle_timeout: String,
     pub absolute_timeout: String,
+    pub display_name: String,
+    pub about: String,
 }
 
 /// The signed-in user's account and session times.
 #[server(endpoint = "account")]
 pub async fn get_account() -> Result<AccountView, AppError> {
+    use crate::ssr::profile;
     use crate::ssr::web::{describe_duration, format_time, RequestContext};
 
     let ctx = RequestContext::get()?;
     let user = ctx.require_user()?;
+    let profile = profile::load(&ctx.state, user.user_id).await?;
     let session = &ctx.state.settings.session;
     let d = user.session.deadlines;
     Ok(AccountView {
@@ -34,6 +38,8 @@ pub async fn get_account() -> Result<AccountView, AppError> {
         absolute_expires: format_time(d.absolute_expires_at),
         idle_timeout: describe_duration(session.idle_timeout_secs),
         absolute_timeout: describe_duration(session.absolute_timeout_secs),
+        display_name: profile.display_name,
+        about: profile.about,
     })
 }
 
@@ -43,4 +49,16 @@ pub async fn current_username() -> Result<Option<String>, AppError> {
     use crate::ssr::web::RequestContext;
 
     Ok(RequestContext::get()?.current_user().map(|u| u.username))
+}
+
+/// `POST /api/profile` with `display_name` and `about`.
+#[server(endpoint = "profile")]
+pub async fn save_profile(display_name: String, about: String) -> Result<(), AppError> {
+    use crate::ssr::profile;
+    use crate::ssr::web::RequestContext;
+
+    let ctx = RequestContext::get()?;
+    let user = ctx.require_user()?;
+    let checked = profile::validate(&display_name, &about).map_err(AppError::Invalid)?;
+    profile::save(&ctx.state, user.user_id, &checked).await
 }

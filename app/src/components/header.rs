@@ -4,6 +4,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::api::{current_username, Logout};
+use crate::browser;
+use crate::components::session_timer::SessionTimer;
+use crate::countdown::TabMessage;
 
 #[component]
 pub fn SiteHeader() -> impl IntoView {
@@ -17,10 +20,12 @@ pub fn SiteHeader() -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match user.await {
+                            // Every authenticated page carries the countdown.
                             Ok(Some(name)) => view! {
-                                <span class="who">"Signed in as " <strong>{name}</strong></span>
+                                <span class="who">"Signed in as " <strong>{name.clone()}</strong></span>
                                 <a href="/account">"Account"</a>
                                 <SignOutButton/>
+                                <SessionTimer username=name/>
                             }.into_any(),
                             _ => view! {
                                 <a href="/login">"Sign in"</a>
@@ -39,7 +44,15 @@ pub fn SiteHeader() -> impl IntoView {
 pub fn SignOutButton() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
-        <ActionForm action=logout attr:class="inline-form">
+        // Other tabs follow to the sign-in page.
+        <ActionForm
+            action=logout
+            attr:class="inline-form"
+            on:submit=|_| {
+                browser::set_signing_out(true);
+                browser::post_to_other_tabs(&TabMessage::SignedOut);
+            }
+        >
             <button type="submit" class="secondary">"Sign out"</button>
         </ActionForm>
     }

@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::api::{get_account, AppError};
+use crate::api::{get_account, AccountView, AppError, SaveProfile};
+use crate::browser::drafts;
+use crate::components::form::FormError;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -11,23 +13,7 @@ pub fn AccountPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match account.await {
-                    Ok(a) => view! {
-                        <p class="notice" id="idle-policy">
-                            "For your security you are signed out after "
-                            {a.idle_timeout} " without activity, and at the latest "
-                            {a.absolute_timeout} " after signing in."
-                        </p>
-                        <dl class="account" id="account-details">
-                            <dt>"Username"</dt>
-                            <dd id="account-username">{a.username}</dd>
-                            <dt>"Signed in at"</dt>
-                            <dd>{a.session_started}</dd>
-                            <dt>"Session ends if inactive at"</dt>
-                            <dd id="idle-expires">{a.idle_expires}</dd>
-                            <dt>"Session ends at the latest at"</dt>
-                            <dd id="absolute-expires">{a.absolute_expires}</dd>
-                        </dl>
-                    }.into_any(),
+                    Ok(a) => view! { <AccountDetails account=a/> }.into_any(),
                     // Reached by client-side navigation after the session ended.
                     Err(AppError::Unauthenticated) => view! {
                         <Redirect path="/login?next=/account"/>
@@ -36,5 +22,84 @@ pub fn AccountPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn AccountDetails(account: AccountView) -> impl IntoView {
+    let AccountView {
+        username,
+        session_started,
+        idle_expires,
+        absolute_expires,
+        idle_timeout,
+        absolute_timeout,
+        display_name,
+        about,
+    } = account;
+    view! {
+        // WCAG 2.2.6: the time limit is stated up front.
+        <p class="notice" id="idle-policy">
+            "For your security you are signed out after " {idle_timeout}
+            " without activity, and at the latest " {absolute_timeout}
+            " after signing in. You will be warned before and can stay signed in."
+        </p>
+        <dl class="account" id="account-details">
+            <dt>"Username"</dt>
+            <dd id="account-username">{username.clone()}</dd>
+            <dt>"Signed in at"</dt>
+            <dd>{session_started}</dd>
+            <dt>"Session ends if inactive at"</dt>
+            <dd id="idle-expires">{idle_expires}</dd>
+            <dt>"Session ends at the latest at"</dt>
+            <dd id="absolute-expires">{absolute_expires}</dd>
+        </dl>
+        <ProfileForm username display_name about/>
+    }
+}
+
+#[component]
+fn ProfileForm(username: String, display_name: String, about: String) -> impl IntoView {
+    let save = ServerAction::<SaveProfile>::new();
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = move || matches!(save.value().get(), Some(Ok(())));
+    let restored = RwSignal::new(false);
+    // Text kept when the session ended comes back once the form is in the
+    // page (effects run in the browser only, after mounting; if the form is
+    // not attached yet, try again at the next frame).
+    Effect::new(move |_| {
+        let username = username.clone();
+        if drafts::restore(&username, "profile-form") {
+            restored.set(true);
+        } else {
+            request_animation_frame(move || {
+                if drafts::restore(&username, "profile-form") {
+                    restored.set(true);
+                }
+            });
+        }
+    });
+    view! {
+        <h2>"Profile"</h2>
+        <Show when=move || restored.get()>
+            <p class="notice" role="status" id="draft-restored">
+                "We kept what you had typed before your session ended. Check it and save."
+            </p>
+        </Show>
+        <ActionForm action=save attr:id="profile-form" attr:data-keep-draft="true" attr:class="stacked">
+            <label>
+                "Display name"
+                <input name="display_name" value=display_name maxlength="64" autocomplete="nickname"/>
+            </label>
+            <label>
+                "About you"
+                <textarea name="about" rows="5" maxlength="2000">{about}</textarea>
+            </label>
+            <button type="submit">"Save profile"</button>
+        </ActionForm>
+        <Show when=saved>
+            <p class="notice" role="status" id="profile-saved">"Saved."</p>
+        </Show>
+        <FormError error/>
     }
 }

@@ -15,6 +15,7 @@ fn notice(reason: Option<&str>, registered: bool) -> Option<&'static str> {
         }
         "absolute" => Some("Your session reached its maximum length. Please sign in again."),
         "signed_out" => Some("You have signed out."),
+        "ended" => Some("Your session has ended. Please sign in again."),
         _ => None,
     }
 }

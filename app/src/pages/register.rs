@@ -10,21 +10,28 @@ pub fn RegisterPage() -> impl IntoView {
     view! {
         <h1>"Create an account"</h1>
         <ActionForm action=register attr:id="register-form" attr:class="stacked">
-            <label>
-                "Username"
-                <input name="username" autocomplete="username" required
-                    minlength="3" maxlength="32" pattern="[A-Za-z0-9._\\-]+"/>
-                <small>"3 to 32 letters, digits, dots, underscores or hyphens."</small>
-            </label>
-            <label>
-                "Password"
-                <input type="password" name="password" autocomplete="new-password" required minlength="8"/>
-                <small>"At least 8 characters. A few unrelated words make a strong password."</small>
-            </label>
-            <label>
-                "Confirm password"
-                <input type="password" name="password_confirm" autocomplete="new-password" required/>
-            </label>
+            <div class="field">
+                <label for="register-username">"Username"</label>
+                <input id="register-username" name="username" autocomplete="username" required
+                    minlength="3" maxlength="32" pattern="[A-Za-z0-9._\\-]+"
+                    aria-describedby="register-username-hint"/>
+                <small id="register-username-hint">
+                    "3 to 32 letters, digits, dots, underscores or hyphens."
+                </small>
+            </div>
+            <div class="field">
+                <label for="register-password">"Password"</label>
+                <input id="register-password" type="password" name="password" autocomplete="new-password"
+                    required minlength="8" aria-describedby="register-password-hint"/>
+                <small id="register-password-hint">
+                    "At least 8 characters. A few unrelated words make a strong password."
+                </small>
+            </div>
+            <div class="field">
+                <label for="register-password-confirm">"Confirm password"</label>
+                <input id="register-password-confirm" type="password" name="password_confirm"
+                    autocomplete="new-password" required/>
+            </div>
             <button type="submit">"Create account"</button>
         </ActionForm>
         <FormError error/>

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod password;
+pub mod profile;
 pub mod rate_limit;
 pub mod session;
 pub mod state;

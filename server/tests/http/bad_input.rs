@@ -17,7 +17,7 @@ async fn register(app: &TestApp, username: &str, password: &str, confirm: &str) 
     (res.status().as_u16(), res.text().await.expect("body"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_explains_every_refusal_with_a_4xx() {
     let app = spawn_app().await;
     let long = "x".repeat(129);
@@ -46,7 +46,7 @@ async fn registration_explains_every_refusal_with_a_4xx() {
     assert_eq!(register(&app, "  alice  ", PASSWORD, PASSWORD).await.0, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usernames_are_unique_case_insensitively() {
     let app = spawn_app().await;
     app.register("Alice").await;
@@ -57,7 +57,7 @@ async fn usernames_are_unique_case_insensitively() {
     app.login("ALICE", None).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_and_malformed_fields_are_400_not_500() {
     let app = spawn_app().await;
     let res = app
@@ -88,7 +88,7 @@ async fn missing_and_malformed_fields_are_400_not_500() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_body_is_413() {
     let app = spawn_app().await;
     let huge = "x".repeat(64 * 1024);
@@ -102,7 +102,7 @@ async fn an_oversized_body_is_413() {
     assert_eq!(res.status(), 413);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_very_long_password_at_sign_in_is_refused_without_a_500() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -117,7 +117,7 @@ async fn a_very_long_password_at_sign_in_is_refused_without_a_500() {
     assert_eq!(res.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_session_cookies_count_as_no_session() {
     let app = spawn_app().await;
     app.registered_and_logged_in("alice").await;
@@ -152,7 +152,7 @@ async fn malformed_session_cookies_count_as_no_session() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_anonymous_visit_to_a_protected_page_redirects_to_sign_in_with_next() {
     let app = spawn_app().await;
     let res = app.get("/account", None).await;
@@ -160,7 +160,7 @@ async fn an_anonymous_visit_to_a_protected_page_redirects_to_sign_in_with_next()
     assert_eq!(location(&res), "/login?next=/account");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_pages_are_404_and_unknown_api_calls_are_4xx() {
     let app = spawn_app().await;
     assert_eq!(app.get("/no/such/page", None).await.status(), 404);

@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use crate::helpers::*;
 use reqwest::header::SET_COOKIE;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cookie_has_every_secure_attribute() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -32,7 +32,7 @@ async fn the_session_cookie_has_every_secure_attribute() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_site_lax_is_a_setting_and_changes_nothing_else() {
     let app = spawn_app_with(|s| s.session.same_site = app::ssr::config::SameSitePolicy::Lax).await;
     app.register("alice").await;
@@ -48,7 +48,7 @@ async fn same_site_lax_is_a_setting_and_changes_nothing_else() {
     assert!(cookie.has("Secure") && cookie.has("HttpOnly"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_ids_carry_128_random_bits() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -90,7 +90,7 @@ fn decode_id(sid: &str) -> u128 {
     u128::from_le_bytes(out.try_into().expect("16 bytes"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_pages_create_no_session_and_set_no_cookie() {
     let app = spawn_app().await;
     for path in ["/", "/login", "/register", "/health"] {
@@ -104,7 +104,7 @@ async fn anonymous_pages_create_no_session_and_set_no_cookie() {
     assert_eq!(app.session_rows().await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_ok() {
     let app = spawn_app().await;
     let res = app.get("/health", None).await;
@@ -112,7 +112,7 @@ async fn health_answers_ok() {
     assert_eq!(res.text().await.expect("body"), "ok");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authenticated_responses_are_never_cached() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;

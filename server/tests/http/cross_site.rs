@@ -1,6 +1,6 @@
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_site_sign_in_post_is_refused() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -28,7 +28,7 @@ async fn a_cross_site_sign_in_post_is_refused() {
     assert_eq!(res.status(), 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_site_logout_cannot_end_a_session() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -44,7 +44,7 @@ async fn a_cross_site_logout_cannot_end_a_session() {
     assert!(app.is_signed_in(&sid).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_origin_posts_are_accepted() {
     let app = spawn_app().await;
     app.register("alice").await;

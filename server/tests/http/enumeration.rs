@@ -1,6 +1,6 @@
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_the_same_work() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -36,7 +36,7 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_the_same_work
     assert_eq!(a, "\"InvalidCredentials\"");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_plain_form_sign_in_shows_one_message() {
     let app = spawn_app().await;
     let res = app
@@ -52,7 +52,7 @@ async fn a_failed_plain_form_sign_in_shows_one_message() {
     assert!(session_set_cookie(res.headers()).is_none());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_are_throttled_even_with_the_right_password() {
     let app = spawn_app_with(|s| s.login.max_failures_per_account = 3).await;
     app.register("alice").await;

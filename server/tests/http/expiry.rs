@@ -1,6 +1,6 @@
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_ends_after_the_idle_timeout() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -15,7 +15,7 @@ async fn an_idle_session_ends_after_the_idle_timeout() {
     assert!(!app.is_signed_in(&idle).await, "dead at the deadline");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activity_slides_the_idle_deadline_and_resends_the_cookie() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -36,7 +36,7 @@ async fn activity_slides_the_idle_deadline_and_resends_the_cookie() {
     assert!(!app.is_signed_in(&sid).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_absolute_timeout_is_never_extended() {
     let app = spawn_app_with(|s| {
         s.session.idle_timeout_secs = 600;
@@ -59,7 +59,7 @@ async fn the_absolute_timeout_is_never_extended() {
     assert!(!app.is_signed_in(&sid).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_row_is_refused_even_before_the_cleanup_deletes_it() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -68,7 +68,7 @@ async fn an_expired_row_is_refused_even_before_the_cleanup_deletes_it() {
     assert!(!app.is_signed_in(&sid).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cleanup_deletes_expired_rows_in_batches() {
     let app = spawn_app_with(|s| s.session.cleanup_batch_size = 2).await;
     app.register("alice").await;

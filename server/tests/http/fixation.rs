@@ -1,6 +1,6 @@
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_id_planted_before_login_is_useless_after_login() {
     // Arrange: the attacker signs in and plants their own live cookie in
     // the victim's browser.
@@ -18,7 +18,7 @@ async fn a_session_id_planted_before_login_is_useless_after_login() {
     assert!(app.is_signed_in(&victims).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_id_sent_at_login_is_never_adopted() {
     let app = spawn_app().await;
     app.register("victim").await;
@@ -28,7 +28,7 @@ async fn an_unknown_id_sent_at_login_is_never_adopted() {
     assert!(!app.is_signed_in(invented).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_again_rotates_the_id_and_ends_the_previous_one() {
     let app = spawn_app().await;
     let first = app.registered_and_logged_in("alice").await;
@@ -38,7 +38,7 @@ async fn signing_in_again_rotates_the_id_and_ends_the_previous_one() {
     assert!(app.is_signed_in(&second).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_max_per_user_the_least_recently_used_session_ends() {
     let app = spawn_app_with(|s| s.session.max_per_user = 2).await;
     app.register("alice").await;
@@ -56,7 +56,7 @@ async fn beyond_max_per_user_the_least_recently_used_session_ends() {
     assert!(!app.is_signed_in(&middle).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_are_unlimited_by_default() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -69,7 +69,7 @@ async fn sessions_are_unlimited_by_default() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_change_ends_every_session() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -84,7 +84,7 @@ async fn a_credential_change_ends_every_session() {
     assert_eq!(app.session_rows().await, 0, "the dead session was deleted");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_login_only_same_site_relative_next_paths_are_followed() {
     let app = spawn_app().await;
     app.register("alice").await;

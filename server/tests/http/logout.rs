@@ -1,6 +1,6 @@
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_deletes_the_row_and_the_replayed_cookie_is_anonymous() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -29,7 +29,7 @@ async fn logout_deletes_the_row_and_the_replayed_cookie_is_anonymous() {
     assert_eq!(res.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_is_post_only() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -38,7 +38,7 @@ async fn logout_is_post_only() {
     assert!(app.is_signed_in(&sid).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_cookie_for_a_dead_session_also_has_full_attributes() {
     let app = spawn_app().await;
     let res = app.get("/account", Some("AAAAAAAAAAAAAAAAAAAAAA")).await;

@@ -14,7 +14,7 @@ async fn last_seen(app: &TestApp) -> i64 {
         .expect("row")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_read_reports_deadlines_and_server_time() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -27,7 +27,7 @@ async fn the_status_read_reports_deadlines_and_server_time() {
     assert_eq!(body["warn_before_secs"], 120);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_the_status_never_extends_the_session() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -47,7 +47,7 @@ async fn reading_the_status_never_extends_the_session() {
     assert_eq!(status(&app, &sid).await.0, 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extending_writes_and_moves_only_the_idle_deadline() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -65,7 +65,7 @@ async fn extending_writes_and_moves_only_the_idle_deadline() {
     assert_eq!(last_seen(&app).await, now, "verified in the database");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_extend_need_a_session() {
     let app = spawn_app().await;
     assert_eq!(app.get("/api/session_status", None).await.status(), 401);

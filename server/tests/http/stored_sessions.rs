@@ -17,7 +17,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_raw_session_id_is_nowhere_in_the_database() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -61,7 +61,7 @@ async fn the_raw_session_id_is_nowhere_in_the_database() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_row_records_user_deadlines_and_client_but_no_secrets() {
     let app = spawn_app().await;
     app.registered_and_logged_in("alice").await;
@@ -78,7 +78,7 @@ async fn the_row_records_user_deadlines_and_client_but_no_secrets() {
     assert!(!data.contains("_client") && !data.contains("_meta"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_save_does_not_resurrect_a_deleted_session() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -96,7 +96,7 @@ async fn a_late_save_does_not_resurrect_a_deleted_session() {
     assert_eq!(app.session_rows().await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_and_expired_ids_load_as_nothing() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;

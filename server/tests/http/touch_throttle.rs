@@ -12,7 +12,7 @@ async fn data_version(db: &mut SqliteConnection) -> i64 {
         .expect("data_version")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_inside_the_touch_window_write_nothing() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -39,7 +39,7 @@ async fn reads_inside_the_touch_window_write_nothing() {
     assert_eq!(app.state.sessions.writes(), writes_before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_request_after_the_window_writes_once() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;

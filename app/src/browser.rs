@@ -1,0 +1,173 @@
+//! Thin wrappers over browser APIs for the expiry countdown. Called only
+//! from effects and event handlers, which run in the browser, never during
+//! server rendering.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+
+use leptos::prelude::{document, window};
+use wasm_bindgen::JsCast;
+
+use crate::countdown::TabMessage;
+
+/// The browser's clock, in ms since the epoch.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// "17:42" in the browser's time zone.
+pub fn local_clock_time(epoch_ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_ms as f64));
+    crate::countdown::format_clock(date.get_hours(), date.get_minutes())
+}
+
+/// A full page load (not a client-side route change): the sign-in page
+/// must come from the server, with the session's end already applied.
+pub fn go_to(url: &str) {
+    let _ = window().location().assign(url);
+}
+
+/// Path and query of the current page, for `next`.
+pub fn current_path() -> String {
+    let location = window().location();
+    format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    )
+}
+
+pub fn is_visible() -> bool {
+    document().visibility_state() == web_sys::VisibilityState::Visible
+}
+
+/// The channel all tabs of this origin share.
+pub const CHANNEL: &str = "tessera-session";
+
+thread_local! {
+    /// Tells this tab's messages from other tabs': a `BroadcastChannel`
+    /// also delivers to other channel objects in the same tab.
+    static TAB_ID: u32 = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+    /// Set while this tab signs out, so the countdown does not mistake the
+    /// session it is ending for one that was revoked.
+    static SIGNING_OUT: Cell<bool> = const { Cell::new(false) };
+}
+
+pub fn post_to_other_tabs(message: &TabMessage) {
+    let envelope = serde_json::json!({ "from": TAB_ID.with(|id| *id), "message": message });
+    if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
+        let _ = channel.post_message(&wasm_bindgen::JsValue::from_str(&envelope.to_string()));
+        channel.close();
+    }
+}
+
+/// The message in `data`, unless this tab sent it.
+pub fn message_from_other_tab(data: &str) -> Option<TabMessage> {
+    let envelope: serde_json::Value = serde_json::from_str(data).ok()?;
+    let from = envelope.get("from")?.as_u64()?;
+    if from == u64::from(TAB_ID.with(|id| *id)) {
+        return None;
+    }
+    serde_json::from_value(envelope.get("message")?.clone()).ok()
+}
+
+pub fn set_signing_out(on: bool) {
+    SIGNING_OUT.with(|flag| flag.set(on));
+}
+
+pub fn is_signing_out() -> bool {
+    SIGNING_OUT.with(Cell::get)
+}
+
+/// Unsaved form text, kept in this tab's `sessionStorage` when the session
+/// ends and put back after signing in again (WCAG 2.2.5). Only forms marked
+/// `data-keep-draft`, and never password fields.
+pub mod drafts {
+    use super::*;
+
+    fn key(username: &str, form_id: &str) -> String {
+        format!("tessera-draft:{username}:{form_id}")
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        window().session_storage().ok().flatten()
+    }
+
+    fn fields(form: &web_sys::Element) -> Vec<web_sys::Element> {
+        let Ok(list) = form.query_selector_all("input[name], textarea[name]") else {
+            return Vec::new();
+        };
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .filter_map(|node| node.dyn_into::<web_sys::Element>().ok())
+            .collect()
+    }
+
+    fn value_of(field: &web_sys::Element) -> Option<String> {
+        if let Some(input) = field.dyn_ref::<web_sys::HtmlInputElement>() {
+            let kind = input.type_();
+            let keep = !matches!(kind.as_str(), "password" | "hidden" | "submit" | "file");
+            return keep.then(|| input.value());
+        }
+        field
+            .dyn_ref::<web_sys::HtmlTextAreaElement>()
+            .map(|t| t.value())
+    }
+
+    fn set_value(field: &web_sys::Element, value: &str) {
+        if let Some(input) = field.dyn_ref::<web_sys::HtmlInputElement>() {
+            input.set_value(value);
+        } else if let Some(textarea) = field.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+            textarea.set_value(value);
+        }
+    }
+
+    /// Keeps the text of every `form[data-keep-draft][id]` on the page.
+    pub fn save_all(username: &str) {
+        let (Some(storage), Ok(forms)) = (
+            storage(),
+            document().query_selector_all("form[data-keep-draft][id]"),
+        ) else {
+            return;
+        };
+        for i in 0..forms.length() {
+            let Some(form) = forms
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            else {
+                continue;
+            };
+            let values: BTreeMap<String, String> = fields(&form)
+                .iter()
+                .filter_map(|f| Some((f.get_attribute("name")?, value_of(f)?)))
+                .collect();
+            if let Ok(json) = serde_json::to_string(&values) {
+                let _ = storage.set_item(&key(username, &form.id()), &json);
+            }
+        }
+    }
+
+    /// Puts kept text back into the form and forgets it. Returns whether
+    /// there was anything to restore.
+    pub fn restore(username: &str, form_id: &str) -> bool {
+        let (Some(storage), Some(form)) = (storage(), document().get_element_by_id(form_id)) else {
+            return false;
+        };
+        let key = key(username, form_id);
+        let Ok(Some(json)) = storage.get_item(&key) else {
+            return false;
+        };
+        let _ = storage.remove_item(&key);
+        let Ok(values) = serde_json::from_str::<BTreeMap<String, String>>(&json) else {
+            return false;
+        };
+        for field in fields(&form) {
+            if let (Some(name), Some(_)) = (field.get_attribute("name"), value_of(&field)) {
+                if let Some(value) = values.get(&name) {
+                    set_value(&field, value);
+                }
+            }
+        }
+        true
+    }
+}

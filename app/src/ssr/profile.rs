@@ -1,0 +1,82 @@
+//! The user's editable profile.
+
+use crate::api::AppError;
+use crate::ssr::error::internal;
+use crate::ssr::state::AppState;
+
+pub const DISPLAY_NAME_MAX: usize = 64;
+pub const ABOUT_MAX: usize = 2000;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Profile {
+    pub display_name: String,
+    pub about: String,
+}
+
+/// Trims and checks the fields; the messages say what to fix.
+pub fn validate(display_name: &str, about: &str) -> Result<Profile, String> {
+    let display_name = display_name.trim();
+    if display_name.chars().count() > DISPLAY_NAME_MAX {
+        return Err(format!(
+            "Use at most {DISPLAY_NAME_MAX} characters for your display name."
+        ));
+    }
+    if display_name.chars().any(char::is_control) {
+        return Err(
+            "Your display name cannot contain line breaks or control characters.".to_owned(),
+        );
+    }
+    let about = about.trim_end();
+    if about.chars().count() > ABOUT_MAX {
+        return Err(format!(
+            "Use at most {ABOUT_MAX} characters for \"About you\"."
+        ));
+    }
+    if about
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("\"About you\" contains characters that cannot be saved.".to_owned());
+    }
+    Ok(Profile {
+        display_name: display_name.to_owned(),
+        about: about.to_owned(),
+    })
+}
+
+pub async fn load(state: &AppState, user_id: i64) -> Result<Profile, AppError> {
+    sqlx::query_as("SELECT display_name, about FROM users WHERE id = ?1")
+        .bind(user_id)
+        .fetch_optional(&state.db)
+        .await
+        .map_err(internal)
+        .map(Option::unwrap_or_default)
+}
+
+pub async fn save(state: &AppState, user_id: i64, profile: &Profile) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET display_name = ?2, about = ?3 WHERE id = ?1")
+        .bind(user_id)
+        .bind(&profile.display_name)
+        .bind(&profile.about)
+        .execute(&state.db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_are_trimmed_and_bounded() {
+        let p = validate("  Alice  ", "Hello\nworld  ").expect("valid");
+        assert_eq!(p.display_name, "Alice");
+        assert_eq!(p.about, "Hello\nworld");
+        assert!(validate(&"x".repeat(65), "").is_err());
+        assert!(validate("a\nb", "").is_err());
+        assert!(validate("", &"y".repeat(2001)).is_err());
+        assert!(validate("", "bell\u{7}").is_err());
+        assert!(validate("", "").is_ok());
+    }
+}

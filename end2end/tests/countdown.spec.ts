@@ -1,0 +1,173 @@
+import { test, expect, Page } from "@playwright/test";
+import { PASSWORD, register, signIn, uniqueUsername, waitForHydration } from "./helpers";
+import { ABSOLUTE_URL, SHORT_URL } from "./servers";
+
+// Server: idle 30 s, warning 20 s before the end (so at 10 s), touch 2 s.
+test.use({ baseURL: SHORT_URL });
+
+type Status = { server_now_ms: number; idle_expires_at: number; absolute_expires_at: number };
+
+async function status(page: Page): Promise<{ code: number; body?: Status }> {
+  const res = await page.request.get("/api/session_status");
+  return { code: res.status(), body: res.ok() ? await res.json() : undefined };
+}
+
+async function signedInOnAccount(page: Page, prefix: string): Promise<string> {
+  const username = uniqueUsername(prefix);
+  await register(page, username);
+  await signIn(page, username);
+  await waitForHydration(page);
+  return username;
+}
+
+const dialog = (page: Page) => page.getByRole("alertdialog");
+
+test("the warning appears on time, announced, with focus on Stay signed in", async ({ page }) => {
+  await signedInOnAccount(page, "ontime");
+  const shownAt = Date.now();
+  const { body } = await status(page);
+  const warnAt = body!.idle_expires_at * 1000 - 20_000;
+
+  await expect(dialog(page)).toBeVisible({ timeout: 20_000 });
+  const appeared = Date.now();
+  // Not early, and not late (the server's clock is this machine's clock).
+  expect(appeared).toBeGreaterThan(warnAt - 1_500);
+  expect(appeared).toBeLessThan(warnAt + 3_000);
+  expect(appeared - shownAt).toBeGreaterThan(5_000);
+
+  await expect(dialog(page)).toHaveAttribute("aria-modal", "true");
+  await expect(page.locator("#session-warning-text")).toHaveText(
+    /^Your session will end in 0:(1\d|20) because of inactivity\.$/,
+  );
+  await expect(page.locator("#stay-signed-in")).toBeFocused();
+  // The countdown is live.
+  const first = await page.locator("#session-warning-text").textContent();
+  await expect(page.locator("#session-warning-text")).not.toHaveText(first!, { timeout: 3_000 });
+
+  // Escape is not "sign out": the dialog stays, the session too.
+  await page.keyboard.press("Escape");
+  await expect(dialog(page)).toBeVisible();
+  expect((await status(page)).code).toBe(200);
+  // Fully keyboard operable: Tab stays inside the dialog.
+  await page.keyboard.press("Tab");
+  await expect(page.locator("#sign-out-now")).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.locator("#stay-signed-in")).toBeFocused();
+});
+
+test("Stay signed in extends the session on the server, again and again", async ({ page }) => {
+  await signedInOnAccount(page, "extend");
+  for (let round = 0; round < 2; round++) {
+    await expect(dialog(page)).toBeVisible({ timeout: 20_000 });
+    const before = (await status(page)).body!;
+    await page.keyboard.press("Enter"); // focus is on Stay signed in
+    await expect(dialog(page)).toBeHidden();
+    const after = (await status(page)).body!;
+    expect(after.idle_expires_at).toBeGreaterThan(before.idle_expires_at);
+    expect(after.absolute_expires_at).toBe(before.absolute_expires_at);
+  }
+  // Ten explicit extends in a row all work (the button's own request).
+  let last = (await status(page)).body!.idle_expires_at;
+  for (let i = 0; i < 10; i++) {
+    await page.waitForTimeout(1_000);
+    const res = await page.request.post("/api/extend_session", {
+      headers: { origin: SHORT_URL, "sec-fetch-site": "same-origin" },
+    });
+    expect(res.status()).toBe(200);
+    const next = (await res.json()).idle_expires_at;
+    expect(next).toBeGreaterThanOrEqual(last);
+    last = next;
+  }
+});
+
+test("reading the status does not extend the session", async ({ page }) => {
+  await signedInOnAccount(page, "passive");
+  const first = (await status(page)).body!;
+  for (let i = 0; i < 4; i++) {
+    await page.waitForTimeout(1_500); // past the 2 s touch interval in total
+    expect((await status(page)).body!.idle_expires_at).toBe(first.idle_expires_at);
+  }
+});
+
+test("doing nothing leads to the sign-in page with the reason, and the draft comes back", async ({ page }) => {
+  test.setTimeout(90_000);
+  const username = await signedInOnAccount(page, "idle");
+  await page.getByLabel("Display name").fill("Draft display name");
+  await page.getByLabel("About you").fill("Typed before the session ended.\nSecond line.");
+
+  await expect(page).toHaveURL(/\/login\?next=\/account&reason=idle/, { timeout: 45_000 });
+  await expect(page.getByText("You were signed out because you were inactive")).toBeVisible();
+  expect((await status(page)).code).toBe(401);
+
+  await waitForHydration(page);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.locator("#draft-restored")).toBeVisible();
+  await expect(page.getByLabel("Display name")).toHaveValue("Draft display name");
+  await expect(page.getByLabel("About you")).toHaveValue("Typed before the session ended.\nSecond line.");
+  // Saving it works.
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.locator("#profile-saved")).toBeVisible();
+});
+
+test("two tabs: extending in one closes the other's dialog; signing out in one signs out both", async ({ context }) => {
+  const one = await context.newPage();
+  await signedInOnAccount(one, "tabs");
+  const two = await context.newPage();
+  await two.goto("/account");
+  await waitForHydration(two);
+
+  await expect(dialog(one)).toBeVisible({ timeout: 20_000 });
+  await expect(dialog(two)).toBeVisible({ timeout: 5_000 });
+  await one.locator("#stay-signed-in").click();
+  await expect(dialog(one)).toBeHidden();
+  await expect(dialog(two)).toBeHidden();
+
+  await one.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(one).toHaveURL(/\/login\?reason=signed_out/);
+  await expect(two).toHaveURL(/\/login\?reason=signed_out/);
+  expect((await status(two)).code).toBe(401);
+});
+
+test("a session ended elsewhere sends the page to sign-in", async ({ context }) => {
+  const one = await context.newPage();
+  await signedInOnAccount(one, "revoked");
+  // Sign out behind the page's back (no broadcast): the next check finds
+  // the session gone.
+  const res = await one.request.post("/api/logout", {
+    headers: { origin: SHORT_URL, "sec-fetch-site": "same-origin" },
+  });
+  expect(res.ok()).toBeTruthy();
+  await one.evaluate(() => window.dispatchEvent(new Event("focus")));
+  await expect(one).toHaveURL(/\/login\?next=\/account&reason=ended/);
+  await expect(one.getByText("Your session has ended.")).toBeVisible();
+});
+
+test.describe("absolute deadline", () => {
+  // Server: idle 30 s and absolute 30 s, so the absolute timeout ends it.
+  test.use({ baseURL: ABSOLUTE_URL });
+
+  test("near the absolute deadline the dialog says when, and offers no extend", async ({ page }) => {
+    await signedInOnAccount(page, "absolute");
+    await expect(dialog(page)).toBeVisible({ timeout: 20_000 });
+    await expect(page.locator("#session-warning-text")).toHaveText(
+      /maximum length and will end in 0:\d\d\. You will have to sign in again at \d\d:\d\d\./,
+    );
+    await expect(page.locator("#stay-signed-in")).toHaveCount(0);
+    await expect(page.locator("#sign-out-now")).toBeFocused();
+    await expect(page).toHaveURL(/reason=absolute/, { timeout: 30_000 });
+    await expect(page.getByText("Your session reached its maximum length")).toBeVisible();
+  });
+});
+
+test.describe("clock skew", () => {
+  test("a browser clock an hour fast still warns on time", async ({ page }) => {
+    await page.clock.install({ time: Date.now() + 3_600_000 });
+    await signedInOnAccount(page, "skew");
+    await expect(dialog(page)).toBeHidden();
+    await expect(dialog(page)).toBeVisible({ timeout: 20_000 });
+    await expect(page.locator("#session-warning-text")).toContainText("because of inactivity");
+  });
+});
