@@ -167,3 +167,41 @@ async fn unknown_pages_are_404_and_unknown_api_calls_are_4xx() {
     let res = app.post_form("/api/no_such_function", &[], None).await;
     assert!(res.status().is_client_error(), "{}", res.status());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_refuses_bad_input_with_a_message_and_keeps_what_was_saved() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let ok = app
+        .post_form(
+            "/api/profile",
+            &[("display_name", " Alice "), ("about", "Hi")],
+            Some(&sid),
+        )
+        .await;
+    assert_eq!(ok.status(), 200);
+    let long = "x".repeat(65);
+    for (name, about) in [(long.as_str(), "x"), ("a\u{1}b", "x"), ("ok", "\u{7}")] {
+        let res = app
+            .post_form(
+                "/api/profile",
+                &[("display_name", name), ("about", about)],
+                Some(&sid),
+            )
+            .await;
+        assert_eq!(res.status(), 400, "{name:?}");
+    }
+    let res = app.post_form("/api/account", &[], Some(&sid)).await;
+    let account: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(account["display_name"], "Alice");
+    assert_eq!(account["about"], "Hi");
+    // Anonymous saves are refused.
+    let res = app
+        .post_form(
+            "/api/profile",
+            &[("display_name", "x"), ("about", "y")],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+}
