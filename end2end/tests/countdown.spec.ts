@@ -53,6 +53,11 @@ test("the warning appears on time, announced, with focus on Stay signed in", asy
   await expect(page.locator("#sign-out-now")).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.locator("#stay-signed-in")).toBeFocused();
+
+  // Sign out now really ends the session.
+  await page.locator("#sign-out-now").click();
+  await expect(page).toHaveURL(/\/login\?reason=signed_out/);
+  expect((await status(page)).code).toBe(401);
 });
 
 test("Stay signed in extends the session on the server, again and again", async ({ page }) => {

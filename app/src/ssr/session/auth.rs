@@ -105,14 +105,10 @@ impl AuthSession {
         live: &LiveSession,
         client: &ClientInfo,
     ) -> Result<bool, SessionError> {
-        let now = self.clock.now();
-        if !self.policy.touch_is_due(&live.deadlines, now) {
+        if !self.policy.touch_is_due(&live.deadlines, self.clock.now()) {
             return Ok(false);
         }
-        self.session.insert(ACTIVITY_KEY, now).await?;
-        self.session.insert(CLIENT_KEY, client).await?;
-        self.set_cookie_lifetime(&self.policy.touch(live.deadlines, now));
-        Ok(true)
+        self.extend(live, client).await.map(|_| true)
     }
 
     /// An explicit request to stay signed in (the countdown's button): a
