@@ -211,15 +211,10 @@ pub enum TabMessage {
 /// Where the browser goes when the session has ended.
 pub fn sign_in_url(current_path: &str, reason: Option<EndReason>) -> String {
     let reason = reason.map(EndReason::as_query).unwrap_or("ended");
-    let mut next = String::new();
-    for byte in current_path.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'-' | b'_' | b'.' | b'~') {
-            next.push(byte as char);
-        } else {
-            next.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("/login?next={next}&reason={reason}")
+    format!(
+        "/login?next={}&reason={reason}",
+        crate::urls::percent_encode(current_path)
+    )
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod components;
 pub mod countdown;
 pub mod pages;
+pub mod urls;
 
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -7,7 +7,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -73,18 +72,6 @@ impl Default for SessionSettings {
             cleanup_batch_size: 500,
             warn_before_secs: 120,
         }
-    }
-}
-
-impl SessionSettings {
-    pub fn idle_timeout(&self) -> Duration {
-        Duration::from_secs(self.idle_timeout_secs)
-    }
-    pub fn absolute_timeout(&self) -> Duration {
-        Duration::from_secs(self.absolute_timeout_secs)
-    }
-    pub fn touch_interval(&self) -> Duration {
-        Duration::from_secs(self.touch_interval_secs)
     }
 }
 

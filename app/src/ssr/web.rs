@@ -104,7 +104,11 @@ pub async fn resolve_session(
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/account");
-        return Redirect::to(&format!("/login?next={}", percent_encode(target))).into_response();
+        return Redirect::to(&format!(
+            "/login?next={}",
+            crate::urls::percent_encode(target)
+        ))
+        .into_response();
     }
     next.run(Request::from_parts(parts, body)).await
 }
@@ -241,18 +245,6 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// What a server function needs of its request, from Leptos' context.
 pub struct RequestContext {
     pub state: AppState,
@@ -382,10 +374,5 @@ mod tests {
         assert!(!is_same_origin(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(is_same_origin(&h));
-    }
-
-    #[test]
-    fn percent_encoding_keeps_paths_readable() {
-        assert_eq!(percent_encode("/account?x=1&y"), "/account%3Fx%3D1%26y");
     }
 }

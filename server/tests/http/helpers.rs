@@ -213,6 +213,15 @@ impl TestApp {
             .expect("open the test database")
     }
 
+    /// `last_seen_at` of the one session row.
+    pub async fn last_seen(&self) -> i64 {
+        let mut db = self.db().await;
+        sqlx::query_scalar("SELECT last_seen_at FROM sessions")
+            .fetch_one(&mut db)
+            .await
+            .expect("last_seen_at")
+    }
+
     pub async fn session_rows(&self) -> i64 {
         let mut db = self.db().await;
         sqlx::query_scalar("SELECT COUNT(*) FROM sessions")

@@ -6,14 +6,6 @@ async fn status(app: &TestApp, sid: &str) -> (u16, serde_json::Value) {
     (code, res.json().await.unwrap_or_default())
 }
 
-async fn last_seen(app: &TestApp) -> i64 {
-    let mut db = app.db().await;
-    sqlx::query_scalar("SELECT last_seen_at FROM sessions")
-        .fetch_one(&mut db)
-        .await
-        .expect("row")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_read_reports_deadlines_and_server_time() {
     let app = spawn_app().await;
@@ -31,7 +23,7 @@ async fn the_status_read_reports_deadlines_and_server_time() {
 async fn reading_the_status_never_extends_the_session() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
-    let signed_in = last_seen(&app).await;
+    let signed_in = app.last_seen().await;
     // Far past the touch interval, status reads still write nothing.
     for _ in 0..5 {
         app.clock.advance(300);
@@ -39,7 +31,7 @@ async fn reading_the_status_never_extends_the_session() {
         assert_eq!(res.status(), 200);
         assert!(session_set_cookie(res.headers()).is_none());
     }
-    assert_eq!(last_seen(&app).await, signed_in);
+    assert_eq!(app.last_seen().await, signed_in);
     let (_, body) = status(&app, &sid).await;
     assert_eq!(body["idle_expires_at"], signed_in + 1800);
     // And the session ends on time.
@@ -62,7 +54,7 @@ async fn extending_writes_and_moves_only_the_idle_deadline() {
     let now = app.clock_now();
     assert_eq!(body["idle_expires_at"], now + 1800);
     assert_eq!(body["absolute_expires_at"], before["absolute_expires_at"]);
-    assert_eq!(last_seen(&app).await, now, "verified in the database");
+    assert_eq!(app.last_seen().await, now, "verified in the database");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,7 +44,7 @@ async fn the_first_request_after_the_window_writes_once() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
     let mut db = app.db().await;
-    let signed_in_at = last_seen(&mut db).await;
+    let signed_in_at = app.last_seen().await;
     let before = data_version(&mut db).await;
     let writes_before = app.state.sessions.writes();
 
@@ -59,12 +59,5 @@ async fn the_first_request_after_the_window_writes_once() {
         writes_before + 1,
         "one write for five requests"
     );
-    assert_eq!(last_seen(&mut db).await, signed_in_at + 60);
-}
-
-async fn last_seen(db: &mut SqliteConnection) -> i64 {
-    sqlx::query_scalar("SELECT last_seen_at FROM sessions")
-        .fetch_one(db)
-        .await
-        .expect("last_seen_at")
+    assert_eq!(app.last_seen().await, signed_in_at + 60);
 }
