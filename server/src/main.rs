@@ -8,6 +8,10 @@ use app::ssr::clock::SystemClock;
 use app::ssr::config::Settings;
 use server::startup::Application;
 
+/// See server/Cargo.toml: measured by `make bench`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     server::telemetry::init();
