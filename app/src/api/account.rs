@@ -23,12 +23,11 @@ pub struct AccountView {
 /// The signed-in user's account and session times.
 #[server(endpoint = "account")]
 pub async fn get_account() -> Result<AccountView, AppError> {
-    use crate::ssr::profile;
     use crate::ssr::web::{describe_duration, format_time, RequestContext};
 
     let ctx = RequestContext::get()?;
     let user = ctx.require_user()?;
-    let profile = profile::load(&ctx.state, user.user_id).await?;
+    let profile = user.profile;
     let session = &ctx.state.settings.session;
     let d = user.session.deadlines;
     Ok(AccountView {

@@ -1,7 +1,5 @@
 //! Accounts: registration and credential checks.
 
-use sqlx::SqlitePool;
-
 use crate::api::AppError;
 use crate::ssr::error::internal;
 use crate::ssr::password::{check_new_password, Password};
@@ -36,13 +34,6 @@ pub fn normalize_username(raw: &str) -> Result<String, String> {
         );
     }
     Ok(name.to_owned())
-}
-
-pub async fn find_by_id(db: &SqlitePool, id: i64) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query_as("SELECT id, username, credential_epoch FROM users WHERE id = ?1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
 }
 
 pub async fn register(

@@ -44,15 +44,6 @@ pub fn validate(display_name: &str, about: &str) -> Result<Profile, String> {
     })
 }
 
-pub async fn load(state: &AppState, user_id: i64) -> Result<Profile, AppError> {
-    sqlx::query_as("SELECT display_name, about FROM users WHERE id = ?1")
-        .bind(user_id)
-        .fetch_optional(&state.db)
-        .await
-        .map_err(internal)
-        .map(Option::unwrap_or_default)
-}
-
 pub async fn save(state: &AppState, user_id: i64, profile: &Profile) -> Result<(), AppError> {
     sqlx::query("UPDATE users SET display_name = ?2, about = ?3 WHERE id = ?1")
         .bind(user_id)

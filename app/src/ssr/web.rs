@@ -14,8 +14,8 @@ use leptos::prelude::use_context;
 use tower_sessions::Session;
 
 use crate::api::AppError;
-use crate::ssr::accounts;
 use crate::ssr::error::internal;
+use crate::ssr::profile::Profile;
 use crate::ssr::session::{AuthSession, ClientInfo, LiveSession};
 use crate::ssr::state::AppState;
 
@@ -32,6 +32,7 @@ pub const PASSIVE_PATHS: &[&str] = &["/api/session_status"];
 pub struct CurrentUser {
     pub user_id: i64,
     pub username: String,
+    pub profile: Profile,
     pub session: LiveSession,
 }
 
@@ -76,7 +77,7 @@ pub async fn resolve_session(
     };
     let auth = auth_session(&state, session);
 
-    let current = match current_user(&state, &auth).await {
+    let current = match current_user(&auth).await {
         Ok(current) => current,
         Err(response) => return *response,
     };
@@ -113,11 +114,8 @@ pub async fn resolve_session(
     next.run(Request::from_parts(parts, body)).await
 }
 
-async fn current_user(
-    state: &AppState,
-    auth: &AuthSession,
-) -> Result<Option<CurrentUser>, Box<Response>> {
-    let live = match auth.current().await {
+async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Response>> {
+    let mut live = match auth.current().await {
         Ok(Some(live)) => live,
         Ok(None) => return Ok(None),
         Err(e) => {
@@ -125,20 +123,18 @@ async fn current_user(
             return Err(Box::new(internal_error("cannot load the session")));
         }
     };
-    let user = match accounts::find_by_id(&state.db, live.auth.user_id).await {
-        Ok(user) => user,
-        Err(e) => {
-            let _ = internal(e);
-            return Err(Box::new(internal_error("cannot load the user")));
-        }
-    };
-    match user {
+    // The user's row came with the session (one query, see the store).
+    match live.owner.take() {
         // Credentials changed since sign-in (or the account is gone): the
         // session is dead (style guide item 9).
-        Some(user) if user.credential_epoch == live.auth.credential_epoch => {
+        Some(owner) if owner.credential_epoch == live.auth.credential_epoch => {
             Ok(Some(CurrentUser {
-                user_id: user.id,
-                username: user.username,
+                user_id: live.auth.user_id,
+                username: owner.username,
+                profile: Profile {
+                    display_name: owner.display_name,
+                    about: owner.about,
+                },
                 session: live,
             }))
         }

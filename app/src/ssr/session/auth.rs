@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::{Expiry, Session};
 
 use super::policy::{Deadlines, SessionPolicy};
-use super::store::{deadlines_from_json, ClientInfo, ACTIVITY_KEY, AUTH_KEY, CLIENT_KEY, META_KEY};
+use super::store::{
+    deadlines_from_json, ClientInfo, SessionOwner, ACTIVITY_KEY, AUTH_KEY, CLIENT_KEY, META_KEY,
+    OWNER_KEY,
+};
 use crate::ssr::clock::SharedClock;
 
 /// All a session holds: who, since when, under which credentials. No
@@ -25,6 +28,9 @@ pub struct AuthState {
 pub struct LiveSession {
     pub auth: AuthState,
     pub deadlines: Deadlines,
+    /// The user's row as loaded with the session; `None` if the account is
+    /// gone.
+    pub owner: Option<SessionOwner>,
 }
 
 pub type SessionError = tower_sessions::session::Error;
@@ -63,7 +69,12 @@ impl AuthSession {
         if !SessionPolicy::is_alive(&deadlines, self.clock.now()) {
             return Ok(None);
         }
-        Ok(Some(LiveSession { auth, deadlines }))
+        let owner = self.session.get::<SessionOwner>(OWNER_KEY).await?;
+        Ok(Some(LiveSession {
+            auth,
+            deadlines,
+            owner,
+        }))
     }
 
     /// Signs the user in on a brand-new session ID.

@@ -14,4 +14,4 @@ pub mod store;
 
 pub use auth::{AuthSession, AuthState, LiveSession};
 pub use policy::{Deadlines, SessionPolicy};
-pub use store::{ClientInfo, SessionBackend, SqliteSessionStore};
+pub use store::{ClientInfo, SessionBackend, SessionOwner, SqliteSessionStore};

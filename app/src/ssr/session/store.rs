@@ -9,6 +9,9 @@
 //!   it goes to the `*_first` / `*_last` columns, not into `data`.
 //! - `ACTIVITY_KEY` (`"_activity"`) only marks the record modified; every
 //!   save counts as activity and slides the idle deadline.
+//! - `OWNER_KEY` (`"_owner"`) is filled in by `load` with the signed-in
+//!   user's row, read by the same query as the session (a JOIN): one
+//!   database round trip per request, not two (issue 4). Never written back.
 //!
 //! Every other key is the session's data, stored as JSON.
 
@@ -30,6 +33,7 @@ use crate::ssr::clock::SharedClock;
 pub const META_KEY: &str = "_meta";
 pub const CLIENT_KEY: &str = "_client";
 pub const ACTIVITY_KEY: &str = "_activity";
+pub const OWNER_KEY: &str = "_owner";
 /// The key whose `user_id` field is copied into the indexed column.
 pub const AUTH_KEY: &str = "auth";
 
@@ -39,6 +43,16 @@ pub const AUTH_KEY: &str = "auth";
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// The user a session belongs to, as stored now (not as at sign-in): the
+/// credential epoch decides whether the session is still valid.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionOwner {
+    pub username: String,
+    pub credential_epoch: i64,
+    pub display_name: String,
+    pub about: String,
 }
 
 /// Operations beyond tower-sessions' four, for maintenance and for the
@@ -83,6 +97,19 @@ fn bounded(s: Option<&str>, max: usize) -> Option<String> {
     s.map(|s| s.chars().take(max).collect())
 }
 
+#[derive(sqlx::FromRow)]
+struct LoadedRow {
+    created_at: i64,
+    last_seen_at: i64,
+    idle_expires_at: i64,
+    absolute_expires_at: i64,
+    data: String,
+    username: Option<String>,
+    credential_epoch: Option<i64>,
+    display_name: Option<String>,
+    about: Option<String>,
+}
+
 struct RowParts {
     user_id: Option<i64>,
     client: ClientInfo,
@@ -94,7 +121,7 @@ fn split_record(record: &Record) -> session_store::Result<RowParts> {
     let mut client = ClientInfo::default();
     for (key, value) in &record.data {
         match key.as_str() {
-            META_KEY | ACTIVITY_KEY => {}
+            META_KEY | ACTIVITY_KEY | OWNER_KEY => {}
             CLIENT_KEY => {
                 client = serde_json::from_value(value.clone())
                     .map_err(|e| session_store::Error::Encode(e.to_string()))?
@@ -229,30 +256,44 @@ impl SessionStore for SqliteSessionStore {
     /// them mean "no session".
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = self.clock.now();
-        let row: Option<(i64, i64, i64, i64, String)> = sqlx::query_as(
-            "SELECT created_at, last_seen_at, idle_expires_at, absolute_expires_at, data \
-             FROM sessions WHERE id_hash = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2",
+        let row: Option<LoadedRow> = sqlx::query_as(
+            "SELECT s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, \
+                    s.data, u.username, u.credential_epoch, u.display_name, u.about \
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2",
         )
         .bind(&storage_key(session_id)[..])
         .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
-        let Some((created_at, last_seen_at, idle_expires_at, absolute_expires_at, data)) = row
-        else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let mut data: HashMap<String, Value> =
-            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let mut data: HashMap<String, Value> = serde_json::from_str(&row.data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let deadlines = Deadlines {
-            created_at,
-            last_seen_at,
-            idle_expires_at,
-            absolute_expires_at,
+            created_at: row.created_at,
+            last_seen_at: row.last_seen_at,
+            idle_expires_at: row.idle_expires_at,
+            absolute_expires_at: row.absolute_expires_at,
         };
         data.insert(META_KEY.to_owned(), deadlines_to_json(&deadlines));
+        if let (Some(username), Some(credential_epoch)) = (row.username, row.credential_epoch) {
+            let owner = SessionOwner {
+                username,
+                credential_epoch,
+                display_name: row.display_name.unwrap_or_default(),
+                about: row.about.unwrap_or_default(),
+            };
+            data.insert(
+                OWNER_KEY.to_owned(),
+                serde_json::to_value(owner)
+                    .map_err(|e| session_store::Error::Encode(e.to_string()))?,
+            );
+        }
         let expiry_date =
-            time::OffsetDateTime::from_unix_timestamp(idle_expires_at).map_err(backend)?;
+            time::OffsetDateTime::from_unix_timestamp(row.idle_expires_at).map_err(backend)?;
         Ok(Some(Record {
             id: *session_id,
             data,
