@@ -2,12 +2,14 @@
 //!
 //! Parameters: OWASP Password Storage Cheat Sheet's first argon2id option,
 //! m = 19456 KiB, t = 2, p = 1. Each hash takes ~19 MiB and tens of
-//! milliseconds of CPU, so hashing runs on tokio's blocking pool behind a
-//! semaphore: sign-in storms wait for a slot instead of starving page
-//! requests or exhausting memory.
+//! milliseconds of CPU, so hashing never runs on the async runtime: it runs
+//! on a small pool of its own threads (`HashPool`), at most
+//! `hash_concurrency` at a time behind a semaphore, so that sign-in storms
+//! wait for a slot instead of starving page requests or exhausting memory.
 
 use std::fmt;
-use std::sync::Arc;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -39,8 +41,8 @@ impl fmt::Debug for Password {
 pub enum HashError {
     #[error("argon2: {0}")]
     Argon2(String),
-    #[error("the hashing task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    #[error("the hashing task panicked")]
+    Panicked,
     #[error("the hashing pool is closed")]
     Closed,
 }
@@ -51,7 +53,10 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-fn hash_now(password: &str) -> Result<String, HashError> {
+/// One argon2id hash with Tessera's parameters. Blocks for tens of
+/// milliseconds: the server calls it through `PasswordHasher`; public for
+/// the raw-rate benchmark (`make bench`).
+pub fn hash_now(password: &str) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
     OsRng.fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| HashError::Argon2(e.to_string()))?;
@@ -61,7 +66,8 @@ fn hash_now(password: &str) -> Result<String, HashError> {
         .map_err(|e| HashError::Argon2(e.to_string()))
 }
 
-fn verify_now(password: &str, phc: &str) -> bool {
+/// One argon2id verification (the same cost as `hash_now`); blocking.
+pub fn verify_now(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|parsed| {
             argon2()
@@ -71,9 +77,76 @@ fn verify_now(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Nice value of the hashing threads (Linux: per thread; 0 is normal, 19
+/// the lowest priority). At +10 the scheduler weighs them about a tenth of
+/// a runtime thread: alone they use every core (sign-ins at the raw argon2
+/// rate), next to page traffic they yield, so a sign-in storm slows
+/// sign-ins rather than pages (issue 4: W1's p99 during W2).
+const HASH_THREAD_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of OS threads that only run argon2. Unlike tokio's blocking
+/// pool they can be deprioritised without affecting other blocking work.
+/// The threads end when the last `PasswordHasher` clone is dropped.
+struct HashPool {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl HashPool {
+    fn new(threads: usize) -> Result<Self, HashError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_priority_of_this_thread();
+                    loop {
+                        // The lock is held only while waiting for a job.
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // A panic loses one answer (the caller sees
+                        // `Panicked`), never a thread of the pool.
+                        let _ = catch_unwind(AssertUnwindSafe(job));
+                    }
+                })
+                .map_err(|e| HashError::Argon2(format!("cannot start a hashing thread: {e}")))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = answer.send(work());
+            }))
+            .map_err(|_| HashError::Closed)?;
+        answered.await.map_err(|_| HashError::Panicked)
+    }
+}
+
+fn lower_priority_of_this_thread() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASH_THREAD_NICE)
+    {
+        tracing::warn!(error = %e, "cannot lower the priority of a hashing thread");
+    }
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     slots: Arc<Semaphore>,
+    pool: Arc<HashPool>,
     /// Hash of a random password, verified against when the username is
     /// unknown, so that an unknown user costs the same argon2 run as a
     /// known one (no account enumeration by timing, ASVS 6.3.8).
@@ -96,9 +169,12 @@ impl PasswordHasher {
         let mut random = [0u8; 32];
         OsRng.fill_bytes(&mut random);
         let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let dummy_hash = tokio::task::spawn_blocking(move || hash_now(&random)).await??;
+        let concurrency = concurrency.max(1) as usize;
+        let pool = HashPool::new(concurrency)?;
+        let dummy_hash = pool.run(move || hash_now(&random)).await??;
         Ok(Self {
-            slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
+            slots: Arc::new(Semaphore::new(concurrency)),
+            pool: Arc::new(pool),
             dummy_hash: dummy_hash.into(),
             runs: Default::default(),
         })
@@ -115,12 +191,14 @@ impl PasswordHasher {
             .await
             .map_err(|_| HashError::Closed)?;
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let out = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await?;
-        Ok(out)
+        // The slot is held until the work ends, even if this request is
+        // cancelled meanwhile: never more than `hash_concurrency` hashes.
+        self.pool
+            .run(move || {
+                let _permit = permit;
+                work()
+            })
+            .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -236,6 +314,36 @@ mod tests {
                 .collect();
         assert_eq!(longest.chars().count(), 128);
         assert!(check_new_password(&longest, "alice", &s).is_ok());
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_on_its_own_low_priority_threads_and_survives_a_panic() {
+        let pool = HashPool::new(1).expect("pool");
+        let (name, nice) = pool
+            .run(|| {
+                let name = std::thread::current().name().map(str::to_owned);
+                #[cfg(target_os = "linux")]
+                let nice =
+                    rustix::process::getpriority_process(Some(rustix::thread::gettid())).ok();
+                #[cfg(not(target_os = "linux"))]
+                let nice = Some(HASH_THREAD_NICE);
+                (name, nice)
+            })
+            .await
+            .expect("answer");
+        assert_eq!(
+            name.as_deref(),
+            Some("argon2-0"),
+            "not on the async runtime"
+        );
+        assert_eq!(nice, Some(HASH_THREAD_NICE));
+
+        let lost = pool.run(|| panic!("a bug in a job")).await;
+        assert!(matches!(lost, Err(HashError::Panicked)));
+        assert_eq!(
+            pool.run(|| 42).await.expect("the thread is still there"),
+            42
+        );
     }
 
     #[tokio::test]
