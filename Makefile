@@ -8,7 +8,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # so the two share one target directory without rebuilding each other.
 export RUSTFLAGS := --cfg erase_components
 
-.PHONY: run test test-rust test-e2e build tools e2e-tools bench fmt lint clean-data
+.PHONY: run test test-rust test-e2e build tools e2e-tools bench bench-micro fmt lint clean-data
 
 run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
 	@echo "Tessera will be at http://127.0.0.1:3000 once built."
@@ -37,12 +37,17 @@ tools:
 e2e-tools:
 	@scripts/ensure-tools.sh e2e
 
-# First part of issue 4: W0-W3 with oha against the release server
-# (BENCH_SECONDS per workload, default 10). Results in bench/out/.
+# The performance budget of issue 4, against the release server with oha
+# (BENCH_SECONDS per workload, default 10; BENCH_SCALE_SESSIONS, default
+# 1,000,000). About 3 minutes once built. Results in bench/out/.
 bench: tools
 	@command -v oha >/dev/null || cargo install oha --locked
 	RUSTFLAGS= cargo leptos build --release
 	python3 bench/run.py
+
+# Criterion micro-benchmarks: session store operations and ID hashing.
+bench-micro:
+	RUSTFLAGS= cargo bench -p server --bench session_store
 
 fmt:
 	cargo fmt --all

@@ -1,12 +1,24 @@
 #!/usr/bin/env python3
-"""`make bench`: drive the release server with oha and print a table.
+"""`make bench`: drive the release server with oha and check issue 4's targets.
 
-First part of issue 4. Measures W0 (GET /health), W1 (GET /account with a
-session), W3 (GET /api/session_status) and W2 (form sign-in POST), the
-server's peak RSS, and whether W1 + W3 inside the touch window wrote to the
-database at all (SQLite's data_version, read from a separate connection).
-Loopback only; every run is bounded by BENCH_SECONDS; the server it starts
-is stopped at the end.
+Starts target/release/server on 127.0.0.1 with a fresh temporary database,
+registers a user, and measures, each for BENCH_SECONDS (default 10):
+
+  W0  GET /health                          32 connections, no session
+  W1  GET /account (the SSR page)          32 connections, a live session
+  W3  GET /api/session_status              32 connections, a live session
+  W2  form POST to /api/login              8 connections, a fresh sign-in each
+  raw argon2 rate                          `server argon2-rate`, all cores
+  W1 during W2                             both at once: W1's p99 against quiet
+  W1 at 1,000 and at 1,000,000 sessions    rows seeded straight into SQLite
+  writes                                   10,000 W1 + 10,000 W3 requests inside
+                                           the touch window, SQLite commits
+                                           counted from a second connection
+
+and the server's peak RSS (VmHWM) after W1 and after W2. Prints a table and
+the targets met or missed, writes bench/out/results.json. Loopback only;
+every load run is bounded by time or count; the server is stopped at the end.
+Exits non-zero only if something did not work (not for a missed target).
 """
 import json
 import os
@@ -15,14 +27,23 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SCALE = int(os.environ.get("BENCH_SCALE_SESSIONS", "1000000"))
 ADDRESS = os.environ.get("BENCH_ADDRESS", "127.0.0.1:3200")
+SERVER = os.environ.get("BENCH_SERVER", "target/release/server")
 BASE = f"http://{ADDRESS}"
 USER, PASSWORD = "benchuser", "Quartz ladle orbit 97 yawn"
-OUT = os.path.join(os.path.dirname(__file__), "out")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+LOGIN_FORM = urllib.parse.urlencode({"username": USER, "password": PASSWORD})
+W2_ARGS = ["-m", "POST", "-T", "application/x-www-form-urlencoded",
+           "-H", "Accept: text/html", "-d", LOGIN_FORM]
+# The argon2 concurrency bound the server runs with (Leptos.toml default),
+# for the RSS budget of W2.
+HASH_CONCURRENCY = int(os.environ.get("TESSERA_PASSWORD_HASH_CONCURRENCY", "2"))
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -33,36 +54,111 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 def post(path, fields, headers=None):
     data = urllib.parse.urlencode(fields).encode()
     req = urllib.request.Request(BASE + path, data=data, headers=headers or {})
-    opener = urllib.request.build_opener(NoRedirect)
     try:
-        return opener.open(req, timeout=30)
+        return urllib.request.build_opener(NoRedirect).open(req, timeout=30)
     except urllib.error.HTTPError as e:
         return e
+
+
+def sign_in():
+    """A fresh session; returns the Cookie header value."""
+    res = post("/api/login", {"username": USER, "password": PASSWORD},
+               {"Accept": "text/html"})
+    cookie = res.headers.get("Set-Cookie", "")
+    if res.status not in (302, 303) or not cookie.startswith("__Host-sid="):
+        raise RuntimeError(f"sign-in failed: {res.status} {cookie!r}")
+    return cookie.split(";")[0]
 
 
 def peak_rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+                return round(int(line.split()[1]) / 1024, 1)
     return 0.0
 
 
-def oha(url, connections, extra=()):
-    cmd = ["oha", "-z", f"{SECONDS}s", "-c", str(connections), "--no-tui",
-           "--output-format", "json", *extra, url]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    result = json.loads(out)
+def oha_command(url, connections, extra=(), count=None):
+    limit = ["-n", str(count)] if count else ["-z", f"{SECONDS}s"]
+    return ["oha", *limit, "-c", str(connections), "--no-tui",
+            "--output-format", "json", *extra, url]
+
+
+def summarize(stdout):
+    result = json.loads(stdout)
     statuses = result.get("statusCodeDistribution", {})
-    total = sum(statuses.values())
     return {
         "requests_per_sec": round(result["metrics"]["requests_per_sec"], 1),
-        "p50_ms": result["metrics"]["latency_ms"]["p50"],
-        "p99_ms": result["metrics"]["latency_ms"]["p99"],
+        "p50_ms": round(result["metrics"]["latency_ms"]["p50"], 2),
+        "p99_ms": round(result["metrics"]["latency_ms"]["p99"], 2),
         "statuses": statuses,
+        # With -z, the requests still in flight when time runs out are
+        # counted as errors (at most one per connection).
         "errors": sum(result.get("errorDistribution", {}).values()),
-        "requests": total,
+        "requests": sum(statuses.values()),
     }
+
+
+def oha(url, connections, extra=(), count=None):
+    out = subprocess.run(oha_command(url, connections, extra, count),
+                         check=True, capture_output=True, text=True).stdout
+    return summarize(out)
+
+
+def oha_together(first, second):
+    """Runs two oha commands at once; returns both summaries."""
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for cmd in (first, second)]
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=SECONDS + 60)
+        if p.returncode != 0:
+            raise RuntimeError(f"oha failed: {err}")
+        outs.append(summarize(out))
+    return outs
+
+
+def argon2_rate(seconds):
+    out = subprocess.run([SERVER, "argon2-rate", str(seconds)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def commits_seen(db):
+    """SQLite's data_version changes when another connection commits."""
+    return db.execute("PRAGMA data_version").fetchone()[0]
+
+
+def seed_sessions(db_path, total):
+    """Adds live sessions (with their users) until the table holds `total`
+    rows: random 32-byte keys, like the SHA-256 keys the server stores."""
+    db = sqlite3.connect(db_path, timeout=30)
+    (have,) = db.execute("SELECT count(*) FROM sessions").fetchone()
+    now = int(time.time())
+    with db:
+        db.executemany(
+            "INSERT OR IGNORE INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+            [(f"seed-{n:04}", "$argon2id$v=19$m=19456,t=2,p=1$not-a-real-hash", now)
+             for n in range(1000)])
+    (first_user,) = db.execute("SELECT min(id) FROM users WHERE username LIKE 'seed-%'").fetchone()
+    chunk = 50_000
+    while have < total:
+        n = min(chunk, total - have)
+        rows = []
+        for i in range(n):
+            user = first_user + (have + i) % 1000
+            data = json.dumps({"auth": {"user_id": user, "authenticated_at": now,
+                                        "credential_epoch": 0}})
+            rows.append((os.urandom(32), user, now, now, now + 1800, now + 28800,
+                         "127.0.0.1", "127.0.0.1", "seed", "seed", data))
+        with db:
+            db.executemany(
+                "INSERT OR IGNORE INTO sessions (id_hash, user_id, created_at, last_seen_at, "
+                "idle_expires_at, absolute_expires_at, ip_first, ip_last, user_agent_first, "
+                "user_agent_last, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        (have,) = db.execute("SELECT count(*) FROM sessions").fetchone()
+    db.close()
+    return have
 
 
 def main():
@@ -72,7 +168,8 @@ def main():
                LEPTOS_SITE_ADDR=ADDRESS, LEPTOS_SITE_ROOT="target/site",
                LEPTOS_OUTPUT_NAME="tessera", TESSERA_DATABASE_PATH=db_path,
                RUST_LOG="warn")
-    server = subprocess.Popen(["target/release/server"], env=env)
+    server = subprocess.Popen([SERVER], env=env)
+    results, checks = {}, {}
     try:
         for _ in range(100):
             try:
@@ -82,52 +179,103 @@ def main():
                 time.sleep(0.1)
         post("/api/register", {"username": USER, "password": PASSWORD,
                                "password_confirm": PASSWORD})
-        res = post("/api/login", {"username": USER, "password": PASSWORD})
-        cookie = res.headers["Set-Cookie"].split(";")[0]
-        session = ["-H", f"Cookie: {cookie}"]
+        session = ["-H", f"Cookie: {sign_in()}"]
 
-        results = {}
-        results["W0 GET /health (32 conn)"] = oha(BASE + "/health", 32)
-        results["W0 GET /health (32 conn)"]["peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
+        results["W0 GET /health"] = oha(BASE + "/health", 32)
+        results["W1 GET /account"] = oha(BASE + "/account", 32, session)
+        rss_w1 = peak_rss_mb(server.pid)
+        results["W3 GET /api/session_status"] = oha(BASE + "/api/session_status", 32, session)
 
-        # W1 and W3 run inside the 60 s touch window opened by the sign-in
-        # above: they must not write at all.
+        # Writes: a fresh session, then 10,000 W1 and 10,000 W3 requests
+        # well inside its 60 s touch window. Any commit by the server shows
+        # in data_version; one extend afterwards proves the probe sees writes.
+        cookie = sign_in()
         db = sqlite3.connect(db_path)
-        version_before = db.execute("PRAGMA data_version").fetchone()[0]
-        results["W1 GET /account (32 conn)"] = oha(BASE + "/account", 32, session)
-        results["W1 GET /account (32 conn)"]["peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
-        results["W3 GET /api/session_status (32 conn)"] = oha(
-            BASE + "/api/session_status", 32, session)
-        version_after = db.execute("PRAGMA data_version").fetchone()[0]
-        wrote = version_after != version_before
+        before = commits_seen(db)
+        oha(BASE + "/account", 32, ["-H", f"Cookie: {cookie}"], count=10_000)
+        oha(BASE + "/api/session_status", 32, ["-H", f"Cookie: {cookie}"], count=10_000)
+        after = commits_seen(db)
+        post("/api/extend_session", {}, {"Cookie": cookie})
+        probe_works = commits_seen(db) != after
+        writes_seen = after != before
 
-        results["W2 POST /api/login form (8 conn)"] = oha(
-            BASE + "/api/login", 8,
-            ["-m", "POST", "-T", "application/x-www-form-urlencoded",
-             "-H", "Accept: text/html",
-             "-d", urllib.parse.urlencode({"username": USER, "password": PASSWORD})])
-        results["W2 POST /api/login form (8 conn)"]["peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
+        results["W2 POST /api/login (8 conn)"] = oha(BASE + "/api/login", 8, W2_ARGS)
+        rss_w2 = peak_rss_mb(server.pid)
+        raw = argon2_rate(SECONDS)
 
-        print(f"\nTessera benchmark, {SECONDS} s per workload, loopback, oha\n")
-        print(f"{'workload':40} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  statuses")
-        for name, r in results.items():
-            print(f"{name:40} {r['requests_per_sec']:>10} {r['p50_ms']:>8} {r['p99_ms']:>8} "
-                  f"{r['errors']:>7}  {r['statuses']}")
-        print(f"\nserver peak RSS: {max(r.get('peak_rss_mb', 0) for r in results.values())} MB")
-        w1w3 = (results['W1 GET /account (32 conn)']['requests']
-                + results['W3 GET /api/session_status (32 conn)']['requests'])
-        print(f"database written during {w1w3} W1+W3 requests inside the touch window: "
-              f"{'YES' if wrote else 'no (0 writes per request)'}")
+        storm_w1, storm_w2 = oha_together(
+            oha_command(BASE + "/account", 32, session),
+            oha_command(BASE + "/api/login", 8, W2_ARGS))
+        results["W1 during W2"] = storm_w1
+        results["W2 during W1"] = storm_w2
 
-        os.makedirs(OUT, exist_ok=True)
-        with open(os.path.join(OUT, "results.json"), "w") as f:
-            json.dump({"seconds": SECONDS, "workloads": results,
-                       "w1_w3_requests": w1w3, "w1_w3_wrote": wrote}, f, indent=2)
-        print(f"JSON: {os.path.join(OUT, 'results.json')}")
-        return 1 if wrote else 0
+        # Scale: only the benchmark's own session plus seeded ones.
+        with sqlite3.connect(db_path, timeout=30) as admin:
+            admin.execute("DELETE FROM sessions")
+        session = ["-H", f"Cookie: {sign_in()}"]
+        seeded_small = seed_sessions(db_path, 1000)
+        results[f"W1 at {seeded_small:,} sessions"] = oha(BASE + "/account", 32, session)
+        seeding = time.time()
+        seeded_large = seed_sessions(db_path, SCALE)
+        seeding = time.time() - seeding
+        results[f"W1 at {seeded_large:,} sessions"] = oha(BASE + "/account", 32, session)
+        rss_end = peak_rss_mb(server.pid)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    w0, w1, w3 = (results["W0 GET /health"], results["W1 GET /account"],
+                  results["W3 GET /api/session_status"])
+    w2 = results["W2 POST /api/login (8 conn)"]
+    small = results[f"W1 at {seeded_small:,} sessions"]
+    large = results[f"W1 at {seeded_large:,} sessions"]
+    w2_budget = 100 + 19 * 1.048576 * HASH_CONCURRENCY
+    checks = {
+        "W1 >= 25,000 req/s": (w1["requests_per_sec"] >= 25_000, f"{w1['requests_per_sec']:,}"),
+        "W1/W0 >= 0.3": (w1["requests_per_sec"] / w0["requests_per_sec"] >= 0.3,
+                         f"{w1['requests_per_sec'] / w0['requests_per_sec']:.3f}"),
+        "W3 >= W1": (w3["requests_per_sec"] >= w1["requests_per_sec"],
+                     f"{w3['requests_per_sec']:,} vs {w1['requests_per_sec']:,}"),
+        "0 writes in 10,000 W1 + 10,000 W3": (not writes_seen and probe_works,
+                                             ("a commit was seen" if writes_seen else "none")
+                                             + ("" if probe_works else "; PROBE BROKEN")),
+        "W2 >= 0.9 x raw argon2": (w2["requests_per_sec"] >= 0.9 * raw["hashes_per_sec"],
+                                   f"{w2['requests_per_sec']} vs {raw['hashes_per_sec']}/s "
+                                   f"({w2['requests_per_sec'] / raw['hashes_per_sec']:.2f})"),
+        "W1 p99 during W2 <= 2 x quiet": (storm_w1["p99_ms"] <= 2 * w1["p99_ms"],
+                                          f"{storm_w1['p99_ms']} vs {w1['p99_ms']} ms"),
+        "W1 at 1M >= 0.9 x W1 at 1k": (large["requests_per_sec"] >= 0.9 * small["requests_per_sec"],
+                                       f"{large['requests_per_sec'] / small['requests_per_sec']:.2f}"),
+        "peak RSS after W1 <= 100 MB": (rss_w1 <= 100, f"{rss_w1} MB"),
+        f"peak RSS after W2 <= {w2_budget:.0f} MB": (rss_w2 <= w2_budget, f"{rss_w2} MB"),
+    }
+
+    print(f"\nTessera benchmark: {SECONDS} s per workload, loopback, oha, "
+          f"{os.cpu_count()} cores shared with the load generator\n")
+    print(f"{'workload':34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  statuses")
+    for name, r in results.items():
+        print(f"{name:34} {r['requests_per_sec']:>10,} {r['p50_ms']:>8} {r['p99_ms']:>8} "
+              f"{r['errors']:>7}  {r['statuses']}")
+    print(f"{'raw argon2 (' + str(raw['threads']) + ' threads)':34} "
+          f"{raw['hashes_per_sec']:>10,}")
+    print(f"\npeak RSS: {rss_w1} MB after W1, {rss_w2} MB after W2, {rss_end} MB at the end "
+          f"({seeded_large:,} sessions seeded in {seeding:.0f} s)\n")
+    for name, (met, value) in checks.items():
+        print(f"  {'met   ' if met else 'MISSED'}  {name:38} {value}")
+
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "results.json")
+    with open(path, "w") as f:
+        json.dump({"seconds": SECONDS, "workloads": results, "raw_argon2": raw,
+                   "peak_rss_mb": {"after_w1": rss_w1, "after_w2": rss_w2, "end": rss_end},
+                   "writes_seen_in_10k_w1_w3": writes_seen, "write_probe_works": probe_works,
+                   "targets": {k: {"met": m, "value": v} for k, (m, v) in checks.items()}},
+                  f, indent=2)
+    print(f"\nJSON: {path}")
+    return 0 if probe_works else 1
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 //! The Tessera server: builds the axum app around the Leptos routes.
 #![forbid(unsafe_code)]
 
+pub mod argon2_rate;
 pub mod startup;
 pub mod telemetry;

@@ -14,6 +14,25 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `server argon2-rate [SECONDS]`: the sign-in ceiling of this machine.
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("argon2-rate") {
+        let seconds = args.next().unwrap_or_else(|| "10".to_owned());
+        let Ok(seconds) = seconds.parse::<f64>() else {
+            eprintln!("tessera: argon2-rate takes a number of seconds, not {seconds:?}");
+            return ExitCode::FAILURE;
+        };
+        return match server::argon2_rate::measure(seconds) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("tessera: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     server::telemetry::init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
