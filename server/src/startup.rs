@@ -63,7 +63,11 @@ impl Application {
             settings.session.max_per_user,
         );
         let state = AppState {
-            hasher: PasswordHasher::new(settings.password.hash_concurrency).await?,
+            hasher: PasswordHasher::new(
+                settings.password.hash_concurrency,
+                settings.password.hash_thread_nice,
+            )
+            .await?,
             login_failures: Arc::new(FailureLimiter::new(settings.login.failure_window_secs)),
             settings: Arc::new(settings),
             db,

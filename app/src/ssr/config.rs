@@ -80,6 +80,10 @@ impl Default for SessionSettings {
 pub struct PasswordSettings {
     /// Concurrent argon2 computations (each needs 19 MiB of memory).
     pub hash_concurrency: u32,
+    /// CPU priority of the hashing threads: a nice value, 0 (normal) to 19
+    /// (lowest). Higher keeps page requests fast during a sign-in storm at
+    /// the cost of slower sign-ins while pages are busy.
+    pub hash_thread_nice: i32,
     pub min_length: u32,
     pub max_length: u32,
     /// zxcvbn score from 0 to 4 that a new password must reach.
@@ -90,6 +94,7 @@ impl Default for PasswordSettings {
     fn default() -> Self {
         Self {
             hash_concurrency: 2,
+            hash_thread_nice: 10,
             min_length: 8,
             max_length: 128,
             min_strength: 3,
@@ -226,6 +231,10 @@ impl Settings {
             (
                 self.password.hash_concurrency == 0,
                 "password.hash_concurrency must be > 0",
+            ),
+            (
+                !(0..=19).contains(&self.password.hash_thread_nice),
+                "password.hash_thread_nice is 0 to 19",
             ),
             (
                 self.password.min_length < 8 || self.password.max_length < 64,

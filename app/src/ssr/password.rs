@@ -77,24 +77,22 @@ pub fn verify_now(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Nice value of the hashing threads (Linux: per thread; 0 is normal, 19
-/// the lowest priority). At +10 the scheduler weighs them about a tenth of
-/// a runtime thread: alone they use every core (sign-ins at the raw argon2
-/// rate), next to page traffic they yield, so a sign-in storm slows
-/// sign-ins rather than pages (issue 4: W1's p99 during W2).
-const HASH_THREAD_NICE: i32 = 10;
-
 type Job = Box<dyn FnOnce() + Send>;
 
 /// A fixed set of OS threads that only run argon2. Unlike tokio's blocking
-/// pool they can be deprioritised without affecting other blocking work.
-/// The threads end when the last `PasswordHasher` clone is dropped.
+/// pool they can be deprioritised without affecting other blocking work:
+/// they run at `[password] hash_thread_nice` (Linux applies nice values per
+/// thread). Alone they use every core, so sign-ins run at the raw argon2
+/// rate; next to page traffic the scheduler weighs them below the runtime
+/// threads, so a sign-in storm slows sign-ins rather than pages (issue 4:
+/// W1's p99 during W2). The threads end when the last `PasswordHasher`
+/// clone is dropped.
 struct HashPool {
     jobs: mpsc::Sender<Job>,
 }
 
 impl HashPool {
-    fn new(threads: usize) -> Result<Self, HashError> {
+    fn new(threads: usize, nice: i32) -> Result<Self, HashError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.max(1) {
@@ -102,7 +100,7 @@ impl HashPool {
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
                 .spawn(move || {
-                    lower_priority_of_this_thread();
+                    lower_priority_of_this_thread(nice);
                     loop {
                         // The lock is held only while waiting for a job.
                         let job = match queue.lock() {
@@ -134,11 +132,9 @@ impl HashPool {
     }
 }
 
-fn lower_priority_of_this_thread() {
+fn lower_priority_of_this_thread(nice: i32) {
     #[cfg(target_os = "linux")]
-    if let Err(e) =
-        rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASH_THREAD_NICE)
-    {
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
         tracing::warn!(error = %e, "cannot lower the priority of a hashing thread");
     }
 }
@@ -165,12 +161,12 @@ impl fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
-    pub async fn new(concurrency: u32) -> Result<Self, HashError> {
+    pub async fn new(concurrency: u32, thread_nice: i32) -> Result<Self, HashError> {
         let mut random = [0u8; 32];
         OsRng.fill_bytes(&mut random);
         let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let concurrency = concurrency.max(1) as usize;
-        let pool = HashPool::new(concurrency)?;
+        let pool = HashPool::new(concurrency, thread_nice)?;
         let dummy_hash = pool.run(move || hash_now(&random)).await??;
         Ok(Self {
             slots: Arc::new(Semaphore::new(concurrency)),
@@ -318,7 +314,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashing_runs_on_its_own_low_priority_threads_and_survives_a_panic() {
-        let pool = HashPool::new(1).expect("pool");
+        let pool = HashPool::new(1, 7).expect("pool");
         let (name, nice) = pool
             .run(|| {
                 let name = std::thread::current().name().map(str::to_owned);
@@ -326,7 +322,7 @@ mod tests {
                 let nice =
                     rustix::process::getpriority_process(Some(rustix::thread::gettid())).ok();
                 #[cfg(not(target_os = "linux"))]
-                let nice = Some(HASH_THREAD_NICE);
+                let nice = Some(7);
                 (name, nice)
             })
             .await
@@ -336,7 +332,7 @@ mod tests {
             Some("argon2-0"),
             "not on the async runtime"
         );
-        assert_eq!(nice, Some(HASH_THREAD_NICE));
+        assert_eq!(nice, Some(7));
 
         let lost = pool.run(|| panic!("a bug in a job")).await;
         assert!(matches!(lost, Err(HashError::Panicked)));
@@ -348,7 +344,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_users_cost_an_argon2_run_and_never_verify() {
-        let hasher = PasswordHasher::new(1).await.expect("hasher");
+        let hasher = PasswordHasher::new(1, 0).await.expect("hasher");
         let before = hasher.runs();
         let ok = hasher
             .verify(&Password::new("whatever".into()), None)
