@@ -1,6 +1,8 @@
 //! Logging. Session IDs, passwords and hashes are never logged: the code
 //! that handles them skips them (`#[instrument(skip_all)]`, redacting
 //! `Debug`), and sqlx logs statements, never their bound values.
+//! server/tests/logs.rs enforces it: a whole sign-in/sign-out at TRACE
+//! level, searched for the session IDs and passwords.
 
 use tracing_subscriber::{fmt, EnvFilter};
 
