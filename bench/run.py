@@ -8,7 +8,8 @@ registers a user, and measures, each for BENCH_SECONDS (default 10):
   W1  GET /account (the SSR page)          32 connections, a live session
   W3  GET /api/session_status              32 connections, a live session
   W2  form POST to /api/login              8 connections, a fresh sign-in each
-  raw argon2 rate                          `server argon2-rate`, all cores
+  raw argon2 rate                          `server argon2-rate`, all cores,
+                                           just before and just after W2
   W1 during W2                             both at once: W1's p99 against quiet
   W1 at 1,000 and at 1,000,000 sessions    rows seeded straight into SQLite
   writes                                   10,000 W1 + 10,000 W3 requests inside
@@ -199,9 +200,18 @@ def main():
         probe_works = commits_seen(db) != after
         writes_seen = after != before
 
+        # The raw rate is measured just before and just after W2 (half the
+        # time each) and averaged: this VM's speed drifts by ~10% over a
+        # minute, more than the 90% target leaves.
+        raw_before = argon2_rate(SECONDS / 2)
         results["W2 POST /api/login (8 conn)"] = oha(BASE + "/api/login", 8, W2_ARGS)
         rss_w2 = peak_rss_mb(server.pid)
-        raw = argon2_rate(SECONDS)
+        raw_after = argon2_rate(SECONDS / 2)
+        raw = {"threads": raw_after["threads"],
+               "hashes_per_sec": round((raw_before["hashes_per_sec"]
+                                        + raw_after["hashes_per_sec"]) / 2, 1),
+               "before_w2": raw_before["hashes_per_sec"],
+               "after_w2": raw_after["hashes_per_sec"]}
 
         storm_w1, storm_w2 = oha_together(
             oha_command(BASE + "/account", 32, session),
@@ -260,7 +270,8 @@ def main():
         print(f"{name:34} {r['requests_per_sec']:>10,} {r['p50_ms']:>8} {r['p99_ms']:>8} "
               f"{r['errors']:>7}  {r['statuses']}")
     print(f"{'raw argon2 (' + str(raw['threads']) + ' threads)':34} "
-          f"{raw['hashes_per_sec']:>10,}")
+          f"{raw['hashes_per_sec']:>10,}  (before W2 {raw['before_w2']}, "
+          f"after {raw['after_w2']})")
     print(f"\npeak RSS: {rss_w1} MB after W1, {rss_w2} MB after W2, {rss_end} MB at the end "
           f"({seeded_large:,} sessions seeded in {seeding:.0f} s)\n")
     for name, (met, value) in checks.items():
