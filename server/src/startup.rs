@@ -14,7 +14,9 @@ use app::ssr::rate_limit::FailureLimiter;
 use app::ssr::session::cookie::{fix_removal_cookie, removal_cookie, session_layer};
 use app::ssr::session::{SessionBackend, SessionPolicy, SqliteSessionStore};
 use app::ssr::state::AppState;
-use app::ssr::web::{no_store, refuse_cross_site, resolve_session, server_fn_status};
+use app::ssr::web::{
+    no_store, refuse_cross_site, resolve_session, run_to_completion, server_fn_status,
+};
 use axum::body::Body;
 use axum::http::Request;
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
@@ -140,6 +142,8 @@ fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     app.layer(
         ServiceBuilder::new()
             .layer(TraceLayer::new_for_http())
+            // Everything below finishes even if the client goes away.
+            .layer(from_fn(run_to_completion))
             // Oversized bodies: 413 before anything reads them.
             .layer(RequestBodyLimitLayer::new(settings.limits.max_body_bytes))
             .map_request(|req: Request<_>| req.map(Body::new))

@@ -156,6 +156,26 @@ fn internal_error(what: &str) -> Response {
         .into_response()
 }
 
+/// Runs the rest of the request in a task of its own, so that a client that
+/// disconnects does not cancel it halfway. A cancelled page render is not
+/// harmless in Leptos 0.8: dropping the response future disposes the page's
+/// reactive owner while tasks it spawned (resources, `Suspense`) still run,
+/// and they panic reading disposed signals (reproduced with clients that
+/// close the socket right after sending; server/tests/aborted_requests.rs).
+/// Finishing also means a state change the server accepted is saved
+/// whole (the session layer saves after the handler). A panic below
+/// becomes a 500 instead of a dropped connection.
+pub async fn run_to_completion(req: Request<Body>, next: Next) -> Response {
+    use tracing::Instrument;
+    match tokio::spawn(next.run(req).in_current_span()).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            internal_error("the request failed")
+        }
+    }
+}
+
 /// Cross-site request refusal (ASVS 3.5; OWASP CSRF Cheat Sheet, "Fetch
 /// Metadata" and "Verifying Origin"). SameSite=Strict already keeps the
 /// cookie off cross-site requests; this also stops login CSRF and
