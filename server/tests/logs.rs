@@ -16,7 +16,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use app::ssr::session::id::storage_key;
-use helpers::{session_set_cookie, spawn_app, PASSWORD};
+use helpers::{spawn_app, PASSWORD};
 use reqwest::StatusCode;
 use tower_sessions::session::Id;
 
@@ -66,17 +66,7 @@ async fn no_session_id_or_password_is_ever_logged() {
 
     // An ID planted before sign-in (fixation attempt), then the real one.
     let planted = "AAAAAAAAAAAAAAAAAAAAAA";
-    let res = app
-        .post_form(
-            "/api/login",
-            &[("username", "alice"), ("password", PASSWORD)],
-            Some(planted),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let sid = session_set_cookie(res.headers())
-        .expect("a session cookie")
-        .value;
+    let sid = app.login("alice", Some(planted)).await;
     assert!(app.is_signed_in(&sid).await);
     let extended = app.post_form("/api/extend_session", &[], Some(&sid)).await;
     assert_eq!(extended.status(), StatusCode::OK);
