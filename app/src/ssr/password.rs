@@ -7,11 +7,10 @@
 //! `hash_concurrency` at a time behind a semaphore, so that sign-in storms
 //! wait for a slot instead of starving page requests or exhausting memory.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Mutex};
-
-use std::cell::RefCell;
 
 use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
