@@ -174,11 +174,16 @@ def main():
     results, checks = {}, {}
     try:
         for _ in range(100):
+            if server.poll() is not None:
+                break
             try:
                 urllib.request.urlopen(BASE + "/health", timeout=1)
                 break
             except OSError:
                 time.sleep(0.1)
+        # Another server already on the port would be measured instead.
+        if server.poll() is not None:
+            raise RuntimeError(f"{SERVER} exited at start (is {ADDRESS} in use?)")
         post("/api/register", {"username": USER, "password": PASSWORD,
                                "password_confirm": PASSWORD})
         session = ["-H", f"Cookie: {sign_in()}"]
