@@ -7,7 +7,7 @@ use crate::ssr::state::AppState;
 pub const DISPLAY_NAME_MAX: usize = 64;
 pub const ABOUT_MAX: usize = 2000;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     pub display_name: String,
     pub about: String,

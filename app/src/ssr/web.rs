@@ -84,15 +84,11 @@ pub async fn resolve_session(
     if let Some(mut user) = current {
         if !PASSIVE_PATHS.contains(&path.as_str()) {
             match auth
-                .record_activity(&user.session, &client_info(&parts))
+                .record_activity(&user.session, || client_info(&parts))
                 .await
             {
-                Ok(true) => {
-                    user.session.deadlines = state
-                        .session_policy
-                        .touch(user.session.deadlines, state.clock.now());
-                }
-                Ok(false) => {}
+                Ok(Some(deadlines)) => user.session.deadlines = deadlines,
+                Ok(None) => {}
                 Err(e) => {
                     let _ = internal(e);
                 }

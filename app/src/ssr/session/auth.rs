@@ -110,16 +110,18 @@ impl AuthSession {
     }
 
     /// Records real activity (a page or an action of the signed-in user).
-    /// Writes at most once per touch interval; returns whether it did.
+    /// Writes at most once per touch interval; returns the new deadlines
+    /// when it did. `client` is only called then: most requests fall inside
+    /// the interval and need no client details at all.
     pub async fn record_activity(
         &self,
         live: &LiveSession,
-        client: &ClientInfo,
-    ) -> Result<bool, SessionError> {
+        client: impl FnOnce() -> ClientInfo,
+    ) -> Result<Option<Deadlines>, SessionError> {
         if !self.policy.touch_is_due(&live.deadlines, self.clock.now()) {
-            return Ok(false);
+            return Ok(None);
         }
-        self.extend(live, client).await.map(|_| true)
+        self.extend(live, &client()).await.map(Some)
     }
 
     /// An explicit request to stay signed in (the countdown's button): a
