@@ -108,3 +108,37 @@ async fn unknown_and_expired_ids_load_as_nothing() {
     assert_eq!(store.load(&id).await.expect("load"), None);
     assert_eq!(store.delete_expired(100).await.expect("cleanup"), 1);
 }
+
+/// The user's row travels with the loaded session (`_owner`, one query per
+/// request) but is never written back: a touch must not copy the username
+/// or the profile into the session's data column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loaded_user_row_is_never_saved_into_the_session() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let about = "Likes quartz and ladles";
+    let saved = app
+        .post_form(
+            "/api/profile",
+            &[("display_name", "Alice Example"), ("about", about)],
+            Some(&sid),
+        )
+        .await;
+    assert!(saved.status().is_success(), "{}", saved.status());
+    let before = app.last_seen().await;
+    app.clock.advance(120);
+    assert!(app.is_signed_in(&sid).await);
+    assert!(
+        app.last_seen().await > before,
+        "the page was a touch (a save)"
+    );
+
+    let mut db = app.db().await;
+    let data: String = sqlx::query_scalar("SELECT data FROM sessions")
+        .fetch_one(&mut db)
+        .await
+        .expect("row");
+    for personal in ["_owner", "alice\"", "Alice Example", about] {
+        assert!(!data.contains(personal), "{personal:?} saved in {data}");
+    }
+}
