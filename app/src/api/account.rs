@@ -20,6 +20,10 @@ pub struct AccountView {
     pub about: String,
 }
 
+/// Profile limits, shared by the form (maxlength) and the server's check.
+pub const DISPLAY_NAME_MAX: usize = 64;
+pub const ABOUT_MAX: usize = 2000;
+
 /// The signed-in user's account and session times.
 #[server(endpoint = "account")]
 pub async fn get_account() -> Result<AccountView, AppError> {

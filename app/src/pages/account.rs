@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::api::{get_account, AccountView, AppError, SaveProfile};
+use crate::api::{get_account, AccountView, AppError, SaveProfile, ABOUT_MAX, DISPLAY_NAME_MAX};
 use crate::browser::drafts;
 use crate::components::form::FormError;
 
@@ -89,11 +89,11 @@ fn ProfileForm(username: String, display_name: String, about: String) -> impl In
         <ActionForm action=save attr:id="profile-form" attr:data-keep-draft="true" attr:class="stacked">
             <label>
                 "Display name"
-                <input name="display_name" value=display_name maxlength="64" autocomplete="nickname"/>
+                <input name="display_name" value=display_name maxlength=DISPLAY_NAME_MAX autocomplete="nickname"/>
             </label>
             <label>
                 "About you"
-                <textarea name="about" rows="5" maxlength="2000">{about}</textarea>
+                <textarea name="about" rows="5" maxlength=ABOUT_MAX>{about}</textarea>
             </label>
             <button type="submit">"Save profile"</button>
         </ActionForm>

@@ -4,8 +4,7 @@ use crate::api::AppError;
 use crate::ssr::error::internal;
 use crate::ssr::state::AppState;
 
-pub const DISPLAY_NAME_MAX: usize = 64;
-pub const ABOUT_MAX: usize = 2000;
+pub use crate::api::{ABOUT_MAX, DISPLAY_NAME_MAX};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
