@@ -42,6 +42,8 @@ impl fmt::Debug for Password {
 pub enum HashError {
     #[error("argon2: {0}")]
     Argon2(String),
+    #[error("cannot start a hashing thread: {0}")]
+    Thread(std::io::Error),
     #[error("the hashing task panicked")]
     Panicked,
     #[error("the hashing pool is closed")]
@@ -191,7 +193,7 @@ impl HashPool {
                         let _ = catch_unwind(AssertUnwindSafe(job));
                     }
                 })
-                .map_err(|e| HashError::Argon2(format!("cannot start a hashing thread: {e}")))?;
+                .map_err(HashError::Thread)?;
         }
         Ok(Self { jobs })
     }
