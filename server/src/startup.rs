@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use app::app::{shell, App};
 use app::ssr::clock::SharedClock;
-use app::ssr::config::Settings;
+use app::ssr::config::{ConfigError, Settings};
 use app::ssr::db::{connect_and_migrate, DbError};
-use app::ssr::password::{HashError, PasswordHasher};
+use app::ssr::password::{HashError, HashQueue, PasswordHasher};
 use app::ssr::rate_limit::FailureLimiter;
-use app::ssr::session::cookie::{fix_removal_cookie, removal_cookie, session_layer};
+use app::ssr::session::cookie::{manage_session, SessionCookies};
 use app::ssr::session::{SessionBackend, SessionPolicy, SqliteSessionStore};
 use app::ssr::state::AppState;
 use app::ssr::web::{
-    no_store, refuse_cross_site, resolve_session, run_to_completion, server_fn_status,
+    limit_body, no_store, refuse_cross_site, resolve_session, run_to_completion, server_fn_status,
 };
 use axum::body::Body;
 use axum::http::Request;
@@ -26,11 +26,12 @@ use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] ConfigError),
     #[error(transparent)]
     Database(#[from] DbError),
     #[error("cannot prepare password hashing: {0}")]
@@ -56,18 +57,28 @@ impl Application {
         leptos_options: LeptosOptions,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
+        // Settings built in code (tests) pass the same checks as a file.
+        settings.validate()?;
+        for warning in settings.warnings() {
+            tracing::warn!("{warning}");
+        }
         let db = connect_and_migrate(&settings.database).await?;
         let session_policy = SessionPolicy::new(&settings.session);
-        let sessions = SqliteSessionStore::new(
+        let sessions = Arc::new(SqliteSessionStore::new(
             db.clone(),
             session_policy,
             clock.clone(),
             settings.session.max_per_user,
-        );
+        ));
+        let password = &settings.password;
         let state = AppState {
             hasher: PasswordHasher::new(
-                settings.password.hash_concurrency,
-                settings.password.hash_thread_nice,
+                password.hash_concurrency,
+                password.hash_thread_nice,
+                HashQueue {
+                    max_waiting: password.hash_queue_max as usize,
+                    timeout: Duration::from_secs(password.hash_queue_timeout_secs),
+                },
             )
             .await?,
             login_failures: Arc::new(FailureLimiter::new(settings.login.failure_window_secs)),
@@ -144,17 +155,19 @@ fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
             .layer(TraceLayer::new_for_http())
             // Everything below finishes even if the client goes away.
             .layer(from_fn(run_to_completion))
-            // Oversized bodies: 413 before anything reads them.
-            .layer(RequestBodyLimitLayer::new(settings.limits.max_body_bytes))
-            .map_request(|req: Request<_>| req.map(Body::new))
+            // Oversized bodies: 413, announced or chunked.
+            .layer(from_fn_with_state(
+                settings.limits.max_body_bytes,
+                limit_body,
+            ))
             .layer(from_fn(no_store))
             .layer(map_response(server_fn_status))
             .layer(from_fn(refuse_cross_site))
+            // The cookie in, the session loaded lazily, the cookie out.
             .layer(from_fn_with_state(
-                removal_cookie(&settings.session),
-                fix_removal_cookie,
+                SessionCookies::new(state.sessions.clone(), &settings.session),
+                manage_session::<SqliteSessionStore>,
             ))
-            .layer(session_layer(state.sessions.clone(), &settings.session))
             .layer(from_fn_with_state(state, resolve_session)),
     )
 }

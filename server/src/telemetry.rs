@@ -6,8 +6,12 @@
 
 use tracing_subscriber::{fmt, EnvFilter};
 
+/// tower-sessions' own events are off: its `Session::save` reports every
+/// refused save as an ERROR, and a refused save is the expected end of a
+/// request that raced a sign-out (issue 8); our session layer logs the
+/// save failures that are real errors itself.
 pub fn init() {
-    init_with_default("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn");
+    init_with_default("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=off");
 }
 
 /// `RUST_LOG` if set, else `default` (tests pass a quieter one).

@@ -82,6 +82,8 @@ async fn no_session_id_or_password_is_ever_logged() {
     assert!(text.contains("sessions"), "no session query was logged");
 
     let id: Id = sid.parse().expect("the cookie holds a session ID");
+    // `Id`'s Debug form is the number in decimal: `Id(1234...)`.
+    let decimal = id.0.to_string();
     let stored_hex: String = storage_key(&id)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -89,6 +91,10 @@ async fn no_session_id_or_password_is_ever_logged() {
     for (what, secret) in [
         ("the session ID", sid.as_str()),
         ("the planted session ID", planted),
+        (
+            "the session ID in decimal (its Debug form)",
+            decimal.as_str(),
+        ),
         ("the password", PASSWORD),
         ("the wrong password", wrong),
         ("the stored session key", stored_hex.as_str()),

@@ -23,6 +23,7 @@ pub async fn register(
         &username,
         Password::new(password.into_inner()),
         Password::new(password_confirm.into_inner()),
+        ctx.client_gone(),
     )
     .await?;
     leptos_axum::redirect("/login?registered=1");
@@ -51,6 +52,7 @@ pub async fn login(
         &username,
         Password::new(password.into_inner()),
         &ctx.address(),
+        ctx.client_gone(),
     )
     .await?;
     ctx.auth_session()?

@@ -21,8 +21,20 @@ pub enum AppError {
     Unauthenticated,
     #[error("That username is taken. Please choose another.")]
     UsernameTaken,
-    #[error("Too many failed sign-in attempts. Please wait {0} minutes and try again.")]
+    /// Sign-in refused by the brute-force throttle; the number is the
+    /// seconds to wait (sent as `Retry-After` too).
+    #[error("Too many failed sign-in attempts. Please wait {} minutes and try again.", .0.div_ceil(60).max(1))]
     TooManyAttempts(u64),
+    /// The server is too busy to check a password now (the hashing queue is
+    /// full, or a slot did not come free in time); the number is the
+    /// seconds to wait.
+    #[error("The server is busy. Please try again in a few seconds.")]
+    Busy(u64),
+    /// A state-changing request from another site (ASVS 3.5.x).
+    #[error("This request came from another site and was refused.")]
+    CrossSite,
+    #[error("The request is too large. Please shorten what you typed and try again.")]
+    TooLarge,
     /// The request itself was malformed (missing fields, wrong encoding).
     #[error("The form was incomplete or malformed. Please reload the page and try again.")]
     BadRequest,
@@ -39,9 +51,19 @@ impl AppError {
             AppError::Invalid(_) | AppError::BadRequest => 400,
             AppError::InvalidCredentials | AppError::Unauthenticated => 401,
             AppError::UsernameTaken => 409,
+            AppError::CrossSite => 403,
+            AppError::TooLarge => 413,
             AppError::TooManyAttempts(_) => 429,
-            AppError::Unreachable => 503,
+            AppError::Unreachable | AppError::Busy(_) => 503,
             AppError::Internal => 500,
+        }
+    }
+
+    /// Seconds a client should wait before trying again (`Retry-After`).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyAttempts(secs) | AppError::Busy(secs) => Some((*secs).max(1)),
+            _ => None,
         }
     }
 }

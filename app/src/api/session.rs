@@ -31,18 +31,24 @@ pub async fn session_status() -> Result<SessionDeadlines, AppError> {
 }
 
 /// `POST /api/extend_session`: "Stay signed in". Counts as activity and
-/// always writes; the absolute deadline does not move.
+/// always writes; the absolute deadline does not move. A session that ended
+/// while this request was under way (signed out in another tab, rotated)
+/// is not extended: the answer is the visitor's 401, with no cookie.
 #[server(endpoint = "extend_session")]
 pub async fn extend_session() -> Result<SessionDeadlines, AppError> {
     use crate::ssr::error::internal;
+    use crate::ssr::session::auth::Extended;
     use crate::ssr::web::RequestContext;
 
     let ctx = RequestContext::get()?;
-    let user = ctx.require_user()?;
-    let deadlines = ctx
+    ctx.require_user()?;
+    match ctx
         .auth_session()?
-        .extend(&user.session, &ctx.client())
+        .extend(&ctx.client())
         .await
-        .map_err(internal)?;
-    Ok(ctx.status(&deadlines))
+        .map_err(internal)?
+    {
+        Extended::To(deadlines) => Ok(ctx.status(&deadlines)),
+        Extended::SessionGone => Err(AppError::Unauthenticated),
+    }
 }

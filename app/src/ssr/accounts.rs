@@ -1,9 +1,26 @@
 //! Accounts: registration and credential checks.
 
+use std::future::Future;
+
 use crate::api::AppError;
 use crate::ssr::error::internal;
-use crate::ssr::password::{check_new_password, Password};
+use crate::ssr::password::{check_new_password, HashError, Password};
 use crate::ssr::state::AppState;
+
+/// Seconds a client is asked to wait when the hashing queue is full.
+const BUSY_RETRY_SECS: u64 = 2;
+
+/// A hashing failure as the client sees it: a full or abandoned queue is
+/// "busy, try again" (503); anything else is ours (500, logged).
+fn hashing_failed(error: HashError) -> AppError {
+    match error {
+        HashError::Busy | HashError::Abandoned => {
+            tracing::warn!(reason = %error, "password check not run");
+            AppError::Busy(BUSY_RETRY_SECS)
+        }
+        other => internal(other),
+    }
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRecord {
@@ -41,6 +58,7 @@ pub async fn register(
     username: &str,
     password: Password,
     confirmation: Password,
+    client_gone: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
     let username = normalize_username(username).map_err(AppError::Invalid)?;
     if password.expose() != confirmation.expose() {
@@ -56,7 +74,11 @@ pub async fn register(
         .map_err(internal)?
         .map_err(AppError::Invalid)?;
 
-    let hash = state.hasher.hash(&password).await.map_err(internal)?;
+    let hash = state
+        .hasher
+        .hash(&password, client_gone)
+        .await
+        .map_err(hashing_failed)?;
     let inserted = sqlx::query(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (username) DO NOTHING",
@@ -77,75 +99,91 @@ pub async fn register(
 /// Checks a username and password. Every failure is the same
 /// `InvalidCredentials`; an unknown user costs the same argon2 run as a
 /// known one.
+///
+/// The attempt is counted against the throttle before anything else and
+/// given back only when the password proves right (or was never checked):
+/// parallel guesses beyond the limit are refused with 429 without hashing.
 pub async fn authenticate(
     state: &AppState,
     username: &str,
     password: Password,
     address: &str,
+    client_gone: impl Future<Output = ()>,
 ) -> Result<UserRecord, AppError> {
     let login = &state.settings.login;
-    let now = state.clock.now();
     let name = username.trim().to_lowercase();
     let account_key = format!("account:{name}|{address}");
     let address_key = format!("address:{address}");
-    let blocked = state
+    let attempt = state
         .login_failures
-        .blocked_for(&account_key, login.max_failures_per_account, now)
-        .or_else(|| {
-            state
-                .login_failures
-                .blocked_for(&address_key, login.max_failures_per_address, now)
-        });
-    if let Some(wait_secs) = blocked {
-        tracing::warn!(address = %address, "sign-in throttled");
-        return Err(AppError::TooManyAttempts(wait_secs.div_ceil(60).max(1)));
-    }
+        .reserve(
+            &[
+                (&account_key, login.max_failures_per_account),
+                (&address_key, login.max_failures_per_address),
+            ],
+            state.clock.now(),
+        )
+        .map_err(|wait_secs| {
+            tracing::warn!(address = %address, "sign-in throttled");
+            AppError::TooManyAttempts(wait_secs.max(1))
+        })?;
 
+    match check_credentials(state, username, &password, client_gone).await {
+        Ok(Some(user)) => {
+            state.login_failures.refund(attempt);
+            state.login_failures.clear(&account_key);
+            Ok(user)
+        }
+        Ok(None) => {
+            // The attempt stays counted: it was a failure.
+            tracing::info!(address = %address, "sign-in failed");
+            Err(AppError::InvalidCredentials)
+        }
+        Err(error) => {
+            // Never judged (busy, client gone, our fault): not a failure.
+            state.login_failures.refund(attempt);
+            Err(error)
+        }
+    }
+}
+
+/// The user, if `username` exists and `password` is theirs.
+async fn check_credentials(
+    state: &AppState,
+    username: &str,
+    password: &Password,
+    client_gone: impl Future<Output = ()>,
+) -> Result<Option<UserRecord>, AppError> {
     // Names that could never have been registered cannot exist: refusing
     // them without a hash reveals nothing about which accounts do.
     let plausible = normalize_username(username).is_ok()
         && password.expose().chars().count() <= state.settings.password.max_length as usize;
-    let stored: Option<(i64, String, String, i64)> = if plausible {
-        sqlx::query_as(
-            "SELECT id, username, password_hash, credential_epoch FROM users WHERE username = ?1",
-        )
-        .bind(username.trim())
-        .fetch_optional(&state.db)
-        .await
-        .map_err(internal)?
-    } else {
-        None
-    };
-
-    let verified = if plausible {
-        state
-            .hasher
-            .verify(
-                &password,
-                stored.as_ref().map(|(_, _, hash, _)| hash.as_str()),
-            )
-            .await
-            .map_err(internal)?
-    } else {
-        false
-    };
-
-    match stored {
-        Some((id, username, _, credential_epoch)) if verified => {
-            state.login_failures.clear(&account_key);
-            Ok(UserRecord {
-                id,
-                username,
-                credential_epoch,
-            })
-        }
-        _ => {
-            state.login_failures.record_failure(&account_key, now);
-            state.login_failures.record_failure(&address_key, now);
-            tracing::info!(address = %address, "sign-in failed");
-            Err(AppError::InvalidCredentials)
-        }
+    if !plausible {
+        return Ok(None);
     }
+    let stored: Option<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, username, password_hash, credential_epoch FROM users WHERE username = ?1",
+    )
+    .bind(username.trim())
+    .fetch_optional(&state.db)
+    .await
+    .map_err(internal)?;
+    let verified = state
+        .hasher
+        .verify(
+            password,
+            stored.as_ref().map(|(_, _, hash, _)| hash.as_str()),
+            client_gone,
+        )
+        .await
+        .map_err(hashing_failed)?;
+    Ok(stored
+        .filter(|_| verified)
+        .map(|(id, username, _, credential_epoch)| UserRecord {
+            id,
+            username,
+            credential_epoch,
+        }))
 }
 
 #[cfg(test)]

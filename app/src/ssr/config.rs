@@ -88,6 +88,10 @@ pub struct PasswordSettings {
     pub max_length: u32,
     /// zxcvbn score from 0 to 4 that a new password must reach.
     pub min_strength: u8,
+    /// Requests that may wait for a hashing slot at once; beyond it, 503.
+    pub hash_queue_max: u32,
+    /// Seconds a request may wait for a hashing slot before it gets 503.
+    pub hash_queue_timeout_secs: u64,
 }
 
 impl Default for PasswordSettings {
@@ -98,6 +102,8 @@ impl Default for PasswordSettings {
             min_length: 8,
             max_length: 128,
             min_strength: 3,
+            hash_queue_max: 64,
+            hash_queue_timeout_secs: 10,
         }
     }
 }
@@ -209,12 +215,22 @@ impl Settings {
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Refuses settings the server cannot honour, naming the setting and
+    /// the rule. `load` calls it, and so does start-up for settings built
+    /// in code.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let s = &self.session;
+        let p = &self.password;
+        let too_long = |secs: u64| secs > MAX_DURATION_SECS;
         let problems = [
             (
                 s.idle_timeout_secs == 0,
                 "session.idle_timeout_secs must be > 0",
+            ),
+            (
+                too_long(s.idle_timeout_secs) || too_long(s.absolute_timeout_secs),
+                "session.idle_timeout_secs and absolute_timeout_secs must be at most \
+                 31536000 (one year)",
             ),
             (
                 s.absolute_timeout_secs < s.idle_timeout_secs,
@@ -225,28 +241,52 @@ impl Settings {
                 "session.touch_interval_secs must be < idle_timeout_secs",
             ),
             (
+                s.warn_before_secs >= s.idle_timeout_secs,
+                "session.warn_before_secs must be < idle_timeout_secs (the warning \
+                 would come before the session starts)",
+            ),
+            (
+                s.cleanup_interval_secs == 0 || too_long(s.cleanup_interval_secs),
+                "session.cleanup_interval_secs must be 1 to 31536000",
+            ),
+            (
                 s.cleanup_batch_size == 0,
                 "session.cleanup_batch_size must be > 0",
             ),
             (
-                self.password.hash_concurrency == 0,
+                p.hash_concurrency == 0,
                 "password.hash_concurrency must be > 0",
             ),
             (
-                !(0..=19).contains(&self.password.hash_thread_nice),
+                !(0..=19).contains(&p.hash_thread_nice),
                 "password.hash_thread_nice is 0 to 19",
             ),
             (
-                self.password.min_length < 8 || self.password.max_length < 64,
+                p.min_length < 8 || p.max_length < 64,
                 "password lengths: min_length >= 8 and max_length >= 64 (ASVS 6.2.1, 6.2.9)",
             ),
+            (p.min_strength > 4, "password.min_strength is 0 to 4"),
+            (p.hash_queue_max == 0, "password.hash_queue_max must be > 0"),
             (
-                self.password.min_strength > 4,
-                "password.min_strength is 0 to 4",
+                p.hash_queue_timeout_secs == 0 || p.hash_queue_timeout_secs > 3600,
+                "password.hash_queue_timeout_secs must be 1 to 3600",
+            ),
+            (
+                self.login.failure_window_secs == 0 || too_long(self.login.failure_window_secs),
+                "login.failure_window_secs must be 1 to 31536000",
+            ),
+            (
+                self.login.max_failures_per_account == 0
+                    || self.login.max_failures_per_address == 0,
+                "login.max_failures_per_account and max_failures_per_address must be > 0",
             ),
             (
                 self.database.max_connections == 0,
                 "database.max_connections must be > 0",
+            ),
+            (
+                self.limits.max_body_bytes == 0,
+                "limits.max_body_bytes must be > 0",
             ),
         ];
         match problems.iter().find(|(bad, _)| *bad) {
@@ -254,7 +294,29 @@ impl Settings {
             None => Ok(()),
         }
     }
+
+    /// Settings that work but that a person should know about; start-up
+    /// logs each as a warning.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.session.warn_before_secs < WCAG_MIN_RESPONSE_SECS {
+            warnings.push(format!(
+                "session.warn_before_secs = {} is below {WCAG_MIN_RESPONSE_SECS} s: WCAG 2.2.1 \
+                 gives a person at least 20 s to ask for more time (fine for tests only)",
+                self.session.warn_before_secs
+            ));
+        }
+        warnings
+    }
 }
+
+/// The longest timeout or window a setting may have: one year. Longer ones
+/// are mistakes, and beyond about 10^11 s the deadlines no longer fit the
+/// date types the cookie and the database use.
+pub const MAX_DURATION_SECS: u64 = 365 * 24 * 3600;
+
+/// WCAG 2.2.1 (Timing Adjustable): at least 20 seconds to respond.
+pub const WCAG_MIN_RESPONSE_SECS: u64 = 20;
 
 /// An environment value takes the type of the setting it overrides.
 fn parse_env_value(raw: &str, current: &toml::Value) -> Result<toml::Value, String> {
@@ -289,7 +351,7 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let file = "[session]\nidle_timeout_secs = 100\n";
+        let file = "[session]\nidle_timeout_secs = 100\nwarn_before_secs = 30\n";
         let env =
             |name: &str| (name == "TESSERA_SESSION_IDLE_TIMEOUT_SECS").then(|| "90".to_owned());
         let settings = Settings::from_sources(Some(file), env).expect("valid");
@@ -312,6 +374,60 @@ mod tests {
             |name: &str| (name == "TESSERA_SESSION_IDLE_TIMEOUT_SECS").then(|| "soon".to_owned());
         assert!(Settings::from_sources(None, env).is_err());
         assert!(Settings::from_sources(Some("[session]\nsame_site = \"none\"\n"), no_env).is_err());
+    }
+
+    #[test]
+    fn each_setting_the_server_cannot_honour_is_refused_with_its_name() {
+        let cases = [
+            (
+                "[session]\nidle_timeout_secs = 600\nwarn_before_secs = 600\n",
+                "warn_before_secs",
+            ),
+            (
+                "[session]\nidle_timeout_secs = 31536001\nabsolute_timeout_secs = 31536001\n",
+                "idle_timeout_secs",
+            ),
+            (
+                "[session]\nabsolute_timeout_secs = 9223372036854775807\n",
+                "absolute_timeout_secs",
+            ),
+            (
+                "[session]\ncleanup_interval_secs = 0\n",
+                "cleanup_interval_secs",
+            ),
+            (
+                "[session]\ncleanup_interval_secs = 18446744073709551615\n",
+                "cleanup_interval_secs",
+            ),
+            ("[password]\nhash_queue_max = 0\n", "hash_queue_max"),
+            (
+                "[password]\nhash_queue_timeout_secs = 0\n",
+                "hash_queue_timeout_secs",
+            ),
+            ("[login]\nfailure_window_secs = 0\n", "failure_window_secs"),
+            (
+                "[login]\nmax_failures_per_account = 0\n",
+                "max_failures_per_account",
+            ),
+            ("[limits]\nmax_body_bytes = 0\n", "max_body_bytes"),
+        ];
+        for (file, name) in cases {
+            let error = Settings::from_sources(Some(file), no_env)
+                .expect_err(file)
+                .to_string();
+            assert!(error.contains(name), "{file}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_warning_below_wcag_s_20_seconds_is_allowed_but_reported() {
+        let file =
+            "[session]\nidle_timeout_secs = 30\ntouch_interval_secs = 5\nwarn_before_secs = 10\n";
+        let settings = Settings::from_sources(Some(file), no_env).expect("allowed");
+        let warnings = settings.warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("warn_before_secs"), "{warnings:?}");
+        assert!(Settings::default().warnings().is_empty());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 use std::error::Error;
 use std::fmt::Write;
 
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
 use crate::api::AppError;
 
 /// "outer: cause: root cause", for the log.
@@ -23,4 +26,28 @@ pub fn internal<E: Error>(error: E) -> AppError {
     let at = std::panic::Location::caller();
     tracing::error!(error = %error_chain(&error), at = %at, "internal error");
     AppError::Internal
+}
+
+/// An error answered outside a server function (middleware: cross-site
+/// refusal, body limit, session layer) in the same shape as the server
+/// functions' errors: the JSON of `AppError`, its status, and
+/// `Retry-After` where waiting helps.
+pub fn error_response(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_string(&error).unwrap_or_else(|_| "\"Internal\"".to_owned());
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    if let Some(secs) = error.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }

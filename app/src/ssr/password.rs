@@ -6,16 +6,23 @@
 //! on a small pool of its own threads (`HashPool`), at most
 //! `hash_concurrency` at a time behind a semaphore, so that sign-in storms
 //! wait for a slot instead of starving page requests or exhausting memory.
+//! The wait is bounded too (issue 8): at most `hash_queue_max` requests
+//! wait, each for at most `hash_queue_timeout_secs`, and one whose client
+//! has gone leaves the queue without hashing. Beyond that the answer is
+//! `HashError::Busy` (503 with `Retry-After`), not an ever-growing queue.
 
 use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::{rngs::OsRng, RngCore};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::ssr::config::PasswordSettings;
 
@@ -48,6 +55,12 @@ pub enum HashError {
     Panicked,
     #[error("the hashing pool is closed")]
     Closed,
+    /// The queue for a hashing slot is full, or the wait for one timed out.
+    #[error("too many passwords are waiting to be checked")]
+    Busy,
+    /// The client went away while the request waited for a slot.
+    #[error("the client left before its password was checked")]
+    Abandoned,
 }
 
 /// OWASP's first argon2id option: m = 19456 KiB, t = 2, p = 1.
@@ -219,29 +232,52 @@ fn lower_priority_of_this_thread(nice: i32) {
     }
 }
 
+/// How long and how many requests may wait for a hashing slot.
+#[derive(Debug, Clone, Copy)]
+pub struct HashQueue {
+    pub max_waiting: usize,
+    pub timeout: Duration,
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     slots: Arc<Semaphore>,
     pool: Arc<HashPool>,
+    queue: HashQueue,
+    waiting: Arc<AtomicUsize>,
     /// Hash of a random password, verified against when the username is
     /// unknown, so that an unknown user costs the same argon2 run as a
     /// known one (no account enumeration by timing, ASVS 6.3.8).
     dummy_hash: Arc<str>,
     /// How many argon2 runs have been started (lets tests prove the
-    /// unknown-user path hashes too).
-    runs: Arc<std::sync::atomic::AtomicU64>,
+    /// unknown-user path hashes too, and that refused attempts do not).
+    runs: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PasswordHasher")
             .field("free_slots", &self.slots.available_permits())
+            .field("waiting", &self.waiting())
             .finish_non_exhaustive()
     }
 }
 
+/// One place in the queue for a slot, given back however the wait ends.
+struct QueuePlace(Arc<AtomicUsize>);
+
+impl Drop for QueuePlace {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl PasswordHasher {
-    pub async fn new(concurrency: u32, thread_nice: i32) -> Result<Self, HashError> {
+    pub async fn new(
+        concurrency: u32,
+        thread_nice: i32,
+        queue: HashQueue,
+    ) -> Result<Self, HashError> {
         let mut random = [0u8; 32];
         OsRng.fill_bytes(&mut random);
         let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
@@ -251,22 +287,35 @@ impl PasswordHasher {
         Ok(Self {
             slots: Arc::new(Semaphore::new(concurrency)),
             pool: Arc::new(pool),
+            queue,
+            waiting: Default::default(),
             dummy_hash: dummy_hash.into(),
             runs: Default::default(),
         })
     }
 
+    /// Waits for a slot (bounded in number of waiters and in time, and
+    /// given up if `client_gone` resolves first), then runs `work` on the
+    /// hashing threads.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
+        client_gone: impl Future<Output = ()>,
     ) -> Result<T, HashError> {
-        let permit = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| HashError::Closed)?;
-        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let place = QueuePlace(self.waiting.clone());
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue.max_waiting {
+            return Err(HashError::Busy);
+        }
+        let permit = tokio::select! {
+            biased;
+            permit = self.slots.clone().acquire_owned() => {
+                permit.map_err(|_| HashError::Closed)?
+            }
+            () = client_gone => return Err(HashError::Abandoned),
+            () = tokio::time::sleep(self.queue.timeout) => return Err(HashError::Busy),
+        };
+        drop(place);
+        self.runs.fetch_add(1, Ordering::Relaxed);
         // The slot is held until the work ends, even if this request is
         // cancelled meanwhile: never more than `hash_concurrency` hashes.
         self.pool
@@ -278,9 +327,14 @@ impl PasswordHasher {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+    pub async fn hash(
+        &self,
+        password: &Password,
+        client_gone: impl Future<Output = ()>,
+    ) -> Result<String, HashError> {
         let password = password.clone();
-        self.run(move || hash_now(password.expose())).await?
+        self.run(move || hash_now(password.expose()), client_gone)
+            .await?
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when
@@ -290,6 +344,7 @@ impl PasswordHasher {
         &self,
         password: &Password,
         stored: Option<&str>,
+        client_gone: impl Future<Output = ()>,
     ) -> Result<bool, HashError> {
         let known = stored.is_some();
         let phc: Arc<str> = stored
@@ -297,13 +352,29 @@ impl PasswordHasher {
             .unwrap_or_else(|| self.dummy_hash.clone());
         let password = password.clone();
         let matches = self
-            .run(move || verify_now(password.expose(), &phc))
+            .run(move || verify_now(password.expose(), &phc), client_gone)
             .await?;
         Ok(known && matches)
     }
 
+    /// argon2 runs started so far.
     pub fn runs(&self) -> u64 {
-        self.runs.load(std::sync::atomic::Ordering::Relaxed)
+        self.runs.load(Ordering::Relaxed)
+    }
+
+    /// Requests waiting for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Takes one hashing slot until the permit is dropped: tests use it to
+    /// hold the queue still (and it documents that slots are the limit).
+    pub async fn hold_slot(&self) -> Result<OwnedSemaphorePermit, HashError> {
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HashError::Closed)
     }
 }
 
@@ -456,12 +527,69 @@ mod tests {
         );
     }
 
+    fn queue(max_waiting: usize) -> HashQueue {
+        HashQueue {
+            max_waiting,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    fn never() -> std::future::Pending<()> {
+        std::future::pending()
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_busy_and_a_long_wait_times_out_without_hashing() {
+        let hasher = PasswordHasher::new(
+            1,
+            0,
+            HashQueue {
+                max_waiting: 1,
+                timeout: Duration::from_millis(50),
+            },
+        )
+        .await
+        .expect("hasher");
+        let slot = hasher.hold_slot().await.expect("slot");
+        let password = Password::new("whatever".into());
+        let (first, second) = tokio::join!(hasher.verify(&password, None, never()), async {
+            // The first is queued before the second arrives.
+            tokio::task::yield_now().await;
+            hasher.verify(&password, None, never()).await
+        });
+        assert!(matches!(second, Err(HashError::Busy)), "queue full");
+        assert!(matches!(first, Err(HashError::Busy)), "timed out");
+        assert_eq!(hasher.runs(), 0);
+        assert_eq!(hasher.waiting(), 0);
+        drop(slot);
+        assert!(hasher.verify(&password, None, never()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_queued_request_whose_client_left_does_not_hash() {
+        let hasher = PasswordHasher::new(1, 0, queue(8)).await.expect("hasher");
+        let slot = hasher.hold_slot().await.expect("slot");
+        let (left, client_gone) = tokio::sync::oneshot::channel::<()>();
+        let password = Password::new("x".into());
+        let waiting = hasher.verify(&password, None, async {
+            let _ = client_gone.await;
+        });
+        let (answer, ()) = tokio::join!(waiting, async {
+            tokio::task::yield_now().await;
+            let _ = left.send(());
+        });
+        assert!(matches!(answer, Err(HashError::Abandoned)));
+        drop(slot);
+        assert_eq!(hasher.runs(), 0);
+        assert_eq!(hasher.waiting(), 0);
+    }
+
     #[tokio::test]
     async fn unknown_users_cost_an_argon2_run_and_never_verify() {
-        let hasher = PasswordHasher::new(1, 0).await.expect("hasher");
+        let hasher = PasswordHasher::new(1, 0, queue(8)).await.expect("hasher");
         let before = hasher.runs();
         let ok = hasher
-            .verify(&Password::new("whatever".into()), None)
+            .verify(&Password::new("whatever".into()), None, never())
             .await
             .expect("verify");
         assert!(!ok);

@@ -18,7 +18,7 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// The concrete store appears here and in start-up only; everything
     /// else goes through `AuthSession` or the `SessionBackend` trait.
-    pub sessions: SqliteSessionStore,
+    pub sessions: Arc<SqliteSessionStore>,
     pub session_policy: SessionPolicy,
     pub login_failures: Arc<FailureLimiter>,
 }

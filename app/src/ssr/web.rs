@@ -14,7 +14,7 @@ use leptos::prelude::use_context;
 use tower_sessions::Session;
 
 use crate::api::AppError;
-use crate::ssr::error::internal;
+use crate::ssr::error::{error_response, internal};
 use crate::ssr::profile::Profile;
 use crate::ssr::session::{AuthSession, ClientInfo, LiveSession};
 use crate::ssr::state::AppState;
@@ -23,9 +23,10 @@ use crate::ssr::state::AppState;
 /// the sign-in page before any rendering happens.
 pub const PROTECTED_PAGES: &[&str] = &["/account"];
 
-/// The status read of the expiry countdown: it must not count as activity
-/// (no observer effect on the idle timeout).
-pub const PASSIVE_PATHS: &[&str] = &["/api/session_status"];
+/// Requests that `resolve_session` does not count as activity: the status
+/// read of the expiry countdown (no observer effect on the idle timeout),
+/// and the explicit extend, which writes once itself.
+pub const NO_AUTOMATIC_TOUCH: &[&str] = &["/api/session_status", "/api/extend_session"];
 
 /// Who is signed in on this request, resolved once by `resolve_session`.
 #[derive(Debug, Clone)]
@@ -55,7 +56,12 @@ pub fn client_info(parts: &Parts) -> ClientInfo {
 }
 
 pub fn auth_session(state: &AppState, session: Session) -> AuthSession {
-    AuthSession::new(session, state.session_policy, state.clock.clone())
+    AuthSession::new(
+        session,
+        state.sessions.clone(),
+        state.session_policy,
+        state.clock.clone(),
+    )
 }
 
 /// Resolves the session of every dynamic request: loads it (only if a
@@ -82,7 +88,7 @@ pub async fn resolve_session(
         Err(response) => return *response,
     };
     if let Some(mut user) = current {
-        if !PASSIVE_PATHS.contains(&path.as_str()) {
+        if !NO_AUTOMATIC_TOUCH.contains(&path.as_str()) {
             match auth
                 .record_activity(&user.session, || client_info(&parts))
                 .await
@@ -145,11 +151,7 @@ async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Res
 
 fn internal_error(what: &str) -> Response {
     tracing::error!("{what}");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        AppError::Internal.to_string(),
-    )
-        .into_response()
+    error_response(AppError::Internal)
 }
 
 /// Runs the rest of the request in a task of its own, so that a client that
@@ -161,15 +163,97 @@ fn internal_error(what: &str) -> Response {
 /// Finishing also means a state change the server accepted is saved
 /// whole (the session layer saves after the handler). A panic below
 /// becomes a 500 instead of a dropped connection.
-pub async fn run_to_completion(req: Request<Body>, next: Next) -> Response {
+///
+/// Work that is not worth finishing for a client that has gone (a sign-in
+/// still waiting for a hashing slot) watches the `ClientGone` this puts in
+/// the request.
+pub async fn run_to_completion(mut req: Request<Body>, next: Next) -> Response {
     use tracing::Instrument;
-    match tokio::spawn(next.run(req).in_current_span()).await {
+    let (client_gone, connection) = ClientGone::new();
+    req.extensions_mut().insert(client_gone);
+    let task = tokio::spawn(next.run(req).in_current_span());
+    // If hyper drops this future (the client went away), `connection` is
+    // dropped with it and the request's `ClientGone` fires.
+    let answer = task.await;
+    connection.answered();
+    match answer {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "request task failed");
             internal_error("the request failed")
         }
     }
+}
+
+/// Fires when the client of a request has gone: the connection was closed
+/// before the answer was ready.
+#[derive(Debug, Clone)]
+pub struct ClientGone(tokio::sync::watch::Receiver<bool>);
+
+/// Held while the client waits; dropping it without `answered` means the
+/// client has gone.
+pub struct ClientConnection(Option<tokio::sync::watch::Sender<bool>>);
+
+impl ClientGone {
+    pub fn new() -> (Self, ClientConnection) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (Self(rx), ClientConnection(Some(tx)))
+    }
+
+    /// Resolves when the client has gone; never, if it is answered.
+    pub async fn gone(mut self) {
+        if self.0.wait_for(|gone| *gone).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl ClientConnection {
+    pub fn answered(mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for ClientConnection {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(true);
+        }
+    }
+}
+
+/// The body limit: a body over `max_bytes` gets `413` whether it announces
+/// its length or arrives in chunks (tower-http's limit turns a chunked
+/// overrun into a read error, which the server functions answered with
+/// 400). The body is read here, once, so nothing below sees a partial one.
+pub async fn limit_body(
+    State(max_bytes): State<usize>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max_bytes as u64) {
+        return error_response(AppError::TooLarge);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, max_bytes).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                error_response(AppError::TooLarge)
+            } else {
+                error_response(AppError::BadRequest)
+            };
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Cross-site request refusal (ASVS 3.5; OWASP CSRF Cheat Sheet, "Fetch
@@ -181,7 +265,7 @@ pub async fn refuse_cross_site(req: Request<Body>, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !is_same_origin(req.headers()) {
         tracing::warn!(path = %req.uri().path(), "cross-site request refused");
-        return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+        return error_response(AppError::CrossSite);
     }
     next.run(req).await
 }
@@ -233,6 +317,11 @@ pub async fn server_fn_status(res: Response) -> Response {
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(secs) = error.retry_after_secs() {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -309,6 +398,18 @@ impl RequestContext {
             absolute_expires_at: deadlines.absolute_expires_at,
             warn_before_secs: i64::try_from(self.state.settings.session.warn_before_secs)
                 .unwrap_or(120),
+        }
+    }
+
+    /// Resolves when this request's client has gone (never, outside
+    /// `run_to_completion`).
+    pub fn client_gone(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let signal = self.parts.extensions.get::<ClientGone>().cloned();
+        async move {
+            match signal {
+                Some(signal) => signal.gone().await,
+                None => std::future::pending().await,
+            }
         }
     }
 

@@ -89,7 +89,7 @@ async fn missing_and_malformed_fields_are_400_not_500() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversized_body_is_413() {
+async fn an_oversized_body_is_413_with_a_json_error() {
     let app = spawn_app().await;
     let huge = "x".repeat(64 * 1024);
     let res = app
@@ -100,6 +100,62 @@ async fn an_oversized_body_is_413() {
         )
         .await;
     assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
+    assert_eq!(res.text().await.expect("body"), "\"TooLarge\"");
+}
+
+/// A raw HTTP/1.1 exchange, for what reqwest will not send: a chunked body
+/// with no Content-Length.
+async fn raw_request(app: &TestApp, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    // The server may answer (and close) before it has read everything.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_over_the_limit_is_413_not_400() {
+    let app = spawn_app().await;
+    let chunk = "x".repeat(8 * 1024);
+    let mut request = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.base.trim_start_matches("http://")
+    );
+    request.push_str(&format!("{:x}\r\nusername=alice&password=", 24));
+    request.push_str("\r\n");
+    for _ in 0..4 {
+        request.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    request.push_str("0\r\n\r\n");
+
+    let answer = raw_request(&app, request.as_bytes()).await;
+
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.ends_with("\"TooLarge\""), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_chunked_body_is_read_as_usual() {
+    let app = spawn_app().await;
+    let body = "username=nobody&password=x";
+    let request = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        app.base.trim_start_matches("http://"),
+        body.len()
+    );
+    let answer = raw_request(&app, request.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,4 +260,50 @@ async fn the_profile_refuses_bad_input_with_a_message_and_keeps_what_was_saved()
         )
         .await;
     assert_eq!(res.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_refuses_settings_it_cannot_honour_and_names_them() {
+    use app::ssr::clock::ManualClock;
+    use app::ssr::config::Settings;
+    use leptos::prelude::LeptosOptions;
+    use server::startup::Application;
+
+    type Breakage = fn(&mut Settings);
+    let cases: [(&str, Breakage); 4] = [
+        ("warn_before_secs", |s| {
+            s.session.warn_before_secs = s.session.idle_timeout_secs
+        }),
+        ("absolute_timeout_secs", |s| {
+            s.session.absolute_timeout_secs = u64::MAX
+        }),
+        ("hash_queue_max", |s| s.password.hash_queue_max = 0),
+        ("cleanup_interval_secs", |s| {
+            s.session.cleanup_interval_secs = u64::MAX
+        }),
+    ];
+    for (name, break_it) in cases {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings::default();
+        settings.database.path = dir.path().join("refused.db");
+        break_it(&mut settings);
+        let options = LeptosOptions::builder()
+            .output_name("tessera")
+            .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .build();
+        let refused = Application::build(
+            settings,
+            options,
+            std::sync::Arc::new(ManualClock::starting_now()),
+        )
+        .await;
+        let Err(error) = refused else {
+            panic!("{name}: the server started");
+        };
+        assert!(error.to_string().contains(name), "{name}: {error}");
+        assert!(
+            !dir.path().join("refused.db").exists(),
+            "{name}: nothing is created"
+        );
+    }
 }

@@ -16,6 +16,8 @@ async fn a_cross_site_sign_in_post_is_refused() {
         .expect("POST");
     assert_eq!(res.status(), 403);
     assert!(session_set_cookie(res.headers()).is_none());
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.text().await.expect("body"), "\"CrossSite\"");
 
     let res = app
         .http

@@ -27,7 +27,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    server::telemetry::init_with_default("error");
+    server::telemetry::init_with_default("error,tower_sessions_core=off,tower_http=off");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::default();
     settings.database.path = dir.path().join("tessera-test.db");
@@ -229,4 +229,13 @@ impl TestApp {
             .await
             .expect("count")
     }
+}
+
+/// SQLite's `data_version` changes, for this connection, whenever another
+/// connection commits a change to the database file.
+pub async fn data_version(db: &mut SqliteConnection) -> i64 {
+    sqlx::query_scalar("PRAGMA data_version")
+        .fetch_one(db)
+        .await
+        .expect("data_version")
 }

@@ -2,6 +2,7 @@
 //! app runs with.
 
 use app::ssr::session::id::storage_key;
+use app::ssr::session::store::is_session_gone;
 use app::ssr::session::SessionBackend;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore;
@@ -89,8 +90,14 @@ async fn a_late_save_does_not_resurrect_a_deleted_session() {
     let loaded: Record = store.load(&id).await.expect("load").expect("live");
     // ...another one logs out...
     store.delete(&id).await.expect("delete");
-    // ...and the first one saves late.
-    store.save(&loaded).await.expect("save");
+    // ...and the first one saves late: refused, so no cookie is sent.
+    let late = store
+        .save(&loaded)
+        .await
+        .expect_err("a save of a deleted row");
+    assert!(is_session_gone(&tower_sessions::session::Error::Store(
+        late
+    )));
 
     assert_eq!(store.load(&id).await.expect("load"), None);
     assert_eq!(app.session_rows().await, 0);

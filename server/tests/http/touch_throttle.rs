@@ -1,16 +1,6 @@
 use app::ssr::session::SessionBackend;
-use sqlx::SqliteConnection;
 
 use crate::helpers::*;
-
-/// SQLite's `data_version` changes, for this connection, whenever another
-/// connection commits a change to the database file.
-async fn data_version(db: &mut SqliteConnection) -> i64 {
-    sqlx::query_scalar("PRAGMA data_version")
-        .fetch_one(db)
-        .await
-        .expect("data_version")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_inside_the_touch_window_write_nothing() {

@@ -1,13 +1,15 @@
 //! The typed facade over a tower-sessions `Session`: handlers call
 //! `log_in`, `log_out`, `record_activity`, never string keys.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use tower_sessions::{Expiry, Session};
 
 use super::policy::{Deadlines, SessionPolicy};
 use super::store::{
-    deadlines_from_json, ClientInfo, SessionOwner, ACTIVITY_KEY, AUTH_KEY, CLIENT_KEY, META_KEY,
-    OWNER_KEY,
+    deadlines_from_json, ClientInfo, SessionBackend, SessionOwner, Touch, AUTH_KEY, CLIENT_KEY,
+    META_KEY, OWNER_KEY,
 };
 use crate::ssr::clock::SharedClock;
 
@@ -35,17 +37,34 @@ pub struct LiveSession {
 
 pub type SessionError = tower_sessions::session::Error;
 
+/// What became of an explicit extend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extended {
+    /// Written; the new deadlines.
+    To(Deadlines),
+    /// The session ended (signed out, rotated, expired) after this request
+    /// loaded it: nothing was written and no cookie is sent.
+    SessionGone,
+}
+
 #[derive(Clone, Debug)]
 pub struct AuthSession {
     session: Session,
+    store: Arc<dyn SessionBackend>,
     policy: SessionPolicy,
     clock: SharedClock,
 }
 
 impl AuthSession {
-    pub fn new(session: Session, policy: SessionPolicy, clock: SharedClock) -> Self {
+    pub fn new(
+        session: Session,
+        store: Arc<dyn SessionBackend>,
+        policy: SessionPolicy,
+        clock: SharedClock,
+    ) -> Self {
         Self {
             session,
+            store,
             policy,
             clock,
         }
@@ -111,8 +130,13 @@ impl AuthSession {
 
     /// Records real activity (a page or an action of the signed-in user).
     /// Writes at most once per touch interval; returns the new deadlines
-    /// when it did. `client` is only called then: most requests fall inside
-    /// the interval and need no client details at all.
+    /// when this request did the write. `client` is only called then: most
+    /// requests fall inside the interval and need no client details at all.
+    ///
+    /// The check against the loaded deadlines only spares the database a
+    /// write attempt; the store's conditional write decides, so of several
+    /// parallel requests at most one writes and re-sends the cookie, and a
+    /// session ended meanwhile is not touched and gets no cookie.
     pub async fn record_activity(
         &self,
         live: &LiveSession,
@@ -121,22 +145,36 @@ impl AuthSession {
         if !self.policy.touch_is_due(&live.deadlines, self.clock.now()) {
             return Ok(None);
         }
-        self.extend(live, &client()).await.map(Some)
+        self.touch(Touch::IfDue, &client()).await
     }
 
     /// An explicit request to stay signed in (the countdown's button): a
-    /// write now whatever the throttle says. Returns the new deadlines.
-    pub async fn extend(
+    /// write now whatever the throttle says, if the session still exists.
+    pub async fn extend(&self, client: &ClientInfo) -> Result<Extended, SessionError> {
+        Ok(match self.touch(Touch::Always, client).await? {
+            Some(deadlines) => Extended::To(deadlines),
+            None => Extended::SessionGone,
+        })
+    }
+
+    async fn touch(
         &self,
-        live: &LiveSession,
+        when: Touch,
         client: &ClientInfo,
-    ) -> Result<Deadlines, SessionError> {
-        let now = self.clock.now();
-        let deadlines = self.policy.touch(live.deadlines, now);
-        self.session.insert(ACTIVITY_KEY, now).await?;
-        self.session.insert(CLIENT_KEY, client).await?;
-        self.set_cookie_lifetime(&deadlines);
-        Ok(deadlines)
+    ) -> Result<Option<Deadlines>, SessionError> {
+        let Some(id) = self.session.id() else {
+            return Ok(None);
+        };
+        let touched = self
+            .store
+            .touch(&id, when, client)
+            .await
+            .map_err(SessionError::Store)?;
+        if let Some(deadlines) = &touched {
+            // Re-sent with the Max-Age that matches the new idle deadline.
+            self.set_cookie_lifetime(deadlines);
+        }
+        Ok(touched)
     }
 
     /// Ends the session: the row is deleted now, and tower-sessions sends a

@@ -74,6 +74,13 @@ impl SessionPolicy {
         now.saturating_sub(deadlines.last_seen_at) >= self.touch_interval_secs
     }
 
+    /// The latest `last_seen_at` at which activity now is due: the same
+    /// rule as `touch_is_due`, as a bound the store's conditional write
+    /// can check.
+    pub fn touch_due_at_or_before(&self, now: UnixTime) -> UnixTime {
+        now.saturating_sub(self.touch_interval_secs)
+    }
+
     /// The cookie lifetime that matches the server's idle deadline, so the
     /// browser never drops a session the server still honours, nor keeps one
     /// the server has ended.
@@ -122,6 +129,9 @@ mod tests {
         let d = p.start(0);
         assert!(!p.touch_is_due(&d, 59));
         assert!(p.touch_is_due(&d, 60));
+        // The bound the store's write checks says the same.
+        assert!(d.last_seen_at > p.touch_due_at_or_before(59));
+        assert!(d.last_seen_at <= p.touch_due_at_or_before(60));
     }
 
     #[test]

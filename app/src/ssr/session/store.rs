@@ -7,15 +7,22 @@
 //!   it is never written back.
 //! - `CLIENT_KEY` (`"_client"`) carries the client's address and user agent;
 //!   it goes to the `*_first` / `*_last` columns, not into `data`.
-//! - `ACTIVITY_KEY` (`"_activity"`) only marks the record modified; every
-//!   save counts as activity and slides the idle deadline.
+//! - `LOADED_KEY` (`"_loaded"`) is filled in by `load` with the `data`
+//!   column exactly as read: `save` writes only when the data differs from
+//!   it, and only if the row still holds it (compare-and-swap), so a
+//!   request never overwrites a newer write with its stale snapshot.
 //! - `OWNER_KEY` (`"_owner"`) is filled in by `load` with the signed-in
 //!   user's row, read by the same query as the session (a JOIN): one
 //!   database round trip per request, not two (issue 4). Never written back.
 //!
 //! Every other key is the session's data, stored as JSON.
+//!
+//! Activity is not a save: `SessionBackend::touch` moves the deadlines with
+//! one conditional UPDATE that leaves `data` alone (issue 8). Of N parallel
+//! requests at the touch boundary exactly one writes, and a touch of a row
+//! that is gone (signed out, rotated, expired) writes nothing and says so.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,10 +36,11 @@ use tower_sessions::session_store::{self, SessionStore};
 use super::id::{new_session_id, storage_key};
 use super::policy::{Deadlines, SessionPolicy};
 use crate::ssr::clock::SharedClock;
+use crate::ssr::clock::UnixTime;
 
 pub const META_KEY: &str = "_meta";
 pub const CLIENT_KEY: &str = "_client";
-pub const ACTIVITY_KEY: &str = "_activity";
+pub const LOADED_KEY: &str = "_loaded";
 pub const OWNER_KEY: &str = "_owner";
 /// The key whose `user_id` field is copied into the indexed column.
 pub const AUTH_KEY: &str = "auth";
@@ -55,11 +63,47 @@ pub struct SessionOwner {
     pub about: String,
 }
 
+/// Which touches write: the throttled one of ordinary requests, or the
+/// explicit "Stay signed in".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// Only if the row was last written at least a touch interval ago.
+    IfDue,
+    /// Whenever the session is alive.
+    Always,
+}
+
+/// What `save` reports when the row it would update is gone or holds other
+/// data than this request loaded. tower-sessions' store trait has only
+/// `Result<()>`, so the outcome travels as this backend error; the session
+/// layer recognises it with `is_session_gone` and sends no cookie.
+const SESSION_GONE: &str = "the session ended or changed since this request loaded it";
+
+/// Whether a session error is the store saying "this session is gone".
+pub fn is_session_gone(error: &tower_sessions::session::Error) -> bool {
+    matches!(
+        error,
+        tower_sessions::session::Error::Store(session_store::Error::Backend(message))
+            if message == SESSION_GONE
+    )
+}
+
 /// Operations beyond tower-sessions' four, for maintenance and for the
 /// features that list and revoke sessions. A Postgres store implements this
 /// and `SessionStore`; callers do not change.
 #[async_trait]
-pub trait SessionBackend: SessionStore + Clone {
+pub trait SessionBackend: SessionStore {
+    /// Records activity on a live session: slides the idle deadline (never
+    /// past the absolute one) and notes the client, in one conditional
+    /// write that leaves the session data alone. Returns the new deadlines,
+    /// or `None` when nothing was written: the session is gone, or (for
+    /// `Touch::IfDue`) another request has just touched it.
+    async fn touch(
+        &self,
+        session_id: &Id,
+        when: Touch,
+        client: &ClientInfo,
+    ) -> session_store::Result<Option<Deadlines>>;
     /// Deletes up to `batch` expired sessions; returns how many.
     async fn delete_expired(&self, batch: u32) -> session_store::Result<u64>;
     /// Ends every session of a user (e.g. after a password change).
@@ -117,11 +161,13 @@ struct RowParts {
 }
 
 fn split_record(record: &Record) -> session_store::Result<RowParts> {
-    let mut data: HashMap<&str, &Value> = HashMap::with_capacity(record.data.len());
+    // Sorted, so that the same data always serialises to the same text (the
+    // compare-and-swap in `save` compares texts).
+    let mut data: BTreeMap<&str, &Value> = BTreeMap::new();
     let mut client = ClientInfo::default();
     for (key, value) in &record.data {
         match key.as_str() {
-            META_KEY | ACTIVITY_KEY | OWNER_KEY => {}
+            META_KEY | LOADED_KEY | OWNER_KEY => {}
             CLIENT_KEY => {
                 client = serde_json::from_value(value.clone())
                     .map_err(|e| session_store::Error::Encode(e.to_string()))?
@@ -175,7 +221,8 @@ impl SessionStore for SqliteSessionStore {
     /// after every `cycle_id` (rotation), never for an ID a client sent.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let parts = split_record(record)?;
-        let deadlines = self.policy.start(self.clock.now());
+        let now = self.clock.now();
+        let deadlines = self.policy.start(now);
         let mut tx = self.pool.begin().await.map_err(backend)?;
         loop {
             record.id = new_session_id();
@@ -206,16 +253,20 @@ impl SessionStore for SqliteSessionStore {
         }
 
         // ASVS 7.1.2: beyond the per-user limit, the least recently used
-        // sessions of this user end (the new one is always kept).
+        // live sessions of this user end (the new one is always kept). Only
+        // live sessions count: one past either deadline holds no slot,
+        // however recently it was used, and is deleted here too.
         if let (Some(user_id), limit @ 1..) = (parts.user_id, self.max_per_user) {
             sqlx::query(
                 "DELETE FROM sessions WHERE user_id = ?1 AND id_hash NOT IN ( \
-                   SELECT id_hash FROM sessions WHERE user_id = ?1 \
+                   SELECT id_hash FROM sessions \
+                   WHERE user_id = ?1 AND idle_expires_at > ?4 AND absolute_expires_at > ?4 \
                    ORDER BY id_hash = ?2 DESC, last_seen_at DESC, created_at DESC LIMIT ?3)",
             )
             .bind(user_id)
             .bind(&storage_key(&record.id)[..])
             .bind(i64::from(limit))
+            .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -225,29 +276,53 @@ impl SessionStore for SqliteSessionStore {
         Ok(())
     }
 
-    /// Updates a live row and slides its idle deadline. Never inserts: a
+    /// Writes changed session data into a live row. Never inserts: a
     /// request that loaded the session before it was deleted (logout) or
     /// rotated (sign-in, step-up) must not bring it back when it saves late.
+    ///
+    /// Data equal to what was loaded is not written at all (a touch already
+    /// moved the deadlines, see `touch`); the row is only read, to confirm
+    /// it is still alive before the layer re-sends its cookie (a parallel
+    /// sign-out may have ended it since the touch). Changed data is written
+    /// only if the row still holds what this request loaded: a parallel
+    /// request's newer data is never overwritten with this one's stale
+    /// snapshot. When the row is gone or changed, the save fails with
+    /// `SESSION_GONE` and the session layer sends no cookie.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let parts = split_record(record)?;
+        let loaded = record.data.get(LOADED_KEY).and_then(Value::as_str);
         let now = self.clock.now();
-        sqlx::query(
-            "UPDATE sessions SET user_id = ?2, last_seen_at = ?3, \
-               idle_expires_at = MIN(?4, absolute_expires_at), \
-               ip_last = COALESCE(?5, ip_last), user_agent_last = COALESCE(?6, user_agent_last), \
-               data = ?7 \
-             WHERE id_hash = ?1 AND idle_expires_at > ?3 AND absolute_expires_at > ?3",
+        if loaded == Some(parts.data.as_str()) {
+            let alive: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM sessions \
+                 WHERE id_hash = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2",
+            )
+            .bind(&storage_key(&record.id)[..])
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+            return match alive {
+                Some(_) => Ok(()),
+                None => Err(session_store::Error::Backend(SESSION_GONE.to_owned())),
+            };
+        }
+        let done = sqlx::query(
+            "UPDATE sessions SET user_id = ?2, data = ?3 \
+             WHERE id_hash = ?1 AND data = ?4 \
+               AND idle_expires_at > ?5 AND absolute_expires_at > ?5",
         )
         .bind(&storage_key(&record.id)[..])
         .bind(parts.user_id)
-        .bind(now)
-        .bind(self.policy.sliding_idle_deadline(now))
-        .bind(&parts.client.ip)
-        .bind(&parts.client.user_agent)
         .bind(&parts.data)
+        .bind(loaded)
+        .bind(now)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(session_store::Error::Backend(SESSION_GONE.to_owned()));
+        }
         self.count_write();
         Ok(())
     }
@@ -279,6 +354,7 @@ impl SessionStore for SqliteSessionStore {
             absolute_expires_at: row.absolute_expires_at,
         };
         data.insert(META_KEY.to_owned(), deadlines_to_json(&deadlines));
+        data.insert(LOADED_KEY.to_owned(), Value::String(row.data));
         if let (Some(username), Some(credential_epoch)) = (row.username, row.credential_epoch) {
             let owner = SessionOwner {
                 username,
@@ -292,6 +368,9 @@ impl SessionStore for SqliteSessionStore {
                     .map_err(|e| session_store::Error::Encode(e.to_string()))?,
             );
         }
+        // tower-sessions wants an expiry date; the deadlines above are what
+        // count. Settings bound the timeouts, so this cannot fail in
+        // practice; if it did, the row would be refused, not trusted.
         let expiry_date =
             time::OffsetDateTime::from_unix_timestamp(row.idle_expires_at).map_err(backend)?;
         Ok(Some(Record {
@@ -302,18 +381,71 @@ impl SessionStore for SqliteSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = ?1")
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?1")
             .bind(&storage_key(session_id)[..])
             .execute(&self.pool)
             .await
             .map_err(backend)?;
-        self.count_write();
+        if done.rows_affected() > 0 {
+            self.count_write();
+        }
         Ok(())
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct TouchedRow {
+    created_at: UnixTime,
+    last_seen_at: UnixTime,
+    idle_expires_at: UnixTime,
+    absolute_expires_at: UnixTime,
+}
+
 #[async_trait]
 impl SessionBackend for SqliteSessionStore {
+    async fn touch(
+        &self,
+        session_id: &Id,
+        when: Touch,
+        client: &ClientInfo,
+    ) -> session_store::Result<Option<Deadlines>> {
+        let now = self.clock.now();
+        // The throttle is part of the write's own condition, not a decision
+        // made from a snapshot: SQLite runs one writer at a time, so after
+        // the first of N parallel touches has moved last_seen_at, the
+        // others match no row (ASVS 7.3.1 with no write per request).
+        let due_before = match when {
+            Touch::IfDue => self.policy.touch_due_at_or_before(now),
+            Touch::Always => UnixTime::MAX,
+        };
+        let touched: Option<TouchedRow> = sqlx::query_as(
+            "UPDATE sessions SET last_seen_at = ?2, \
+               idle_expires_at = MIN(?3, absolute_expires_at), \
+               ip_last = COALESCE(?4, ip_last), user_agent_last = COALESCE(?5, user_agent_last) \
+             WHERE id_hash = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2 \
+               AND last_seen_at <= ?6 \
+             RETURNING created_at, last_seen_at, idle_expires_at, absolute_expires_at",
+        )
+        .bind(&storage_key(session_id)[..])
+        .bind(now)
+        .bind(self.policy.sliding_idle_deadline(now))
+        .bind(bounded(client.ip.as_deref(), 64))
+        .bind(bounded(client.user_agent.as_deref(), 512))
+        .bind(due_before)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(touched.map(|row| {
+            self.count_write();
+            Deadlines {
+                created_at: row.created_at,
+                last_seen_at: row.last_seen_at,
+                idle_expires_at: row.idle_expires_at,
+                absolute_expires_at: row.absolute_expires_at,
+            }
+        }))
+    }
+
     async fn delete_expired(&self, batch: u32) -> session_store::Result<u64> {
         let done = sqlx::query(
             "DELETE FROM sessions WHERE id_hash IN ( \
@@ -338,7 +470,9 @@ impl SessionBackend for SqliteSessionStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
-        self.count_write();
+        if done.rows_affected() > 0 {
+            self.count_write();
+        }
         Ok(done.rows_affected())
     }
 
