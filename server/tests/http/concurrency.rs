@@ -261,10 +261,12 @@ async fn twenty_parallel_wrong_passwords_with_a_limit_of_three_hash_three_times(
     drop(slot);
     let answers = burst.await.expect("the burst");
 
-    let statuses: Vec<u16> = answers
-        .into_iter()
-        .map(|r| r.expect("answer").status().as_u16())
-        .collect();
+    let answers: Vec<_> = answers.into_iter().map(|r| r.expect("answer")).collect();
+    assert!(answers
+        .iter()
+        .filter(|r| r.status() == 429)
+        .all(|r| r.headers().contains_key("retry-after")));
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 401).count(),
         3,
