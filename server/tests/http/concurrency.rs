@@ -38,6 +38,47 @@ async fn loaded_elsewhere(app: &TestApp, sid: &str) -> (Session, app::ssr::sessi
     (session, auth)
 }
 
+/// Sends `count` wrong-password sign-ins for `username` (with `sid` as
+/// their cookie) in the background, and returns once the server has
+/// `queued` of them waiting for a hashing slot (which the caller holds).
+async fn queued_wrong_sign_ins(
+    app: &TestApp,
+    username: &str,
+    sid: Option<&str>,
+    count: usize,
+    queued: usize,
+) -> tokio::task::JoinHandle<Vec<reqwest::Response>> {
+    let mut request = app
+        .http
+        .post(app.url("/api/login"))
+        .form(&wrong_password(username));
+    if let Some(sid) = sid {
+        request = request.header("cookie", format!("__Host-sid={sid}"));
+    }
+    let requests: Vec<_> = (0..count)
+        .map(|_| request.try_clone().expect("a plain form request"))
+        .collect();
+    let task = tokio::spawn(async move {
+        join_all(
+            requests
+                .into_iter()
+                .map(|r| async { r.send().await.expect("answer") }),
+        )
+        .await
+    });
+    let hasher = app.state.hasher.clone();
+    wait_until("the sign-ins are queued", || hasher.waiting() == queued).await;
+    task
+}
+
+/// The one answer of a single background sign-in.
+async fn only(task: tokio::task::JoinHandle<Vec<reqwest::Response>>) -> reqwest::Response {
+    task.await
+        .expect("the background request")
+        .pop()
+        .expect("one answer")
+}
+
 fn wrong_password(username: &str) -> [(&str, &str); 2] {
     [
         ("username", username),
@@ -54,25 +95,13 @@ async fn a_request_that_touched_before_a_sign_out_sends_no_cookie_after_it() {
     // A request of this browser loads and touches the session, then waits
     // for a hashing slot (a wrong sign-in from another tab)...
     let slot = app.state.hasher.hold_slot().await.expect("slot");
-    let late = tokio::spawn({
-        let (http, url, sid) = (app.http.clone(), app.url("/api/login"), sid.clone());
-        async move {
-            http.post(url)
-                .header("cookie", format!("__Host-sid={sid}"))
-                .form(&wrong_password("alice"))
-                .send()
-                .await
-                .expect("POST")
-        }
-    });
-    let hasher = app.state.hasher.clone();
-    wait_until("the sign-in is queued", || hasher.waiting() == 1).await;
+    let late = queued_wrong_sign_ins(&app, "alice", Some(&sid), 1, 1).await;
     // ...while the user signs out in another tab.
     let out = app.post_form("/api/logout", &[], Some(&sid)).await;
     assert_eq!(out.status(), 200);
     drop(slot);
 
-    let late = late.await.expect("the late request");
+    let late = only(late).await;
     assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
     let cookie = session_set_cookie(late.headers());
     assert!(
@@ -90,19 +119,7 @@ async fn a_request_that_touched_before_a_rotation_does_not_overwrite_the_new_coo
     app.clock.advance(61);
 
     let slot = app.state.hasher.hold_slot().await.expect("slot");
-    let late = tokio::spawn({
-        let (http, url, sid) = (app.http.clone(), app.url("/api/login"), old.clone());
-        async move {
-            http.post(url)
-                .header("cookie", format!("__Host-sid={sid}"))
-                .form(&wrong_password("alice"))
-                .send()
-                .await
-                .expect("POST")
-        }
-    });
-    let hasher = app.state.hasher.clone();
-    wait_until("the sign-in is queued", || hasher.waiting() == 1).await;
+    let late = queued_wrong_sign_ins(&app, "alice", Some(&old), 1, 1).await;
     // Another tab of the same browser signs in again: the ID rotates
     // exactly as the sign-in server function does it.
     let (session, auth) = loaded_elsewhere(&app, &old).await;
@@ -114,7 +131,7 @@ async fn a_request_that_touched_before_a_rotation_does_not_overwrite_the_new_coo
     assert_ne!(new, old);
     drop(slot);
 
-    let late = late.await.expect("the late request");
+    let late = only(late).await;
     assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
     assert!(
         session_set_cookie(late.headers()).is_none(),
@@ -249,19 +266,10 @@ async fn twenty_parallel_wrong_passwords_with_a_limit_of_three_hash_three_times(
     // Nothing is hashed until all twenty are in: the limit must hold
     // while every attempt is still undecided.
     let slot = app.state.hasher.hold_slot().await.expect("slot");
-    let burst = tokio::spawn({
-        let (http, url) = (app.http.clone(), app.url("/api/login"));
-        async move {
-            join_all((0..20).map(|_| http.post(url.clone()).form(&wrong_password("alice")).send()))
-                .await
-        }
-    });
-    let hasher = app.state.hasher.clone();
-    wait_until("three attempts wait for the slot", || hasher.waiting() == 3).await;
+    let burst = queued_wrong_sign_ins(&app, "alice", None, 20, 3).await;
     drop(slot);
     let answers = burst.await.expect("the burst");
 
-    let answers: Vec<_> = answers.into_iter().map(|r| r.expect("answer")).collect();
     assert!(answers
         .iter()
         .filter(|r| r.status() == 429)
@@ -303,18 +311,7 @@ async fn a_full_hashing_queue_answers_503_with_retry_after_and_hashes_nothing() 
     app.register("alice").await;
     let runs = app.state.hasher.runs();
     let slot = app.state.hasher.hold_slot().await.expect("slot");
-    let queued = tokio::spawn({
-        let (http, url) = (app.http.clone(), app.url("/api/login"));
-        async move {
-            http.post(url)
-                .form(&wrong_password("alice"))
-                .send()
-                .await
-                .expect("POST")
-        }
-    });
-    let hasher = app.state.hasher.clone();
-    wait_until("one sign-in is queued", || hasher.waiting() == 1).await;
+    let queued = queued_wrong_sign_ins(&app, "alice", None, 1, 1).await;
 
     let res = app
         .post_form("/api/login", &wrong_password("bob"), None)
@@ -325,7 +322,7 @@ async fn a_full_hashing_queue_answers_503_with_retry_after_and_hashes_nothing() 
     assert_eq!(res.text().await.expect("body"), "{\"Busy\":2}");
     assert_eq!(app.state.hasher.runs(), runs);
     drop(slot);
-    assert_eq!(queued.await.expect("queued").status(), 401);
+    assert_eq!(only(queued).await.status(), 401);
     // A refusal for load is not a failed guess: bob is not throttled.
     let res = app
         .post_form("/api/login", &wrong_password("bob"), None)
@@ -339,16 +336,10 @@ async fn a_queued_sign_in_whose_client_left_does_not_hash() {
     app.register("alice").await;
     let runs = app.state.hasher.runs();
     let slot = app.state.hasher.hold_slot().await.expect("slot");
-    let client = tokio::spawn({
-        let (http, url) = (app.http.clone(), app.url("/api/login"));
-        async move {
-            let _ = http.post(url).form(&wrong_password("alice")).send().await;
-        }
-    });
-    let hasher = app.state.hasher.clone();
-    wait_until("the sign-in is queued", || hasher.waiting() == 1).await;
+    let client = queued_wrong_sign_ins(&app, "alice", None, 1, 1).await;
 
     client.abort(); // the browser tab is closed: the connection goes
+    let hasher = app.state.hasher.clone();
     wait_until("the sign-in leaves the queue", || hasher.waiting() == 0).await;
     drop(slot);
 
