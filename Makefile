@@ -37,11 +37,11 @@ tools:
 e2e-tools:
 	@scripts/ensure-tools.sh e2e
 
-# The performance budget of issue 4, against the release server with oha
+# The performance budget of issues 4 and 9, against the release server with oha
 # (BENCH_SECONDS per workload, default 10; BENCH_SCALE_SESSIONS, default
 # 1,000,000). About 3 minutes once built. Results in bench/out/.
-bench: tools
-	@command -v oha >/dev/null || cargo install oha --locked
+bench:
+	@scripts/ensure-tools.sh bench
 	RUSTFLAGS= cargo leptos build --release
 	python3 bench/run.py
 

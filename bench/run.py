@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""`make bench`: drive the release server with oha and check issue 4's targets.
+"""`make bench`: drive the release server with oha and check the targets
+of issues 4 and 9.
 
 Starts target/release/server on 127.0.0.1 with a fresh temporary database,
 registers a user, and measures, each for BENCH_SECONDS (default 10):
 
   W0  GET /health                          32 connections, no session
+  F   GET /about (the floor)               32 connections, no session: a
+                                           page from the same shell and
+                                           router with no session and no data
   W1  GET /account (the SSR page)          32 connections, a live session
   W3  GET /api/session_status              32 connections, a live session
-  W2  form POST to /api/login              8 connections, a fresh sign-in each
+  W2  form POST to /api/login              8 connections, a fresh sign-in each,
+                                           three times
   raw argon2 rate                          `server argon2-rate`, all cores,
-                                           just before and just after W2
+                                           just before and just after each W2
   W1 during W2                             both at once: W1's p99 against W1's
                                            own, measured just before
   W1 at 1,000 and at 1,000,000 sessions    rows seeded straight into SQLite
@@ -17,7 +22,9 @@ registers a user, and measures, each for BENCH_SECONDS (default 10):
                                            the touch window, SQLite commits
                                            counted from a second connection
 
-and the server's peak RSS (VmHWM) after W1 and after W2. Prints a table and
+the server's peak RSS (VmHWM) after W1 and after W2, and the size of the
+browser bundle (wasm + JS glue in target/site/pkg, brotli -q 11, Debian's
+brotli CLI). Prints a table and
 the targets met or missed, writes bench/out/results.json. Loopback only;
 every load run is bounded by time or count; the server is stopped at the end.
 Exits non-zero only if something did not work (not for a missed target).
@@ -70,6 +77,26 @@ def sign_in():
     if res.status not in (302, 303) or not cookie.startswith("__Host-sid="):
         raise RuntimeError(f"sign-in failed: {res.status} {cookie!r}")
     return cookie.split(";")[0]
+
+
+def bundle_size():
+    """Bytes of the release bundle (every .wasm and .js in the site's pkg
+    directory), raw and brotli-compressed at quality 11."""
+    pkg = os.path.join(os.environ.get("LEPTOS_SITE_ROOT", "target/site"), "pkg")
+    files = sorted(f for f in os.listdir(pkg) if f.endswith((".wasm", ".js")))
+    raw = compressed = 0
+    for name in files:
+        path = os.path.join(pkg, name)
+        raw += os.path.getsize(path)
+        out = subprocess.run(["brotli", "-c", "-q", "11", path], check=True,
+                             capture_output=True).stdout
+        compressed += len(out)
+    return {"files": files, "raw_bytes": raw, "brotli_bytes": compressed}
+
+
+def median(values):
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 def peak_rss_mb(pid):
@@ -189,6 +216,7 @@ def main():
         session = ["-H", f"Cookie: {sign_in()}"]
 
         results["W0 GET /health"] = oha(BASE + "/health", 32)
+        results["F GET /about (floor)"] = oha(BASE + "/about", 32)
         results["W1 GET /account"] = oha(BASE + "/account", 32, session)
         rss_w1 = peak_rss_mb(server.pid)
         results["W3 GET /api/session_status"] = oha(BASE + "/api/session_status", 32, session)
@@ -206,18 +234,25 @@ def main():
         probe_works = commits_seen(db) != after
         writes_seen = after != before
 
-        # The raw rate is measured just before and just after W2 (half the
-        # time each) and averaged: this VM's speed drifts by ~10% over a
-        # minute, more than the 90% target leaves.
-        raw_before = argon2_rate(SECONDS / 2)
-        results["W2 POST /api/login (8 conn)"] = oha(BASE + "/api/login", 8, W2_ARGS)
+        # The raw rate is measured just before and just after each W2 (half
+        # the time each) and averaged: this VM's speed drifts by 10-30% over
+        # a minute, more than the 90% target leaves. Three rounds; the
+        # target is judged on the median ratio, so one noisy minute does
+        # not decide.
+        rounds = []
+        for _ in range(3):
+            raw_before = argon2_rate(SECONDS / 2)
+            w2_round = oha(BASE + "/api/login", 8, W2_ARGS)
+            raw_after = argon2_rate(SECONDS / 2)
+            raw_round = (raw_before["hashes_per_sec"] + raw_after["hashes_per_sec"]) / 2
+            rounds.append({"w2": w2_round, "raw": round(raw_round, 1),
+                           "threads": raw_after["threads"],
+                           "ratio": round(w2_round["requests_per_sec"] / raw_round, 3)})
         rss_w2 = peak_rss_mb(server.pid)
-        raw_after = argon2_rate(SECONDS / 2)
-        raw = {"threads": raw_after["threads"],
-               "hashes_per_sec": round((raw_before["hashes_per_sec"]
-                                        + raw_after["hashes_per_sec"]) / 2, 1),
-               "before_w2": raw_before["hashes_per_sec"],
-               "after_w2": raw_after["hashes_per_sec"]}
+        middle = sorted(rounds, key=lambda r: r["ratio"])[1]
+        results["W2 POST /api/login (8 conn)"] = middle["w2"]
+        raw = {"threads": middle["threads"], "hashes_per_sec": middle["raw"],
+               "ratios": [r["ratio"] for r in rounds]}
 
         # W1's quiet p99 is taken again right before the storm: on this VM
         # p99 drifts between runs minutes apart by more than 2x's margin.
@@ -248,23 +283,28 @@ def main():
 
     w0, w1, w3 = (results["W0 GET /health"], results["W1 GET /account"],
                   results["W3 GET /api/session_status"])
+    floor = results["F GET /about (floor)"]
+    bundle = bundle_size()
     w2 = results["W2 POST /api/login (8 conn)"]
     quiet = results["W1 just before the storm"]
     small = results[f"W1 at {seeded_small:,} sessions"]
     large = results[f"W1 at {seeded_large:,} sessions"]
     w2_budget = 100 + 19 * 1.048576 * HASH_CONCURRENCY
+    rate = lambda r: r["requests_per_sec"]
     checks = {
-        "W1 >= 25,000 req/s": (w1["requests_per_sec"] >= 25_000, f"{w1['requests_per_sec']:,}"),
-        "W1/W0 >= 0.3": (w1["requests_per_sec"] / w0["requests_per_sec"] >= 0.3,
-                         f"{w1['requests_per_sec'] / w0['requests_per_sec']:.3f}"),
-        "W3 >= W1": (w3["requests_per_sec"] >= w1["requests_per_sec"],
-                     f"{w3['requests_per_sec']:,} vs {w1['requests_per_sec']:,}"),
+        "W1 >= 0.8 x F": (rate(w1) >= 0.8 * rate(floor),
+                          f"{rate(w1):,} vs {rate(floor):,} ({rate(w1) / rate(floor):.2f})"),
+        "F >= 0.3 x W0": (rate(floor) >= 0.3 * rate(w0),
+                          f"{rate(floor):,} vs {rate(w0):,} ({rate(floor) / rate(w0):.2f})"),
+        "W3 >= 0.4 x W0": (rate(w3) >= 0.4 * rate(w0),
+                           f"{rate(w3):,} vs {rate(w0):,} ({rate(w3) / rate(w0):.2f})"),
         "0 writes in 10,000 W1 + 10,000 W3": (not writes_seen and probe_works,
                                              ("a commit was seen" if writes_seen else "none")
                                              + ("" if probe_works else "; PROBE BROKEN")),
-        "W2 >= 0.9 x raw argon2": (w2["requests_per_sec"] >= 0.9 * raw["hashes_per_sec"],
-                                   f"{w2['requests_per_sec']} vs {raw['hashes_per_sec']}/s "
-                                   f"({w2['requests_per_sec'] / raw['hashes_per_sec']:.2f})"),
+        "W2 >= 0.9 x raw argon2 (median of 3)": (
+            median(raw["ratios"]) >= 0.9,
+            f"{median(raw['ratios']):.2f} (rounds {', '.join(f'{r:.2f}' for r in raw['ratios'])}; "
+            f"median round {w2['requests_per_sec']} vs {raw['hashes_per_sec']}/s)"),
         "W1 p99 during W2 <= 2 x quiet": (storm_w1["p99_ms"] <= 2 * quiet["p99_ms"],
                                           f"{storm_w1['p99_ms']} vs {quiet['p99_ms']} ms "
                                           f"({storm_w1['p99_ms'] / quiet['p99_ms']:.2f})"),
@@ -272,6 +312,10 @@ def main():
                                        f"{large['requests_per_sec'] / small['requests_per_sec']:.2f}"),
         "peak RSS after W1 <= 100 MB": (rss_w1 <= 100, f"{rss_w1} MB"),
         f"peak RSS after W2 <= {w2_budget:.0f} MB": (rss_w2 <= w2_budget, f"{rss_w2} MB"),
+        "bundle (wasm + JS) <= 150 KB brotli": (
+            bundle["brotli_bytes"] <= 150 * 1000,
+            f"{bundle['brotli_bytes'] / 1000:.1f} KB brotli, "
+            f"{bundle['raw_bytes'] / 1000:.1f} KB raw ({', '.join(bundle['files'])})"),
     }
 
     print(f"\nTessera benchmark: {SECONDS} s per workload, loopback, oha, "
@@ -281,8 +325,8 @@ def main():
         print(f"{name:34} {r['requests_per_sec']:>10,} {r['p50_ms']:>8} {r['p99_ms']:>8} "
               f"{r['errors']:>7}  {r['statuses']}")
     print(f"{'raw argon2 (' + str(raw['threads']) + ' threads)':34} "
-          f"{raw['hashes_per_sec']:>10,}  (before W2 {raw['before_w2']}, "
-          f"after {raw['after_w2']})")
+          f"{raw['hashes_per_sec']:>10,}  (around the median W2 round; "
+          f"W2/raw per round: {raw['ratios']})")
     print(f"\npeak RSS: {rss_w1} MB after W1, {rss_w2} MB after W2, {rss_end} MB at the end "
           f"({seeded_large:,} sessions seeded in {seeding:.0f} s)\n")
     for name, (met, value) in checks.items():
@@ -293,6 +337,7 @@ def main():
     with open(path, "w") as f:
         json.dump({"seconds": SECONDS, "workloads": results, "raw_argon2": raw,
                    "peak_rss_mb": {"after_w1": rss_w1, "after_w2": rss_w2, "end": rss_end},
+                   "bundle": bundle,
                    "writes_seen_in_10k_w1_w3": writes_seen, "write_probe_works": probe_works,
                    "targets": {k: {"met": m, "value": v} for k, (m, v) in checks.items()}},
                   f, indent=2)

@@ -9,6 +9,7 @@
 #   scripts/ensure-tools.sh          build tools (wasm target, cargo-leptos,
 #                                    wasm-bindgen-cli, wasm-opt)
 #   scripts/ensure-tools.sh e2e      the above + Chromium + Playwright packages
+#   scripts/ensure-tools.sh bench    the build tools + oha (load) + brotli (bundle size)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,6 +81,20 @@ ensure_chromium() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 }
 
+ensure_bench_tools() {
+  if ! command -v oha >/dev/null; then
+    say "installing oha (the load generator; a few minutes)"
+    cargo install oha --locked
+  fi
+  if ! command -v brotli >/dev/null; then
+    say "installing Debian's brotli (to measure the compressed bundle)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq brotli >/dev/null
+  fi
+}
+
 ensure_playwright() {
   local installed
   installed=$(node -p 'require("./end2end/node_modules/@playwright/test/package.json").version' 2>/dev/null || true)
@@ -97,7 +112,12 @@ ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
 ensure_wasm_opt
-if [ "${1:-}" = "e2e" ]; then
-  ensure_chromium
-  ensure_playwright
-fi
+case "${1:-}" in
+  e2e)
+    ensure_chromium
+    ensure_playwright
+    ;;
+  bench)
+    ensure_bench_tools
+    ;;
+esac
