@@ -1,4 +1,12 @@
 //! The HTML shell and the whole route table.
+//!
+//! Rendering design (issue 9, measured with `make bench`, README
+//! "Performance"): Leptos islands. Every page is rendered on the server
+//! only, from data the request already holds (`crate::request`): no
+//! `Resource`, no `Suspense`, nothing serialised for hydration. The parts
+//! that need the browser are islands, hydrated on their own: the expiry
+//! countdown, the sign-out button, and the forms with in-page errors.
+//! Navigation between pages is a plain page load.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -6,7 +14,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::header::SiteHeader;
-use crate::pages::{AccountPage, HomePage, LoginPage, NotFound, RegisterPage};
+use crate::pages::{AboutPage, AccountPage, HomePage, LoginPage, NotFound, RegisterPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -16,7 +24,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <MetaTags/>
             </head>
             <body>
@@ -35,11 +44,12 @@ pub fn App() -> impl IntoView {
         <Router>
             <SiteHeader/>
             <main>
-                // SsrMode::Async: the server waits for the data and sends the
-                // whole page, so every page works before hydration and
-                // without JavaScript (streamed chunks need JS to be placed).
+                // SsrMode::Async: the whole page in one piece, never streamed
+                // chunks that need JavaScript to be placed, so every page
+                // works without it.
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/about") view=AboutPage ssr=SsrMode::Async/>
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>

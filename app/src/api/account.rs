@@ -24,26 +24,29 @@ pub struct AccountView {
 pub const DISPLAY_NAME_MAX: usize = 64;
 pub const ABOUT_MAX: usize = 2000;
 
+/// The session policy in force, as the about page states it to visitors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub idle_timeout: String,
+    pub absolute_timeout: String,
+    pub warn_before: String,
+    /// 0 = unlimited.
+    pub max_per_user: u32,
+    pub max_failures_per_account: u32,
+    pub max_failures_per_address: u32,
+    pub failure_window: String,
+    pub password_min_length: u32,
+}
+
 /// The signed-in user's account and session times.
 #[server(endpoint = "account")]
 pub async fn get_account() -> Result<AccountView, AppError> {
-    use crate::ssr::web::{describe_duration, format_time, RequestContext};
+    use crate::ssr::pages::account_of;
+    use crate::ssr::web::RequestContext;
 
     let ctx = RequestContext::get()?;
     let user = ctx.require_user()?;
-    let profile = user.profile;
-    let session = &ctx.state.settings.session;
-    let d = user.session.deadlines;
-    Ok(AccountView {
-        username: user.username,
-        session_started: format_time(d.created_at),
-        idle_expires: format_time(d.idle_expires_at),
-        absolute_expires: format_time(d.absolute_expires_at),
-        idle_timeout: describe_duration(session.idle_timeout_secs),
-        absolute_timeout: describe_duration(session.absolute_timeout_secs),
-        display_name: profile.display_name,
-        about: profile.about,
-    })
+    Ok(account_of(&ctx.state, user))
 }
 
 /// The signed-in user's name, or `None`: for the header of every page.
@@ -51,7 +54,9 @@ pub async fn get_account() -> Result<AccountView, AppError> {
 pub async fn current_username() -> Result<Option<String>, AppError> {
     use crate::ssr::web::RequestContext;
 
-    Ok(RequestContext::get()?.current_user().map(|u| u.username))
+    Ok(RequestContext::get()?
+        .current_user()
+        .map(|u| u.username.clone()))
 }
 
 /// `POST /api/profile` with `display_name` and `about`.

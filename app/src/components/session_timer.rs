@@ -275,8 +275,9 @@ impl Timer {
     }
 }
 
-#[component]
-pub fn SessionTimer(#[prop(into)] username: String) -> impl IntoView {
+/// An island: the only part of a signed-in page that runs all the time.
+#[island]
+pub fn SessionTimer(username: String) -> impl IntoView {
     let timer = Timer {
         deadlines: RwSignal::new(None),
         offset_ms: RwSignal::new(0),

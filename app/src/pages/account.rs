@@ -1,27 +1,24 @@
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 
-use crate::api::{get_account, AccountView, AppError, SaveProfile, ABOUT_MAX, DISPLAY_NAME_MAX};
+use crate::api::{AccountView, SaveProfile, ABOUT_MAX, DISPLAY_NAME_MAX};
 use crate::browser::drafts;
 use crate::components::form::FormError;
+use crate::request::account_view;
 
+/// Rendered from the request's session. Anonymous requests never get here:
+/// the server redirects them to sign-in first (`web::PROTECTED_PAGES`).
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let account = Resource::new(|| (), |_| get_account());
+    let details = match account_view() {
+        Some(account) => view! { <AccountDetails account/> }.into_any(),
+        None => view! {
+            <p>"Please " <a href="/login?next=/account">"sign in"</a> " to see your account."</p>
+        }
+        .into_any(),
+    };
     view! {
         <h1>"Your account"</h1>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match account.await {
-                    Ok(a) => view! { <AccountDetails account=a/> }.into_any(),
-                    // Reached by client-side navigation after the session ended.
-                    Err(AppError::Unauthenticated) => view! {
-                        <Redirect path="/login?next=/account"/>
-                    }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {details}
     }
 }
 
@@ -58,7 +55,8 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
     }
 }
 
-#[component]
+/// An island: in-page errors, and the draft kept when a session ended.
+#[island]
 fn ProfileForm(username: String, display_name: String, about: String) -> impl IntoView {
     let save = ServerAction::<SaveProfile>::new();
     let error = Signal::derive(move || save.value().get().and_then(Result::err));

@@ -12,6 +12,7 @@ pub fn HomePage() -> impl IntoView {
             <a class="button" href="/login">"Sign in"</a>
             <a class="button secondary" href="/register">"Create an account"</a>
             <a href="/account">"Go to your account"</a>
+            <a href="/about">"How your session is protected"</a>
         </p>
     }
 }

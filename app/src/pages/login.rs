@@ -22,21 +22,28 @@ fn notice(reason: Option<&str>, registered: bool) -> Option<&'static str> {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let message = move || {
-        let query = query.read();
-        notice(
-            query.get("reason").as_deref(),
-            query.get("registered").is_some(),
-        )
-        .map(|text| view! { <p class="notice" role="status">{text}</p> })
-    };
-    let error = Signal::derive(move || login.value().get().and_then(Result::err));
+    let query = query.read_untracked();
+    let next = query.get("next").unwrap_or_default();
+    let message = notice(
+        query.get("reason").as_deref(),
+        query.get("registered").is_some(),
+    )
+    .map(|text| view! { <p class="notice" role="status">{text}</p> });
     view! {
         <h1>"Sign in"</h1>
         {message}
+        <LoginForm next/>
+        <p>"No account yet? " <a href="/register">"Create one"</a></p>
+    }
+}
+
+/// An island: the error of a failed sign-in shows in the page.
+#[island]
+fn LoginForm(next: String) -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = Signal::derive(move || login.value().get().and_then(Result::err));
+    view! {
         <ActionForm action=login attr:id="login-form" attr:class="stacked">
             <input type="hidden" name="next" value=next/>
             <label>
@@ -50,6 +57,5 @@ pub fn LoginPage() -> impl IntoView {
             <button type="submit">"Sign in"</button>
         </ActionForm>
         <FormError error/>
-        <p>"No account yet? " <a href="/register">"Create one"</a></p>
     }
 }

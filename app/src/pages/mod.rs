@@ -1,11 +1,13 @@
 //! One file per route.
 
+mod about;
 mod account;
 mod home;
 mod login;
 mod not_found;
 mod register;
 
+pub use about::AboutPage;
 pub use account::AccountPage;
 pub use home::HomePage;
 pub use login::LoginPage;

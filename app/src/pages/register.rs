@@ -5,10 +5,19 @@ use crate::components::form::FormError;
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    view! {
+        <h1>"Create an account"</h1>
+        <RegisterForm/>
+        <p>"Already registered? " <a href="/login">"Sign in"</a></p>
+    }
+}
+
+/// An island: a refused registration explains itself in the page.
+#[island]
+fn RegisterForm() -> impl IntoView {
     let register = ServerAction::<Register>::new();
     let error = Signal::derive(move || register.value().get().and_then(Result::err));
     view! {
-        <h1>"Create an account"</h1>
         <ActionForm action=register attr:id="register-form" attr:class="stacked">
             <div class="field">
                 <label for="register-username">"Username"</label>
@@ -35,6 +44,5 @@ pub fn RegisterPage() -> impl IntoView {
             <button type="submit">"Create account"</button>
         </ActionForm>
         <FormError error/>
-        <p>"Already registered? " <a href="/login">"Sign in"</a></p>
     }
 }

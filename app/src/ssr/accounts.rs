@@ -14,8 +14,13 @@ const BUSY_RETRY_SECS: u64 = 2;
 /// "busy, try again" (503); anything else is ours (500, logged).
 fn hashing_failed(error: HashError) -> AppError {
     match error {
-        HashError::Busy | HashError::Abandoned => {
+        HashError::Busy => {
             tracing::warn!(reason = %error, "password check not run");
+            AppError::Busy(BUSY_RETRY_SECS)
+        }
+        // Nobody is waiting for this answer.
+        HashError::Abandoned => {
+            tracing::info!(reason = %error, "password check not run");
             AppError::Busy(BUSY_RETRY_SECS)
         }
         other => internal(other),

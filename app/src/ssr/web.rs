@@ -3,6 +3,7 @@
 //! request meets them.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, State};
@@ -10,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use leptos::prelude::use_context;
+use leptos::prelude::{use_context, with_context};
 use tower_sessions::Session;
 
 use crate::api::AppError;
@@ -28,7 +29,9 @@ pub const PROTECTED_PAGES: &[&str] = &["/account"];
 /// and the explicit extend, which writes once itself.
 pub const NO_AUTOMATIC_TOUCH: &[&str] = &["/api/session_status", "/api/extend_session"];
 
-/// Who is signed in on this request, resolved once by `resolve_session`.
+/// Who is signed in on this request, resolved once by `resolve_session`
+/// and kept in the request as an `Arc<CurrentUser>` (cheap to share with
+/// the page and the server functions).
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub user_id: i64,
@@ -38,7 +41,11 @@ pub struct CurrentUser {
 }
 
 fn is_static_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/health"
+    path.starts_with("/pkg/")
+        || matches!(
+            path,
+            "/favicon.ico" | "/favicon.svg" | "/robots.txt" | "/health"
+        )
 }
 
 pub fn client_info(parts: &Parts) -> ClientInfo {
@@ -100,7 +107,7 @@ pub async fn resolve_session(
                 }
             }
         }
-        parts.extensions.insert(user);
+        parts.extensions.insert(Arc::new(user));
     } else if parts.method == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) {
         let target = parts
             .uri
@@ -346,16 +353,41 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-/// What a server function needs of its request, from Leptos' context.
+/// What a server function needs of its request, from Leptos' context:
+/// read in place from the request's `Parts` (`with_context`), not a clone
+/// of every header and extension (issue 9).
 pub struct RequestContext {
     pub state: AppState,
-    pub parts: Parts,
+    user: Option<Arc<CurrentUser>>,
+    session: Option<Session>,
+    client_gone: Option<ClientGone>,
+    peer: Option<SocketAddr>,
+    user_agent: Option<HeaderValue>,
 }
 
 impl RequestContext {
     pub fn get() -> Result<Self, AppError> {
-        match (use_context::<AppState>(), use_context::<Parts>()) {
-            (Some(state), Some(parts)) => Ok(Self { state, parts }),
+        let state = use_context::<AppState>();
+        let from_parts = with_context::<Parts, _>(|parts| {
+            let ext = &parts.extensions;
+            (
+                ext.get::<Arc<CurrentUser>>().cloned(),
+                ext.get::<Session>().cloned(),
+                ext.get::<ClientGone>().cloned(),
+                ext.get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(a)| *a),
+                parts.headers.get(header::USER_AGENT).cloned(),
+            )
+        });
+        match (state, from_parts) {
+            (Some(state), Some((user, session, client_gone, peer, user_agent))) => Ok(Self {
+                state,
+                user,
+                session,
+                client_gone,
+                peer,
+                user_agent,
+            }),
             _ => {
                 tracing::error!("server function called without app state or request");
                 Err(AppError::Internal)
@@ -363,29 +395,31 @@ impl RequestContext {
         }
     }
 
-    pub fn current_user(&self) -> Option<CurrentUser> {
-        self.parts.extensions.get::<CurrentUser>().cloned()
+    pub fn current_user(&self) -> Option<&CurrentUser> {
+        self.user.as_deref()
     }
 
-    pub fn require_user(&self) -> Result<CurrentUser, AppError> {
+    pub fn require_user(&self) -> Result<&CurrentUser, AppError> {
         self.current_user().ok_or(AppError::Unauthenticated)
     }
 
     pub fn auth_session(&self) -> Result<AuthSession, AppError> {
-        let session = self
-            .parts
-            .extensions
-            .get::<Session>()
-            .cloned()
-            .ok_or_else(|| {
-                tracing::error!("no session on the request");
-                AppError::Internal
-            })?;
+        let session = self.session.clone().ok_or_else(|| {
+            tracing::error!("no session on the request");
+            AppError::Internal
+        })?;
         Ok(auth_session(&self.state, session))
     }
 
     pub fn client(&self) -> ClientInfo {
-        client_info(&self.parts)
+        ClientInfo {
+            ip: self.peer.map(|peer| peer.ip().to_string()),
+            user_agent: self
+                .user_agent
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }
     }
 
     pub fn status(
@@ -404,7 +438,7 @@ impl RequestContext {
     /// Resolves when this request's client has gone (never, outside
     /// `run_to_completion`).
     pub fn client_gone(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let signal = self.parts.extensions.get::<ClientGone>().cloned();
+        let signal = self.client_gone.clone();
         async move {
             match signal {
                 Some(signal) => signal.gone().await,
@@ -414,7 +448,9 @@ impl RequestContext {
     }
 
     pub fn address(&self) -> String {
-        self.client().ip.unwrap_or_else(|| "unknown".to_owned())
+        self.peer
+            .map(|peer| peer.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned())
     }
 }
 

@@ -11,6 +11,7 @@ mod enumeration;
 mod expiry;
 mod fixation;
 mod logout;
+mod pages;
 mod race;
 mod status_and_extend;
 mod stored_sessions;

@@ -1,0 +1,35 @@
+//! What server-rendered pages read from the request being answered: the
+//! signed-in user and the settings in force. This is the one seam between
+//! pages and the server core.
+//!
+//! Pages are server-only (islands, issue 9): they are rendered once on the
+//! server and never hydrated, so what they show needs no `Resource`, no
+//! `Suspense` and no serialisation into the page. Only islands run in the
+//! browser, and they never call these functions; in the browser build the
+//! functions exist only so that the pages compile, and answer "nothing".
+
+use crate::api::{AccountView, PolicyView};
+
+/// The signed-in user's name.
+pub fn signed_in_username() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::signed_in_username();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// The signed-in user's account page data.
+pub fn account_view() -> Option<AccountView> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::account_view();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// The session policy in force, for visitors.
+pub fn policy_view() -> Option<PolicyView> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::policy_view();
+    #[cfg(not(feature = "ssr"))]
+    None
+}

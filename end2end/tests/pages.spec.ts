@@ -1,0 +1,57 @@
+import { test, expect, Page } from "@playwright/test";
+import { register, signIn, uniqueUsername, waitForHydration } from "./helpers";
+
+/** Everything the browser reports as wrong while `visit` runs: console
+ * errors (hydration mismatches, panics, CSP), failed requests and answers
+ * of 400 or more (a missing favicon, a missing asset). */
+async function problemsDuring(page: Page, visit: () => Promise<void>): Promise<string[]> {
+  const problems: string[] = [];
+  const onConsole = (m: { type(): string; text(): string }) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  };
+  const onPageError = (e: Error) => problems.push(`page error: ${e.message}`);
+  const onFailed = (r: { url(): string }) => problems.push(`failed: ${r.url()}`);
+  const onResponse = (r: { url(): string; status(): number }) => {
+    if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
+  };
+  page.on("console", onConsole);
+  page.on("pageerror", onPageError);
+  page.on("requestfailed", onFailed);
+  page.on("response", onResponse);
+  await visit();
+  page.off("console", onConsole);
+  page.off("pageerror", onPageError);
+  page.off("requestfailed", onFailed);
+  page.off("response", onResponse);
+  return problems;
+}
+
+test("every page loads and hydrates its islands with no error in the console", async ({ page }) => {
+  const username = uniqueUsername("pages");
+  await register(page, username);
+  const anonymous = await problemsDuring(page, async () => {
+    for (const path of ["/", "/about", "/login", "/register"]) {
+      await page.goto(path);
+      await waitForHydration(page);
+    }
+  });
+  expect(anonymous).toEqual([]);
+
+  await signIn(page, username);
+  const signedIn = await problemsDuring(page, async () => {
+    for (const path of ["/account", "/", "/about"]) {
+      await page.goto(path);
+      await waitForHydration(page);
+      // The countdown island runs on every signed-in page.
+      await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+    }
+  });
+  expect(signedIn).toEqual([]);
+});
+
+test("the about page states the session policy to visitors", async ({ page }) => {
+  await page.goto("/about");
+  await expect(page.locator("#policy-idle")).toHaveText("30 minutes");
+  await expect(page.locator("#policy-absolute")).toHaveText("8 hours");
+  expect((await page.context().cookies()).find((c) => c.name === "__Host-sid")).toBeUndefined();
+});

@@ -1,0 +1,47 @@
+//! Server-rendered pages (islands, issue 9): the data comes from the
+//! request, the interactive parts are islands, nothing waits on a resource.
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_about_page_states_the_policy_in_force_without_a_session() {
+    let app = spawn_app_with(|s| {
+        s.session.idle_timeout_secs = 900;
+        s.session.max_per_user = 3;
+    })
+    .await;
+    let res = app.get("/about", None).await;
+    assert_eq!(res.status(), 200);
+    assert!(session_set_cookie(res.headers()).is_none());
+    let html = res.text().await.expect("body");
+    assert!(html.contains("15 minutes"), "the idle timeout in force");
+    assert!(html.contains("8 hours"));
+    assert!(html.contains("up to 3 sessions"));
+    // A page with no island loads no wasm island code but the loader.
+    assert!(!html.contains("<leptos-island"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_page_is_rendered_whole_with_its_islands() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let html = app
+        .get("/account", Some(&sid))
+        .await
+        .text()
+        .await
+        .expect("body");
+    // The request's own data, in the first response: no loading state.
+    assert!(
+        html.contains(r#"<dd id="account-username">alice"#),
+        "{html}"
+    );
+    assert!(!html.contains("Loading"));
+    // The interactive parts are islands, and only they.
+    for island in ["SessionTimer", "SignOutButton", "ProfileForm"] {
+        assert!(
+            html.contains(&format!("data-component=\"{island}_")),
+            "{island} is not an island: {html}"
+        );
+    }
+}
