@@ -10,7 +10,12 @@ async function problemsDuring(page: Page, visit: () => Promise<void>): Promise<s
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
   };
   const onPageError = (e: Error) => problems.push(`page error: ${e.message}`);
-  const onFailed = (r: { url(): string }) => problems.push(`failed: ${r.url()}`);
+  // A request cut short by the next navigation (net::ERR_ABORTED, e.g. the
+  // favicon of a page left at once) is not a fault of the page.
+  const onFailed = (r: { url(): string; failure(): { errorText: string } | null }) => {
+    const reason = r.failure()?.errorText ?? "";
+    if (!reason.includes("ERR_ABORTED")) problems.push(`failed: ${r.url()} ${reason}`);
+  };
   const onResponse = (r: { url(): string; status(): number }) => {
     if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
   };
