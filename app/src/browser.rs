@@ -3,7 +3,6 @@
 //! server rendering.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 
 use leptos::prelude::{document, window};
 use wasm_bindgen::JsCast;
@@ -53,22 +52,29 @@ thread_local! {
     static SIGNING_OUT: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Sends `message` to the other tabs, as a query string with this tab's
+/// ID (`from`).
 pub fn post_to_other_tabs(message: &TabMessage) {
-    let envelope = serde_json::json!({ "from": TAB_ID.with(|id| *id), "message": message });
+    let Ok(params) = web_sys::UrlSearchParams::new() else {
+        return;
+    };
+    params.append("from", &TAB_ID.with(|id| *id).to_string());
+    for (name, value) in message.to_pairs() {
+        params.append(name, &value);
+    }
     if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
-        let _ = channel.post_message(&wasm_bindgen::JsValue::from_str(&envelope.to_string()));
+        let _ = channel.post_message(&params.to_string());
         channel.close();
     }
 }
 
 /// The message in `data`, unless this tab sent it.
 pub fn message_from_other_tab(data: &str) -> Option<TabMessage> {
-    let envelope: serde_json::Value = serde_json::from_str(data).ok()?;
-    let from = envelope.get("from")?.as_u64()?;
-    if from == u64::from(TAB_ID.with(|id| *id)) {
+    let params = web_sys::UrlSearchParams::new_with_str(data).ok()?;
+    if params.get("from")? == TAB_ID.with(|id| *id).to_string() {
         return None;
     }
-    serde_json::from_value(envelope.get("message")?.clone()).ok()
+    TabMessage::from_pairs(|name| params.get(name))
 }
 
 pub fn set_signing_out(on: bool) {
@@ -137,13 +143,20 @@ pub mod drafts {
             else {
                 continue;
             };
-            let values: BTreeMap<String, String> = fields(&form)
-                .iter()
-                .filter_map(|f| Some((f.get_attribute("name")?, value_of(f)?)))
-                .collect();
-            if let Ok(json) = serde_json::to_string(&values) {
-                let _ = storage.set_item(&key(username, &form.id()), &json);
+            // Encoded by the browser as a query string (no JSON code in
+            // the bundle).
+            let Ok(values) = web_sys::UrlSearchParams::new() else {
+                return;
+            };
+            for field in fields(&form) {
+                if let (Some(name), Some(value)) = (field.get_attribute("name"), value_of(&field)) {
+                    values.append(&name, &value);
+                }
             }
+            let _ = storage.set_item(
+                &key(username, &form.id()),
+                &String::from(values.to_string()),
+            );
         }
     }
 
@@ -154,17 +167,17 @@ pub mod drafts {
             return false;
         };
         let key = key(username, form_id);
-        let Ok(Some(json)) = storage.get_item(&key) else {
+        let Ok(Some(kept)) = storage.get_item(&key) else {
             return false;
         };
         let _ = storage.remove_item(&key);
-        let Ok(values) = serde_json::from_str::<BTreeMap<String, String>>(&json) else {
+        let Ok(values) = web_sys::UrlSearchParams::new_with_str(&kept) else {
             return false;
         };
         for field in fields(&form) {
             if let (Some(name), Some(_)) = (field.get_attribute("name"), value_of(&field)) {
                 if let Some(value) = values.get(&name) {
-                    set_value(&field, value);
+                    set_value(&field, &value);
                 }
             }
         }

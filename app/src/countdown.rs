@@ -199,13 +199,46 @@ mod tests {
 }
 
 /// What tabs tell each other over the `BroadcastChannel`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TabMessage {
     /// A tab learned new deadlines (activity, or Stay signed in).
     Deadlines(SessionDeadlines),
     /// A tab signed out: every tab goes to the sign-in page.
     SignedOut,
+}
+
+impl TabMessage {
+    /// The message as name/value pairs. Tabs exchange them as a URL query
+    /// string that the browser encodes and decodes (`URLSearchParams`), so
+    /// the Wasm bundle carries no JSON serialiser for them (issue 9's
+    /// budget: -3 KB brotli with the tab envelope and the drafts).
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        match self {
+            TabMessage::SignedOut => vec![("kind", "signed_out".to_owned())],
+            TabMessage::Deadlines(d) => vec![
+                ("kind", "deadlines".to_owned()),
+                ("server_now_ms", d.server_now_ms.to_string()),
+                ("idle_expires_at", d.idle_expires_at.to_string()),
+                ("absolute_expires_at", d.absolute_expires_at.to_string()),
+                ("warn_before_secs", d.warn_before_secs.to_string()),
+            ],
+        }
+    }
+
+    /// The message in name/value pairs, or `None` if they are not one.
+    pub fn from_pairs(get: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let number = |name: &str| get(name)?.parse::<i64>().ok();
+        match get("kind")?.as_str() {
+            "signed_out" => Some(TabMessage::SignedOut),
+            "deadlines" => Some(TabMessage::Deadlines(SessionDeadlines {
+                server_now_ms: number("server_now_ms")?,
+                idle_expires_at: number("idle_expires_at")?,
+                absolute_expires_at: number("absolute_expires_at")?,
+                warn_before_secs: number("warn_before_secs")?,
+            })),
+            _ => None,
+        }
+    }
 }
 
 /// Where the browser goes when the session has ended.
@@ -226,14 +259,26 @@ mod tab_tests {
         let d = SessionDeadlines {
             server_now_ms: 1,
             idle_expires_at: 2,
-            absolute_expires_at: 3,
+            absolute_expires_at: -3,
             warn_before_secs: 4,
         };
         for m in [TabMessage::Deadlines(d), TabMessage::SignedOut] {
-            let json = serde_json::to_string(&m).expect("json");
-            assert_eq!(serde_json::from_str::<TabMessage>(&json).ok(), Some(m));
+            let pairs = m.to_pairs();
+            let get = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            assert_eq!(TabMessage::from_pairs(get), Some(m));
         }
-        assert!(serde_json::from_str::<TabMessage>("{\"kind\":\"other\"}").is_err());
+        let other = |name: &str| (name == "kind").then(|| "other".to_owned());
+        assert_eq!(TabMessage::from_pairs(other), None);
+        let broken = |name: &str| match name {
+            "kind" => Some("deadlines".to_owned()),
+            _ => Some("soon".to_owned()),
+        };
+        assert_eq!(TabMessage::from_pairs(broken), None);
     }
 
     #[test]
