@@ -56,7 +56,8 @@ async fn fixture() -> Fixture {
     .expect("user");
     let clock: SharedClock = Arc::new(SystemClock);
     let policy = SessionPolicy::new(&SessionSettings::default());
-    let store = SqliteSessionStore::new(db, policy, clock.clone(), 0);
+    // No cache: these measure the database path.
+    let store = SqliteSessionStore::new(db, policy, clock.clone(), 0, 0);
     let mut record = Record {
         id: new_session_id(),
         data: [(

@@ -69,6 +69,7 @@ impl Application {
             session_policy,
             clock.clone(),
             settings.session.max_per_user,
+            settings.session.cache_max_entries as usize,
         ));
         let password = &settings.password;
         let state = AppState {

@@ -58,6 +58,9 @@ pub struct SessionSettings {
     pub cleanup_batch_size: u32,
     /// Seconds before the idle deadline at which the browser warns.
     pub warn_before_secs: u64,
+    /// Live sessions kept in memory (0 = read every request's session from
+    /// the database). Only for one server owning its SQLite file.
+    pub cache_max_entries: u32,
 }
 
 impl Default for SessionSettings {
@@ -71,6 +74,7 @@ impl Default for SessionSettings {
             cleanup_interval_secs: 300,
             cleanup_batch_size: 500,
             warn_before_secs: 120,
+            cache_max_entries: 100_000,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::api::AppError;
 use crate::ssr::error::internal;
+use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
 
 pub use crate::api::{ABOUT_MAX, DISPLAY_NAME_MAX};
@@ -51,6 +52,8 @@ pub async fn save(state: &AppState, user_id: i64, profile: &Profile) -> Result<(
         .execute(&state.db)
         .await
         .map_err(internal)?;
+    // Sessions carry the user's row (the session cache): show the new one.
+    state.sessions.user_changed(user_id);
     Ok(())
 }
 

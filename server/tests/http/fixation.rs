@@ -1,4 +1,5 @@
 use crate::helpers::*;
+use app::ssr::session::SessionBackend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_id_planted_before_login_is_useless_after_login() {
@@ -80,6 +81,13 @@ async fn a_credential_change_ends_every_session() {
     .execute(&mut db)
     .await
     .expect("bump epoch");
+    // As every write to `users` does once it has committed (the session
+    // cache holds the user's row).
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'alice'")
+        .fetch_one(&mut db)
+        .await
+        .expect("id");
+    app.state.sessions.user_changed(id);
     assert!(!app.is_signed_in(&sid).await);
     assert_eq!(app.session_rows().await, 0, "the dead session was deleted");
 }

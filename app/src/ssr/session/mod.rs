@@ -3,10 +3,12 @@
 //! - `id`: 128-bit IDs from the OS CSPRNG; only their SHA-256 is stored.
 //! - `policy`: idle and absolute timeouts, the touch throttle (pure).
 //! - `store`: the tower-sessions store on SQLite.
+//! - `cache`: live rows kept in memory, dropped by every write on this server.
 //! - `auth`: the typed facade handlers use (log in, activity, log out).
 //! - `cookie`: the `__Host-sid` cookie's attributes, in one place.
 
 pub mod auth;
+pub mod cache;
 pub mod cookie;
 pub mod id;
 pub mod policy;

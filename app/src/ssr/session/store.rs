@@ -33,6 +33,7 @@ use sqlx::SqlitePool;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+use super::cache::{CachedOwner, CachedRow, SessionCache};
 use super::id::{new_session_id, storage_key};
 use super::policy::{Deadlines, SessionPolicy};
 use crate::ssr::clock::SharedClock;
@@ -111,6 +112,10 @@ pub trait SessionBackend: SessionStore {
     /// Rows written (created, updated or deleted) since start: for tests
     /// and benchmarks of the "a read is not a write" rule.
     fn writes(&self) -> u64;
+    /// The user's row changed (profile, credentials): sessions loaded with
+    /// the old row are read again. Every write to `users` calls this after
+    /// it has committed (the session cache holds the user's row).
+    fn user_changed(&self, user_id: i64);
 }
 
 #[derive(Clone)]
@@ -121,6 +126,7 @@ pub struct SqliteSessionStore {
     /// 0 = unlimited.
     max_per_user: u32,
     writes: std::sync::Arc<AtomicU64>,
+    cache: std::sync::Arc<SessionCache>,
 }
 
 impl fmt::Debug for SqliteSessionStore {
@@ -143,6 +149,7 @@ fn bounded(s: Option<&str>, max: usize) -> Option<String> {
 
 #[derive(sqlx::FromRow)]
 struct LoadedRow {
+    user_id: Option<i64>,
     created_at: i64,
     last_seen_at: i64,
     idle_expires_at: i64,
@@ -194,12 +201,70 @@ fn split_record(record: &Record) -> session_store::Result<RowParts> {
     })
 }
 
+impl From<LoadedRow> for CachedRow {
+    fn from(row: LoadedRow) -> Self {
+        let owner = match (row.username, row.credential_epoch) {
+            (Some(username), Some(credential_epoch)) => Some(CachedOwner {
+                username,
+                credential_epoch,
+                display_name: row.display_name.unwrap_or_default(),
+                about: row.about.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        CachedRow {
+            user_id: row.user_id,
+            deadlines: Deadlines {
+                created_at: row.created_at,
+                last_seen_at: row.last_seen_at,
+                idle_expires_at: row.idle_expires_at,
+                absolute_expires_at: row.absolute_expires_at,
+            },
+            data: row.data,
+            owner,
+        }
+    }
+}
+
+/// The tower-sessions record of a loaded row (see the module comment for
+/// the reserved keys).
+fn record_of(session_id: &Id, row: CachedRow) -> session_store::Result<Record> {
+    let mut data: HashMap<String, Value> =
+        serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+    data.insert(META_KEY.to_owned(), deadlines_to_json(&row.deadlines));
+    data.insert(LOADED_KEY.to_owned(), Value::String(row.data));
+    if let Some(owner) = row.owner {
+        let owner = SessionOwner {
+            username: owner.username,
+            credential_epoch: owner.credential_epoch,
+            display_name: owner.display_name,
+            about: owner.about,
+        };
+        data.insert(
+            OWNER_KEY.to_owned(),
+            serde_json::to_value(owner).map_err(|e| session_store::Error::Encode(e.to_string()))?,
+        );
+    }
+    // tower-sessions wants an expiry date; the deadlines above are what
+    // count. Settings bound the timeouts, so this cannot fail in practice;
+    // if it did, the row would be refused, not trusted.
+    let expiry_date = time::OffsetDateTime::from_unix_timestamp(row.deadlines.idle_expires_at)
+        .map_err(backend)?;
+    Ok(Record {
+        id: *session_id,
+        data,
+        expiry_date,
+    })
+}
+
 impl SqliteSessionStore {
+    /// `cache_max_entries = 0` reads every session from the database.
     pub fn new(
         pool: SqlitePool,
         policy: SessionPolicy,
         clock: SharedClock,
         max_per_user: u32,
+        cache_max_entries: usize,
     ) -> Self {
         Self {
             pool,
@@ -207,6 +272,7 @@ impl SqliteSessionStore {
             clock,
             max_per_user,
             writes: Default::default(),
+            cache: std::sync::Arc::new(SessionCache::new(cache_max_entries)),
         }
     }
 
@@ -270,8 +336,12 @@ impl SessionStore for SqliteSessionStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            // Some of the user's sessions may have just ended.
+            self.cache.forget_user(user_id);
+        } else {
+            tx.commit().await.map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)?;
         self.count_write();
         Ok(())
     }
@@ -320,6 +390,7 @@ impl SessionStore for SqliteSessionStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
+        self.cache.forget(&storage_key(&record.id));
         if done.rows_affected() == 0 {
             return Err(session_store::Error::Backend(SESSION_GONE.to_owned()));
         }
@@ -331,13 +402,19 @@ impl SessionStore for SqliteSessionStore {
     /// them mean "no session".
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = self.clock.now();
+        let key = storage_key(session_id);
+        if let Some(row) = self.cache.get(&key, now) {
+            return record_of(session_id, row).map(Some);
+        }
+        let generation = self.cache.generation();
         let row: Option<LoadedRow> = sqlx::query_as(
-            "SELECT s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, \
-                    s.data, u.username, u.credential_epoch, u.display_name, u.about \
+            "SELECT s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, \
+                    s.absolute_expires_at, s.data, \
+                    u.username, u.credential_epoch, u.display_name, u.about \
              FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2",
         )
-        .bind(&storage_key(session_id)[..])
+        .bind(&key[..])
         .bind(now)
         .fetch_optional(&self.pool)
         .await
@@ -345,47 +422,19 @@ impl SessionStore for SqliteSessionStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let mut data: HashMap<String, Value> = serde_json::from_str(&row.data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let deadlines = Deadlines {
-            created_at: row.created_at,
-            last_seen_at: row.last_seen_at,
-            idle_expires_at: row.idle_expires_at,
-            absolute_expires_at: row.absolute_expires_at,
-        };
-        data.insert(META_KEY.to_owned(), deadlines_to_json(&deadlines));
-        data.insert(LOADED_KEY.to_owned(), Value::String(row.data));
-        if let (Some(username), Some(credential_epoch)) = (row.username, row.credential_epoch) {
-            let owner = SessionOwner {
-                username,
-                credential_epoch,
-                display_name: row.display_name.unwrap_or_default(),
-                about: row.about.unwrap_or_default(),
-            };
-            data.insert(
-                OWNER_KEY.to_owned(),
-                serde_json::to_value(owner)
-                    .map_err(|e| session_store::Error::Encode(e.to_string()))?,
-            );
-        }
-        // tower-sessions wants an expiry date; the deadlines above are what
-        // count. Settings bound the timeouts, so this cannot fail in
-        // practice; if it did, the row would be refused, not trusted.
-        let expiry_date =
-            time::OffsetDateTime::from_unix_timestamp(row.idle_expires_at).map_err(backend)?;
-        Ok(Some(Record {
-            id: *session_id,
-            data,
-            expiry_date,
-        }))
+        let row = CachedRow::from(row);
+        self.cache.insert(key, row.clone(), generation, now);
+        record_of(session_id, row).map(Some)
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        let key = storage_key(session_id);
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?1")
-            .bind(&storage_key(session_id)[..])
+            .bind(&key[..])
             .execute(&self.pool)
             .await
             .map_err(backend)?;
+        self.cache.forget(&key);
         if done.rows_affected() > 0 {
             self.count_write();
         }
@@ -418,6 +467,7 @@ impl SessionBackend for SqliteSessionStore {
             Touch::IfDue => self.policy.touch_due_at_or_before(now),
             Touch::Always => UnixTime::MAX,
         };
+        let key = storage_key(session_id);
         let touched: Option<TouchedRow> = sqlx::query_as(
             "UPDATE sessions SET last_seen_at = ?2, \
                idle_expires_at = MIN(?3, absolute_expires_at), \
@@ -426,7 +476,7 @@ impl SessionBackend for SqliteSessionStore {
                AND last_seen_at <= ?6 \
              RETURNING created_at, last_seen_at, idle_expires_at, absolute_expires_at",
         )
-        .bind(&storage_key(session_id)[..])
+        .bind(&key[..])
         .bind(now)
         .bind(self.policy.sliding_idle_deadline(now))
         .bind(bounded(client.ip.as_deref(), 64))
@@ -435,6 +485,8 @@ impl SessionBackend for SqliteSessionStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
+        // Written or found gone: either way the cached deadlines are old.
+        self.cache.forget(&key);
         Ok(touched.map(|row| {
             self.count_write();
             Deadlines {
@@ -470,6 +522,7 @@ impl SessionBackend for SqliteSessionStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
+        self.cache.forget_user(user_id);
         if done.rows_affected() > 0 {
             self.count_write();
         }
@@ -478,6 +531,10 @@ impl SessionBackend for SqliteSessionStore {
 
     fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
+    }
+
+    fn user_changed(&self, user_id: i64) {
+        self.cache.forget_user(user_id);
     }
 }
 

@@ -1,0 +1,216 @@
+//! A read-through cache of live session rows, so that most authenticated
+//! requests need no database round trip (issue 9: the lookup was about
+//! half of `GET /api/session_status` and a third of `GET /account`).
+//!
+//! Revocation stays immediate (OWASP cheat sheet, "Session Expiration";
+//! ASVS 7.4.1): every write to a session row or to its user's row on this
+//! server drops the cached copy *after* the write has committed and before
+//! the request that wrote answers, so the next request after a sign-out,
+//! a rotation or a profile change reads the database again. A load that
+//! read the database before such a write cannot put its stale row back:
+//! every invalidation bumps a generation, and a row is only cached if no
+//! invalidation happened since its load began.
+//!
+//! Deadlines are checked on every hit, so an expired session is refused
+//! from the cache exactly as from the database.
+//!
+//! What it cannot see: writes by another process. The SQLite file belongs
+//! to one server process (the README says so); several servers sharing a
+//! store (PostgreSQL) must run with the cache off (`[session]
+//! cache_max_entries = 0`) until invalidation crosses servers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::policy::{Deadlines, SessionPolicy};
+use crate::ssr::clock::UnixTime;
+
+pub type StorageKey = [u8; 32];
+
+/// A session row with its user's row, as the store loads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedRow {
+    pub user_id: Option<i64>,
+    pub deadlines: Deadlines,
+    pub data: String,
+    pub owner: Option<CachedOwner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedOwner {
+    pub username: String,
+    pub credential_epoch: i64,
+    pub display_name: String,
+    pub about: String,
+}
+
+#[derive(Debug, Default)]
+struct Rows {
+    by_key: HashMap<StorageKey, CachedRow>,
+    generation: u64,
+}
+
+#[derive(Debug)]
+pub struct SessionCache {
+    max_entries: usize,
+    rows: Mutex<Rows>,
+}
+
+/// Where a load stood when it began; see `SessionCache::insert`.
+#[derive(Debug, Clone, Copy)]
+pub struct Generation(u64);
+
+impl SessionCache {
+    /// `max_entries = 0` turns the cache off.
+    pub fn new(max_entries: usize) -> Self {
+        Self {
+            max_entries,
+            rows: Mutex::new(Rows::default()),
+        }
+    }
+
+    fn rows(&self) -> std::sync::MutexGuard<'_, Rows> {
+        self.rows.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.max_entries > 0
+    }
+
+    /// The cached row of a session that is alive at `now`.
+    pub fn get(&self, key: &StorageKey, now: UnixTime) -> Option<CachedRow> {
+        if !self.is_on() {
+            return None;
+        }
+        let mut rows = self.rows();
+        let row = rows.by_key.get(key)?;
+        if SessionPolicy::is_alive(&row.deadlines, now) {
+            return Some(row.clone());
+        }
+        rows.by_key.remove(key);
+        None
+    }
+
+    /// Taken before reading the database for a miss.
+    pub fn generation(&self) -> Generation {
+        Generation(self.rows().generation)
+    }
+
+    /// Caches a row read since `seen`, unless something was invalidated
+    /// meanwhile (the row might predate that write).
+    pub fn insert(&self, key: StorageKey, row: CachedRow, seen: Generation, now: UnixTime) {
+        if !self.is_on() {
+            return;
+        }
+        let mut rows = self.rows();
+        if rows.generation != seen.0 {
+            return;
+        }
+        if rows.by_key.len() >= self.max_entries && !rows.by_key.contains_key(&key) {
+            rows.by_key
+                .retain(|_, row| SessionPolicy::is_alive(&row.deadlines, now));
+            if rows.by_key.len() >= self.max_entries {
+                // Full of live sessions: forget one; it is read again on
+                // its next request.
+                if let Some(any) = rows.by_key.keys().next().copied() {
+                    rows.by_key.remove(&any);
+                }
+            }
+        }
+        rows.by_key.insert(key, row);
+    }
+
+    /// After a write to one session's row.
+    pub fn forget(&self, key: &StorageKey) {
+        let mut rows = self.rows();
+        rows.generation = rows.generation.wrapping_add(1);
+        rows.by_key.remove(key);
+    }
+
+    /// After a write to a user's row or to several of their sessions.
+    pub fn forget_user(&self, user_id: i64) {
+        let mut rows = self.rows();
+        rows.generation = rows.generation.wrapping_add(1);
+        rows.by_key.retain(|_, row| row.user_id != Some(user_id));
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows().by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(user_id: i64, idle_expires_at: UnixTime) -> CachedRow {
+        CachedRow {
+            user_id: Some(user_id),
+            deadlines: Deadlines {
+                created_at: 0,
+                last_seen_at: 0,
+                idle_expires_at,
+                absolute_expires_at: 1000,
+            },
+            data: "{}".to_owned(),
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn a_cached_row_is_served_only_while_it_is_alive() {
+        let cache = SessionCache::new(10);
+        let seen = cache.generation();
+        cache.insert([1; 32], row(1, 100), seen, 0);
+        assert!(cache.get(&[1; 32], 99).is_some());
+        assert!(cache.get(&[1; 32], 100).is_none());
+        assert!(cache.is_empty(), "the expired row is dropped");
+    }
+
+    #[test]
+    fn a_load_that_began_before_an_invalidation_is_not_cached() {
+        let cache = SessionCache::new(10);
+        let seen = cache.generation();
+        // Meanwhile another request signs the session out...
+        cache.forget(&[1; 32]);
+        // ...and the load that read the old row finishes.
+        cache.insert([1; 32], row(1, 100), seen, 0);
+        assert!(cache.get(&[1; 32], 0).is_none());
+        // The same for a change to the user.
+        let seen = cache.generation();
+        cache.forget_user(7);
+        cache.insert([2; 32], row(7, 100), seen, 0);
+        assert!(cache.get(&[2; 32], 0).is_none());
+    }
+
+    #[test]
+    fn forgetting_a_user_drops_all_their_sessions_and_no_others() {
+        let cache = SessionCache::new(10);
+        for (key, user) in [([1; 32], 1), ([2; 32], 1), ([3; 32], 2)] {
+            let seen = cache.generation();
+            cache.insert(key, row(user, 100), seen, 0);
+        }
+        cache.forget_user(1);
+        assert!(cache.get(&[1; 32], 0).is_none());
+        assert!(cache.get(&[2; 32], 0).is_none());
+        assert!(cache.get(&[3; 32], 0).is_some());
+    }
+
+    #[test]
+    fn the_cache_is_bounded_and_can_be_off() {
+        let cache = SessionCache::new(3);
+        for n in 0..10u8 {
+            let seen = cache.generation();
+            cache.insert([n; 32], row(1, 100), seen, 0);
+        }
+        assert_eq!(cache.len(), 3);
+        let off = SessionCache::new(0);
+        let seen = off.generation();
+        off.insert([1; 32], row(1, 100), seen, 0);
+        assert!(off.get(&[1; 32], 0).is_none());
+    }
+}
