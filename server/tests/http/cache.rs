@@ -85,7 +85,12 @@ async fn a_profile_change_shows_on_the_next_page_of_a_cached_session() {
         )
         .await;
     assert_eq!(saved.status(), 200);
-    let page = app.get("/account", Some(&sid)).await.text().await.expect("page");
+    let page = app
+        .get("/account", Some(&sid))
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(page.contains("Alice Liddell"), "stale profile served");
 }
 
