@@ -87,6 +87,14 @@ def bundle_size():
     directory), raw and brotli-compressed at quality 11."""
     pkg = os.path.join(os.environ.get("LEPTOS_SITE_ROOT", "target/site"), "pkg")
     files = sorted(f for f in os.listdir(pkg) if f.endswith((".wasm", ".js")))
+    # With hash-files, older builds' files stay in pkg: count only the ones
+    # this server's hash.txt names.
+    hash_txt = os.path.join(os.path.dirname(SERVER), "hash.txt")
+    if os.path.exists(hash_txt):
+        with open(hash_txt) as f:
+            hashes = dict(line.strip().split(": ", 1) for line in f if ": " in line)
+        files = [f for f in files
+                 if any(f"tessera.{hashes.get(kind, '-')}.{kind}" == f for kind in ("js", "wasm"))]
     raw = compressed = 0
     for name in files:
         path = os.path.join(pkg, name)

@@ -60,3 +60,20 @@ test("the about page states the session policy to visitors", async ({ page }) =>
   await expect(page.locator("#policy-absolute")).toHaveText("8 hours");
   expect((await page.context().cookies()).find((c) => c.name === "__Host-sid")).toBeUndefined();
 });
+
+test("pages are never cached; the build's assets are revalidated", async ({ page }) => {
+  const assets: { url: string; cacheControl: string }[] = [];
+  page.on("response", (r) => {
+    if (/\/pkg\/tessera[^/]*\.(wasm|js|css)$/.test(r.url())) {
+      assets.push({ url: r.url(), cacheControl: r.headers()["cache-control"] ?? "" });
+    }
+  });
+  const document = await page.goto("/login");
+  await waitForHydration(page);
+  expect(document?.headers()["cache-control"]).toBe("no-store");
+  // The stylesheet, the JS glue and the wasm.
+  expect(assets.map((a) => a.url.split(".").pop()).sort()).toEqual(["css", "js", "wasm"]);
+  for (const asset of assets) {
+    expect(asset.cacheControl, asset.url).toBe("no-cache");
+  }
+});

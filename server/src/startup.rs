@@ -15,7 +15,8 @@ use app::ssr::session::cookie::{manage_session, SessionCookies};
 use app::ssr::session::{SessionBackend, SessionPolicy, SqliteSessionStore};
 use app::ssr::state::AppState;
 use app::ssr::web::{
-    limit_body, no_store, refuse_cross_site, resolve_session, run_to_completion, server_fn_status,
+    cache_policy, limit_body, refuse_cross_site, resolve_session, run_to_completion,
+    server_fn_status,
 };
 use axum::body::Body;
 use axum::http::Request;
@@ -161,7 +162,7 @@ fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
                 settings.limits.max_body_bytes,
                 limit_body,
             ))
-            .layer(from_fn(no_store))
+            .layer(from_fn(cache_policy))
             .layer(map_response(server_fn_status))
             .layer(from_fn(refuse_cross_site))
             // The cookie in, the session loaded lazily, the cookie out.

@@ -296,17 +296,48 @@ fn is_same_origin(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
-/// Dynamic responses are never cached: not by the browser (Back after
-/// logout must not show account data), not by a proxy (OWASP cheat sheet,
-/// "Web Content Caching"). Static assets under /pkg keep their caching.
-pub async fn no_store(req: Request<Body>, next: Next) -> Response {
-    let asset = req.uri().path().starts_with("/pkg/");
+/// Caching, by what a response is:
+/// - pages and every dynamic answer: `no-store`, never kept by the browser
+///   (Back after logout must not show account data) or a proxy (OWASP
+///   cheat sheet, "Web Content Caching");
+/// - static files whose names carry a content hash (`name.HASH.ext`):
+///   kept for a year, since a new build has new names;
+/// - other static files (today all of them: the wasm, JS and CSS keep
+///   their plain names, see the README's Known limitations): `no-cache`,
+///   revalidated on each use.
+pub async fn cache_policy(req: Request<Body>, next: Next) -> Response {
+    let policy = cache_control_for(req.uri().path());
     let mut res = next.run(req).await;
-    if !asset {
+    if res.status().is_success() || policy == NO_STORE {
         res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    } else {
+        // An error for an asset path is not worth keeping either.
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
     }
     res
+}
+
+const NO_STORE: &str = "no-store";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+fn cache_control_for(path: &str) -> &'static str {
+    if let Some(file) = path.strip_prefix("/pkg/") {
+        // tessera.<22 base64url characters>.wasm
+        let parts: Vec<&str> = file.split('.').collect();
+        let hashed = parts.len() == 3
+            && parts[1].len() >= 16
+            && parts[1]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        return if hashed { IMMUTABLE } else { REVALIDATE };
+    }
+    if matches!(path, "/favicon.svg" | "/favicon.ico" | "/robots.txt") {
+        return REVALIDATE;
+    }
+    NO_STORE
 }
 
 /// Server-function errors answer with their own status: 4xx for the
@@ -483,6 +514,29 @@ pub fn describe_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_content_hashed_assets_are_cached_for_long_and_pages_never() {
+        assert_eq!(
+            cache_control_for("/pkg/tessera.kXz3f9Q0aB1cD2eF3gH4iJ.wasm"),
+            IMMUTABLE
+        );
+        assert_eq!(
+            cache_control_for("/pkg/tessera.kXz3f9Q0aB1cD2eF3gH4iJ.css"),
+            IMMUTABLE
+        );
+        assert_eq!(cache_control_for("/pkg/tessera.wasm"), REVALIDATE);
+        assert_eq!(cache_control_for("/pkg/tessera_bg.wasm"), REVALIDATE);
+        assert_eq!(cache_control_for("/favicon.svg"), REVALIDATE);
+        for page in [
+            "/",
+            "/account",
+            "/login?next=/pkg/x.aaaaaaaaaaaaaaaaaaaa.js",
+            "/api/whoami",
+        ] {
+            assert_eq!(cache_control_for(page), NO_STORE, "{page}");
+        }
+    }
 
     #[test]
     fn next_accepts_only_same_site_relative_paths() {
