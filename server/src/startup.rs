@@ -13,7 +13,7 @@ use app::ssr::password::{HashError, HashQueue, PasswordHasher};
 use app::ssr::rate_limit::FailureLimiter;
 use app::ssr::session::cookie::{manage_session, SessionCookies};
 use app::ssr::session::{SessionBackend, SessionPolicy, SqliteSessionStore};
-use app::ssr::state::AppState;
+use app::ssr::state::{AppState, Shared};
 use app::ssr::web::{
     cache_policy, limit_body, refuse_cross_site, resolve_session, run_to_completion,
     server_fn_status,
@@ -73,7 +73,7 @@ impl Application {
             settings.session.cache_max_entries as usize,
         ));
         let password = &settings.password;
-        let state = AppState {
+        let state = AppState::new(Shared {
             hasher: PasswordHasher::new(
                 password.hash_concurrency,
                 password.hash_thread_nice,
@@ -89,7 +89,7 @@ impl Application {
             clock,
             sessions,
             session_policy,
-        };
+        });
 
         let address = leptos_options.site_addr;
         let listener = TcpListener::bind(address)
