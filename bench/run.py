@@ -205,30 +205,50 @@ def seed_sessions(db_path, total):
     return have
 
 
-def main():
-    data_dir = tempfile.mkdtemp(prefix="tessera-bench-")
-    db_path = os.path.join(data_dir, "bench.db")
+def start_server(binary, db_path, log_level="warn"):
+    """Starts `binary` on ADDRESS with a fresh database at `db_path` and
+    returns it once /health answers."""
     env = dict(os.environ,
                LEPTOS_SITE_ADDR=ADDRESS, LEPTOS_SITE_ROOT="target/site",
                LEPTOS_OUTPUT_NAME="tessera", TESSERA_DATABASE_PATH=db_path,
-               RUST_LOG="warn")
-    server = subprocess.Popen([SERVER], env=env)
+               RUST_LOG=log_level)
+    server = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        if server.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(BASE + "/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    # Another server already on the port would be measured instead.
+    if server.poll() is not None:
+        raise RuntimeError(f"{binary} exited at start (is {ADDRESS} in use?)")
+    return server
+
+
+def stop_server(server):
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def register_and_sign_in():
+    """The benchmark user, signed in: oha's arguments for its cookie."""
+    post("/api/register", {"username": USER, "password": PASSWORD,
+                           "password_confirm": PASSWORD})
+    return ["-H", f"Cookie: {sign_in()}"]
+
+
+def main():
+    data_dir = tempfile.mkdtemp(prefix="tessera-bench-")
+    db_path = os.path.join(data_dir, "bench.db")
+    server = start_server(SERVER, db_path)
     results, checks = {}, {}
     try:
-        for _ in range(100):
-            if server.poll() is not None:
-                break
-            try:
-                urllib.request.urlopen(BASE + "/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        # Another server already on the port would be measured instead.
-        if server.poll() is not None:
-            raise RuntimeError(f"{SERVER} exited at start (is {ADDRESS} in use?)")
-        post("/api/register", {"username": USER, "password": PASSWORD,
-                               "password_confirm": PASSWORD})
-        session = ["-H", f"Cookie: {sign_in()}"]
+        session = register_and_sign_in()
 
         # The four workloads whose ratios are targets run interleaved, three
         # rounds of half the time each, and each is reported by its median
@@ -304,11 +324,7 @@ def main():
         results[f"W1 at {seeded_large:,} sessions"] = oha(BASE + "/account", 32, session)
         rss_end = peak_rss_mb(server.pid)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
     w0, w1, w3 = (results["W0 GET /health"], results["W1 GET /account"],
                   results["W3 GET /api/session_status"])

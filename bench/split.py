@@ -11,11 +11,8 @@ Used for issue 9's A/Bs (designs, session cache): run it for each binary
 in turn, twice, and compare the same rows of the same round.
 """
 import os
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 os.environ.setdefault("BENCH_SECONDS", "5")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,22 +22,9 @@ import run as bench  # noqa: E402
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/server"
     data_dir = tempfile.mkdtemp(prefix="tessera-split-")
-    env = dict(os.environ, LEPTOS_SITE_ADDR=bench.ADDRESS, LEPTOS_SITE_ROOT="target/site",
-               LEPTOS_OUTPUT_NAME="tessera", RUST_LOG="error",
-               TESSERA_DATABASE_PATH=os.path.join(data_dir, "split.db"))
-    server = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL)
+    server = bench.start_server(binary, os.path.join(data_dir, "split.db"), "error")
     try:
-        for _ in range(100):
-            if server.poll() is not None:
-                raise RuntimeError(f"{binary} exited at start (is {bench.ADDRESS} in use?)")
-            try:
-                urllib.request.urlopen(bench.BASE + "/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        bench.post("/api/register", {"username": bench.USER, "password": bench.PASSWORD,
-                                     "password_confirm": bench.PASSWORD})
-        session = ["-H", f"Cookie: {bench.sign_in()}"]
+        session = bench.register_and_sign_in()
         for name, path, extra in [("W0 /health", "/health", []),
                                   ("F /about", "/about", []),
                                   ("/ anonymous", "/", []),
@@ -54,11 +38,7 @@ def main():
             print(f"{name:24} {rate:>10,.0f} req/s {1e6 / rate:7.1f} us/req  {r['statuses']}",
                   flush=True)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        bench.stop_server(server)
     return 0
 
 
