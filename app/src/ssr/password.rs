@@ -302,8 +302,10 @@ impl PasswordHasher {
         work: impl FnOnce() -> T + Send + 'static,
         client_gone: impl Future<Output = ()>,
     ) -> Result<T, HashError> {
+        let full = self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue.max_waiting;
+        // Given back however this function returns.
         let place = QueuePlace(self.waiting.clone());
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue.max_waiting {
+        if full {
             return Err(HashError::Busy);
         }
         let permit = tokio::select! {

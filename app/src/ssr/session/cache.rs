@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::policy::{Deadlines, SessionPolicy};
+use super::store::SessionOwner;
 use crate::ssr::clock::UnixTime;
 
 pub type StorageKey = [u8; 32];
@@ -33,15 +34,7 @@ pub struct CachedRow {
     pub user_id: Option<i64>,
     pub deadlines: Deadlines,
     pub data: String,
-    pub owner: Option<CachedOwner>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CachedOwner {
-    pub username: String,
-    pub credential_epoch: i64,
-    pub display_name: String,
-    pub about: String,
+    pub owner: Option<SessionOwner>,
 }
 
 #[derive(Debug, Default)]

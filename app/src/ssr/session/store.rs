@@ -33,7 +33,7 @@ use sqlx::SqlitePool;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::cache::{CachedOwner, CachedRow, SessionCache};
+use super::cache::{CachedRow, SessionCache};
 use super::id::{new_session_id, storage_key};
 use super::policy::{Deadlines, SessionPolicy};
 use crate::ssr::clock::SharedClock;
@@ -204,7 +204,7 @@ fn split_record(record: &Record) -> session_store::Result<RowParts> {
 impl From<LoadedRow> for CachedRow {
     fn from(row: LoadedRow) -> Self {
         let owner = match (row.username, row.credential_epoch) {
-            (Some(username), Some(credential_epoch)) => Some(CachedOwner {
+            (Some(username), Some(credential_epoch)) => Some(SessionOwner {
                 username,
                 credential_epoch,
                 display_name: row.display_name.unwrap_or_default(),
@@ -234,12 +234,6 @@ fn record_of(session_id: &Id, row: CachedRow) -> session_store::Result<Record> {
     data.insert(META_KEY.to_owned(), deadlines_to_json(&row.deadlines));
     data.insert(LOADED_KEY.to_owned(), Value::String(row.data));
     if let Some(owner) = row.owner {
-        let owner = SessionOwner {
-            username: owner.username,
-            credential_epoch: owner.credential_epoch,
-            display_name: owner.display_name,
-            about: owner.about,
-        };
         data.insert(
             OWNER_KEY.to_owned(),
             serde_json::to_value(owner).map_err(|e| session_store::Error::Encode(e.to_string()))?,
@@ -322,7 +316,11 @@ impl SessionStore for SqliteSessionStore {
         // live sessions of this user end (the new one is always kept). Only
         // live sessions count: one past either deadline holds no slot,
         // however recently it was used, and is deleted here too.
-        if let (Some(user_id), limit @ 1..) = (parts.user_id, self.max_per_user) {
+        let evicting = match (parts.user_id, self.max_per_user) {
+            (Some(user_id), limit @ 1..) => Some((user_id, limit)),
+            _ => None,
+        };
+        if let Some((user_id, limit)) = evicting {
             sqlx::query(
                 "DELETE FROM sessions WHERE user_id = ?1 AND id_hash NOT IN ( \
                    SELECT id_hash FROM sessions \
@@ -336,11 +334,11 @@ impl SessionStore for SqliteSessionStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-            tx.commit().await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        if let Some((user_id, _)) = evicting {
             // Some of the user's sessions may have just ended.
             self.cache.forget_user(user_id);
-        } else {
-            tx.commit().await.map_err(backend)?;
         }
         self.count_write();
         Ok(())
