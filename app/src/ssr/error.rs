@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::fmt::Write;
 
+use axum::http::response::Parts as ResponseParts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -33,21 +34,28 @@ pub fn internal<E: Error>(error: E) -> AppError {
 /// functions' errors: the JSON of `AppError`, its status, and
 /// `Retry-After` where waiting helps.
 pub fn error_response(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_string(&error).unwrap_or_else(|_| "\"Internal\"".to_owned());
-    let mut response = (
-        status,
+    let (mut parts, body) = (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
         body,
     )
-        .into_response();
+        .into_response()
+        .into_parts();
+    answer_as(&error, &mut parts);
+    Response::from_parts(parts, body)
+}
+
+/// The status an error is answered with, and `Retry-After` where waiting
+/// helps: one rule for middleware errors and server-function errors.
+pub fn answer_as(error: &AppError, response: &mut ResponseParts) {
+    response.status =
+        StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Some(secs) = error.retry_after_secs() {
         response
-            .headers_mut()
+            .headers
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
-    response
 }

@@ -15,7 +15,7 @@ use leptos::prelude::{use_context, with_context};
 use tower_sessions::Session;
 
 use crate::api::AppError;
-use crate::ssr::error::{error_response, internal};
+use crate::ssr::error::{answer_as, error_response, internal};
 use crate::ssr::profile::Profile;
 use crate::ssr::session::{AuthSession, ClientInfo, LiveSession};
 use crate::ssr::state::AppState;
@@ -40,26 +40,29 @@ pub struct CurrentUser {
     pub session: LiveSession,
 }
 
+/// Files served from the site root besides the build's `/pkg/`.
+const STATIC_FILES: &[&str] = &["/favicon.ico", "/favicon.svg", "/robots.txt"];
+
 fn is_static_asset(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || matches!(
-            path,
-            "/favicon.ico" | "/favicon.svg" | "/robots.txt" | "/health"
-        )
+    path.starts_with("/pkg/") || path == "/health" || STATIC_FILES.contains(&path)
+}
+
+fn peer_of(parts: &Parts) -> Option<SocketAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr)
+}
+
+fn client_info_of(peer: Option<SocketAddr>, user_agent: Option<&HeaderValue>) -> ClientInfo {
+    ClientInfo {
+        ip: peer.map(|peer| peer.ip().to_string()),
+        user_agent: user_agent.and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
 }
 
 pub fn client_info(parts: &Parts) -> ClientInfo {
-    ClientInfo {
-        ip: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
-        user_agent: parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
+    client_info_of(peer_of(parts), parts.headers.get(header::USER_AGENT))
 }
 
 pub fn auth_session(state: &AppState, session: Session) -> AuthSession {
@@ -308,14 +311,14 @@ fn is_same_origin(headers: &axum::http::HeaderMap) -> bool {
 pub async fn cache_policy(req: Request<Body>, next: Next) -> Response {
     let policy = cache_control_for(req.uri().path());
     let mut res = next.run(req).await;
-    if res.status().is_success() || policy == NO_STORE {
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    // An error, even for an asset path, is not worth keeping.
+    let policy = if res.status().is_success() {
+        policy
     } else {
-        // An error for an asset path is not worth keeping either.
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
-    }
+        NO_STORE
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     res
 }
 
@@ -334,7 +337,7 @@ fn cache_control_for(path: &str) -> &'static str {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         return if hashed { IMMUTABLE } else { REVALIDATE };
     }
-    if matches!(path, "/favicon.svg" | "/favicon.ico" | "/robots.txt") {
+    if STATIC_FILES.contains(&path) {
         return REVALIDATE;
     }
     NO_STORE
@@ -353,13 +356,7 @@ pub async fn server_fn_status(res: Response) -> Response {
     let (mut parts, body) = res.into_parts();
     let bytes = to_bytes(body, 64 * 1024).await.unwrap_or_default();
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let Some(secs) = error.retry_after_secs() {
-            parts
-                .headers
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
+        answer_as(&error, &mut parts);
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -405,8 +402,7 @@ impl RequestContext {
                 ext.get::<Arc<CurrentUser>>().cloned(),
                 ext.get::<Session>().cloned(),
                 ext.get::<ClientGone>().cloned(),
-                ext.get::<ConnectInfo<SocketAddr>>()
-                    .map(|ConnectInfo(a)| *a),
+                peer_of(parts),
                 parts.headers.get(header::USER_AGENT).cloned(),
             )
         });
@@ -443,14 +439,7 @@ impl RequestContext {
     }
 
     pub fn client(&self) -> ClientInfo {
-        ClientInfo {
-            ip: self.peer.map(|peer| peer.ip().to_string()),
-            user_agent: self
-                .user_agent
-                .as_ref()
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        }
+        client_info_of(self.peer, self.user_agent.as_ref())
     }
 
     pub fn status(
