@@ -1,7 +1,11 @@
 //! The session cache (issue 9): warm sessions need no database read, and
 //! every write on this server still counts on the very next request.
 
+use app::ssr::clock::Clock;
 use app::ssr::session::SessionBackend;
+use app::ssr::web::auth_session;
+use tower_sessions::session::Id;
+use tower_sessions::Session;
 
 use crate::helpers::*;
 
@@ -101,4 +105,44 @@ async fn the_max_per_user_eviction_reaches_a_cached_session() {
     let second = app.login("alice", None).await;
     assert!(!app.is_signed_in(&first).await, "evicted but still cached");
     assert!(app.is_signed_in(&second).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_moves_the_deadlines_a_cached_session_reports() {
+    let app = spawn_app().await;
+    let sid = warm_session(&app).await;
+    app.clock.advance(60);
+    // This request touches the session: its idle deadline moves 60 s on.
+    assert!(app.is_signed_in(&sid).await);
+    let status: serde_json::Value = app
+        .get("/api/session_status", Some(&sid))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let now = app.clock.now();
+    assert_eq!(status["idle_expires_at"], now + 1800, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_data_saved_by_one_request_is_what_the_next_one_loads() {
+    let app = spawn_app().await;
+    let sid = warm_session(&app).await;
+    let id: Id = sid.parse().expect("a session ID");
+    let load = || async {
+        let session = Session::new(Some(id), app.state.sessions.clone(), None);
+        let auth = auth_session(&app.state, session.clone());
+        assert!(auth.current().await.expect("load").is_some(), "live");
+        session
+    };
+    let writer = load().await;
+    writer.insert("step_up_at", 1234).await.expect("insert");
+    writer.save().await.expect("save");
+
+    let next = load().await;
+    assert_eq!(
+        next.get::<i64>("step_up_at").await.expect("get"),
+        Some(1234),
+        "a stale cached copy was served"
+    );
 }
