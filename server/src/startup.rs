@@ -89,15 +89,16 @@ impl Application {
             clock,
             sessions,
             session_policy,
+            leptos_options,
         });
 
-        let address = leptos_options.site_addr;
+        let address = state.leptos_options.site_addr;
         let listener = TcpListener::bind(address)
             .await
             .map_err(|source| StartupError::Listen { address, source })?;
         spawn_session_cleanup(state.clone());
         Ok(Self {
-            router: router(state.clone(), leptos_options),
+            router: router(state.clone()),
             listener,
             state,
         })
@@ -126,7 +127,7 @@ impl Application {
 
 /// The routes, then the layers. In `ServiceBuilder` the first layer is the
 /// outermost: a request meets them in the order they are written.
-fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
+fn router(state: AppState) -> Router {
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
@@ -143,14 +144,16 @@ fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         // leptos_routes_with_context registers each server function's own
         // route; this catches the unknown ones (answered with 400).
         .route("/api/{*fn_name}", post(server_fns))
-        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
+        // leptos_axum provides the router state (`AppState`) as context to
+        // every page and server function it registers.
+        .leptos_routes_with_context(&state, routes, || {}, {
+            let state = state.clone();
+            move || shell(state.leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context(
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
-        .with_state(leptos_options);
+        .with_state(state.clone());
 
     app.layer(
         ServiceBuilder::new()
