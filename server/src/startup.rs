@@ -25,6 +25,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use app::ssr::mfa::factors;
+use app::ssr::mfa::sealing::{KeyFileError, SealingKey};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
@@ -37,6 +39,16 @@ pub enum StartupError {
     Database(#[from] DbError),
     #[error("cannot prepare password hashing: {0}")]
     Hashing(#[from] HashError),
+    #[error(transparent)]
+    MfaKey(#[from] KeyFileError),
+    #[error(
+        "users have two-step verification on, but the MFA key file {0} does not exist: \
+         restore the key that sealed their secrets (or point [mfa] key_file / \
+         TESSERA_MFA_KEY_FILE at it); without it nobody with MFA can sign in"
+    )]
+    MfaKeyMissing(String),
+    #[error("cannot check the MFA data: {0}")]
+    MfaCheck(#[from] sqlx::Error),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -64,6 +76,12 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let db = connect_and_migrate(&settings.database).await?;
+        let mfa_key = SealingKey::load(&settings.mfa.key_file)?;
+        if mfa_key.is_none() && factors::any_enrolled(&db).await? {
+            return Err(StartupError::MfaKeyMissing(
+                settings.mfa.key_file.display().to_string(),
+            ));
+        }
         let session_policy = SessionPolicy::new(&settings.session);
         let sessions = Arc::new(SqliteSessionStore::new(
             db.clone(),
@@ -84,6 +102,8 @@ impl Application {
             )
             .await?,
             login_failures: Arc::new(FailureLimiter::new(settings.login.failure_window_secs)),
+            mfa_failures: Arc::new(FailureLimiter::new(settings.mfa.failure_window_secs)),
+            mfa_key,
             settings: Arc::new(settings),
             db,
             clock,

@@ -25,6 +25,28 @@ pub enum AppError {
     /// seconds to wait (sent as `Retry-After` too).
     #[error("Too many failed sign-in attempts. Please wait {} minutes and try again.", .0.div_ceil(60).max(1))]
     TooManyAttempts(u64),
+    /// A second-factor code that is wrong, malformed, or already used (one
+    /// message for all, so a replay is not told apart from a typo).
+    #[error("That code is not right, or it was already used. Please check it and try again.")]
+    InvalidCode,
+    /// Second-factor codes refused by the per-account limit; seconds to wait.
+    #[error("Too many wrong codes. Please wait {} minutes and try again.", .0.div_ceil(60).max(1))]
+    TooManyCodes(u64),
+    /// The sign-in waiting for its second factor ended (timed out, or too
+    /// many wrong codes): start again with the password.
+    #[error("Your sign-in has expired. Please sign in again.")]
+    SignInExpired,
+    /// A sensitive action without a recent step-up: nothing was changed.
+    /// Clients test for this variant (JSON `"StepUpRequired"`) and ask the
+    /// user to confirm it is them, then repeat the action.
+    #[error("Please confirm it is you to continue.")]
+    StepUpRequired,
+    /// Signed in, but not allowed (an admin function for a non-admin).
+    #[error("You do not have access to this.")]
+    Forbidden,
+    /// Two-step verification needs a key the server does not have.
+    #[error("Two-step verification is not available on this server. Please contact its administrator.")]
+    MfaUnavailable,
     /// The server is too busy to check a password now (the hashing queue is
     /// full, or a slot did not come free in time); the number is the
     /// seconds to wait.
@@ -49,12 +71,16 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid(_) | AppError::BadRequest => 400,
-            AppError::InvalidCredentials | AppError::Unauthenticated => 401,
+            AppError::InvalidCredentials
+            | AppError::Unauthenticated
+            | AppError::InvalidCode
+            | AppError::SignInExpired => 401,
+            AppError::StepUpRequired | AppError::Forbidden => 403,
             AppError::UsernameTaken => 409,
             AppError::CrossSite => 403,
             AppError::TooLarge => 413,
-            AppError::TooManyAttempts(_) => 429,
-            AppError::Unreachable | AppError::Busy(_) => 503,
+            AppError::TooManyAttempts(_) | AppError::TooManyCodes(_) => 429,
+            AppError::Unreachable | AppError::Busy(_) | AppError::MfaUnavailable => 503,
             AppError::Internal => 500,
         }
     }
@@ -62,7 +88,9 @@ impl AppError {
     /// Seconds a client should wait before trying again (`Retry-After`).
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            AppError::TooManyAttempts(secs) | AppError::Busy(secs) => Some((*secs).max(1)),
+            AppError::TooManyAttempts(secs) | AppError::TooManyCodes(secs) | AppError::Busy(secs) => {
+                Some((*secs).max(1))
+            }
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub login: LoginSettings,
     pub limits: LimitSettings,
+    pub mfa: MfaSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -140,6 +141,38 @@ impl Default for LimitSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaSettings {
+    /// 64 hex digits (32 bytes) that seal TOTP secrets at rest. Without it
+    /// two-step verification cannot be turned on; with MFA data in the
+    /// database and no key, the server refuses to start.
+    pub key_file: PathBuf,
+    /// How long a step-up (re-authentication) allows sensitive actions.
+    pub step_up_window_secs: u64,
+    /// Wrong codes per account, across all its sign-in attempts, before
+    /// codes are refused for the rest of `failure_window_secs`.
+    pub max_failures_per_account: u32,
+    pub failure_window_secs: u64,
+    /// A sign-in waiting for its second factor ends after this long...
+    pub pending_timeout_secs: u64,
+    /// ...or after this many wrong codes.
+    pub max_codes_per_sign_in: u32,
+}
+
+impl Default for MfaSettings {
+    fn default() -> Self {
+        Self {
+            key_file: PathBuf::from("data/mfa.key"),
+            step_up_window_secs: 600,
+            max_failures_per_account: 10,
+            failure_window_secs: 900,
+            pending_timeout_secs: 300,
+            max_codes_per_sign_in: 5,
         }
     }
 }
@@ -283,6 +316,22 @@ impl Settings {
                 self.login.max_failures_per_account == 0
                     || self.login.max_failures_per_address == 0,
                 "login.max_failures_per_account and max_failures_per_address must be > 0",
+            ),
+            (
+                self.mfa.step_up_window_secs == 0 || too_long(self.mfa.step_up_window_secs),
+                "mfa.step_up_window_secs must be 1 to 31536000",
+            ),
+            (
+                self.mfa.failure_window_secs == 0 || too_long(self.mfa.failure_window_secs),
+                "mfa.failure_window_secs must be 1 to 31536000",
+            ),
+            (
+                self.mfa.pending_timeout_secs == 0 || too_long(self.mfa.pending_timeout_secs),
+                "mfa.pending_timeout_secs must be 1 to 31536000",
+            ),
+            (
+                self.mfa.max_failures_per_account == 0 || self.mfa.max_codes_per_sign_in == 0,
+                "mfa.max_failures_per_account and max_codes_per_sign_in must be > 0",
             ),
             (
                 self.database.max_connections == 0,

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod mfa;
 pub mod pages;
 pub mod password;
 pub mod profile;

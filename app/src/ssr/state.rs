@@ -8,6 +8,7 @@ use sqlx::SqlitePool;
 
 use crate::ssr::clock::SharedClock;
 use crate::ssr::config::Settings;
+use crate::ssr::mfa::sealing::SealingKey;
 use crate::ssr::password::PasswordHasher;
 use crate::ssr::rate_limit::FailureLimiter;
 use crate::ssr::session::{SessionPolicy, SqliteSessionStore};
@@ -44,6 +45,11 @@ pub struct Shared {
     pub sessions: Arc<SqliteSessionStore>,
     pub session_policy: SessionPolicy,
     pub login_failures: Arc<FailureLimiter>,
+    /// Wrong second-factor codes per account (`[mfa] failure_window_secs`).
+    pub mfa_failures: Arc<FailureLimiter>,
+    /// Seals TOTP secrets; `None` when no key file exists (MFA cannot be
+    /// turned on, and start-up refuses if any user has it on).
+    pub mfa_key: Option<SealingKey>,
     /// Leptos' settings. The router's state is `AppState`, not these: axum
     /// and leptos_axum clone the router state for every request, and a
     /// `LeptosOptions` clone is a dozen shared reference counts (perf of

@@ -44,9 +44,9 @@ impl SessionPolicy {
 
     /// Deadlines after activity now: the idle deadline slides, the absolute
     /// one does not, and the idle one never passes the absolute one. The
-    /// store applies this rule inside its conditional UPDATE (`touch`), so
-    /// the server never calls this; it states the rule for the unit test.
-    #[cfg(test)]
+    /// store applies this rule inside its conditional UPDATE (`touch`) and
+    /// to a session whose ID rotates without a new sign-in (a step-up, an
+    /// admin elevation): a new ID never buys a longer life (issue 10).
     pub fn touch(&self, deadlines: Deadlines, now: UnixTime) -> Deadlines {
         Deadlines {
             last_seen_at: now,

@@ -282,7 +282,13 @@ impl SessionStore for SqliteSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let parts = split_record(record)?;
         let now = self.clock.now();
-        let deadlines = self.policy.start(now);
+        // A rotation that keeps the session's data (step-up, elevation)
+        // keeps its deadlines too; a sign-in clears the data first and
+        // starts afresh.
+        let deadlines = match record.data.get(META_KEY).and_then(deadlines_from_json) {
+            Some(previous) => self.policy.touch(previous, now),
+            None => self.policy.start(now),
+        };
         let mut tx = self.pool.begin().await.map_err(backend)?;
         loop {
             record.id = new_session_id();

@@ -1,0 +1,12 @@
+//! Two-step verification: TOTP, recovery codes, and the rules for when a
+//! second proof is asked for (issue 10; ASVS 5.0 V6.5, 7.2.4, 7.5.1).
+//!
+//! - `totp`: codes and the steps they belong to (plain, unit-tested).
+//! - `recovery`: single-use recovery codes, stored as hashes.
+//! - `sealing`: TOTP secrets encrypted at rest (AES-256-GCM).
+//! - `factors`: the database side: enrolment, single use of steps and codes.
+
+pub mod factors;
+pub mod recovery;
+pub mod sealing;
+pub mod totp;
