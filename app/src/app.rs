@@ -14,7 +14,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::header::SiteHeader;
-use crate::pages::{AboutPage, AccountPage, HomePage, LoginPage, NotFound, RegisterPage};
+use crate::pages::{
+    AboutPage, AccountPage, HomePage, LoginPage, NotFound, RegisterPage, SecurityPage, StepUpPage,
+    VerifyPage,
+};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -60,7 +63,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/about") view=AboutPage ssr=SsrMode::Async/>
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/verify") view=VerifyPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/security") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/step-up") view=StepUpPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

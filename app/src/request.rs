@@ -8,7 +8,7 @@
 //! browser, and they never call these functions; in the browser build the
 //! functions exist only so that the pages compile, and answer "nothing".
 
-use crate::api::{AccountView, PolicyView};
+use crate::api::{AccountView, PolicyView, SecurityView, StepUpView, VerifyView};
 
 /// The signed-in user's name.
 pub fn signed_in_username() -> Option<String> {
@@ -30,6 +30,30 @@ pub fn account_view() -> Option<AccountView> {
 pub fn policy_view() -> Option<PolicyView> {
     #[cfg(feature = "ssr")]
     return crate::ssr::pages::policy_view();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// `/account/security`'s data (loaded before rendering).
+pub fn security_view() -> Option<SecurityView> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::security_view();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// `/login/verify`'s data.
+pub fn verify_view() -> Option<VerifyView> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::verify_view();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// `/step-up`'s data.
+pub fn step_up_view() -> Option<StepUpView> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::step_up_view();
     #[cfg(not(feature = "ssr"))]
     None
 }

@@ -9,6 +9,8 @@ use app::app::{shell, App};
 use app::ssr::clock::SharedClock;
 use app::ssr::config::{ConfigError, Settings};
 use app::ssr::db::{connect_and_migrate, DbError};
+use app::ssr::mfa::factors;
+use app::ssr::mfa::sealing::{KeyFileError, SealingKey};
 use app::ssr::password::{HashError, HashQueue, PasswordHasher};
 use app::ssr::rate_limit::FailureLimiter;
 use app::ssr::session::cookie::{manage_session, SessionCookies};
@@ -25,8 +27,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
-use app::ssr::mfa::factors;
-use app::ssr::mfa::sealing::{KeyFileError, SealingKey};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
@@ -161,6 +161,10 @@ fn router(state: AppState) -> Router {
 
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route(
+            "/account/security/recovery-codes.txt",
+            get(app::ssr::web::recovery_codes_file),
+        )
         // leptos_routes_with_context registers each server function's own
         // route; this catches the unknown ones (answered with 400).
         .route("/api/{*fn_name}", post(server_fns))
@@ -170,9 +174,10 @@ fn router(state: AppState) -> Router {
             let state = state.clone();
             move || shell(state.leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .with_state(state.clone());
 
     app.layer(
@@ -186,13 +191,16 @@ fn router(state: AppState) -> Router {
                 limit_body,
             ))
             .layer(from_fn(cache_policy))
-            .layer(map_response(server_fn_status))
             .layer(from_fn(refuse_cross_site))
             // The cookie in, the session loaded lazily, the cookie out.
             .layer(from_fn_with_state(
                 SessionCookies::new(state.sessions.clone(), &settings.session),
                 manage_session::<SqliteSessionStore>,
             ))
+            // Inside the session layer, so that it sees the real status: a
+            // refused request (a wrong code, 401) still saves what it
+            // recorded (the count of wrong codes); only a 500 saves nothing.
+            .layer(map_response(server_fn_status))
             .layer(from_fn_with_state(state, resolve_session)),
     )
 }

@@ -32,16 +32,17 @@ pub async fn register(
 
 /// `POST /api/login` with `username`, `password` and optionally `next`.
 /// Success rotates the session ID and redirects to `next` when it is a
-/// same-site relative path, else to `/account`.
+/// same-site relative path, else to `/account`; a user with two-step
+/// verification goes to `/login/verify` first.
 #[server(endpoint = "login")]
 pub async fn login(
     username: String,
     password: Secret,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::error::internal;
     use crate::ssr::{
         accounts,
+        mfa::flows,
         password::Password,
         web::{safe_next, RequestContext},
     };
@@ -55,12 +56,11 @@ pub async fn login(
         ctx.client_gone(),
     )
     .await?;
-    ctx.auth_session()?
-        .log_in(user.id, user.credential_epoch, &ctx.client())
-        .await
-        .map_err(internal)?;
-    tracing::info!(user_id = user.id, "signed in");
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    // With MFA on, this is only the first step: the session is "pending
+    // second factor" (grants nothing) and the code page comes next.
+    let goes_to = flows::after_password(&ctx, &user, safe_next(next.as_deref())).await?;
+    tracing::info!(user_id = user.id, "password accepted");
+    leptos_axum::redirect(&goes_to);
     Ok(())
 }
 

@@ -45,7 +45,9 @@ pub enum AppError {
     #[error("You do not have access to this.")]
     Forbidden,
     /// Two-step verification needs a key the server does not have.
-    #[error("Two-step verification is not available on this server. Please contact its administrator.")]
+    #[error(
+        "Two-step verification is not available on this server. Please contact its administrator."
+    )]
     MfaUnavailable,
     /// The server is too busy to check a password now (the hashing queue is
     /// full, or a slot did not come free in time); the number is the
@@ -88,9 +90,9 @@ impl AppError {
     /// Seconds a client should wait before trying again (`Retry-After`).
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            AppError::TooManyAttempts(secs) | AppError::TooManyCodes(secs) | AppError::Busy(secs) => {
-                Some((*secs).max(1))
-            }
+            AppError::TooManyAttempts(secs)
+            | AppError::TooManyCodes(secs)
+            | AppError::Busy(secs) => Some((*secs).max(1)),
             _ => None,
         }
     }

@@ -5,11 +5,13 @@
 mod account;
 mod auth;
 mod error;
+mod mfa;
 mod session;
 
 pub use account::*;
 pub use auth::*;
 pub use error::AppError;
+pub use mfa::*;
 pub use session::*;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,10 @@ pub struct Secret(String);
 impl Secret {
     pub fn into_inner(self) -> String {
         self.0
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 }
 

@@ -13,3 +13,24 @@ pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
         })
     }
 }
+
+/// The error of a plain form post (no island): Leptos sends the browser
+/// back to the form with the error in the URL (`__path` names the server
+/// function, `__err` carries the error); the page shows it next to the
+/// form that `endpoint` names.
+#[component]
+pub fn PostedError(endpoint: &'static str) -> impl IntoView {
+    use leptos::server_fn::error::ServerFnUrlError;
+    use leptos_router::hooks::use_query_map;
+
+    let query = use_query_map();
+    let query = query.read_untracked();
+    let from_here = query
+        .get("__path")
+        .is_some_and(|path| path.trim_start_matches("/api/") == endpoint);
+    let error = query
+        .get("__err")
+        .filter(|_| from_here)
+        .map(|err| ServerFnUrlError::<AppError>::decode_err(&err));
+    error.map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+}

@@ -52,6 +52,7 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
             <dd id="absolute-expires">{absolute_expires}</dd>
         </dl>
         <ProfileForm username display_name about/>
+        <p><a href="/account/security" id="security-link">"Security: two-step verification, password"</a></p>
     }
 }
 

@@ -6,6 +6,9 @@ mod home;
 mod login;
 mod not_found;
 mod register;
+mod security;
+mod step_up;
+mod verify;
 
 pub use about::AboutPage;
 pub use account::AccountPage;
@@ -13,3 +16,6 @@ pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use register::RegisterPage;
+pub use security::SecurityPage;
+pub use step_up::StepUpPage;
+pub use verify::VerifyPage;

@@ -5,6 +5,7 @@ use std::future::Future;
 use crate::api::AppError;
 use crate::ssr::error::internal;
 use crate::ssr::password::{check_new_password, HashError, Password};
+use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
 
 /// Seconds a client is asked to wait when the hashing queue is full.
@@ -189,6 +190,97 @@ async fn check_credentials(
             username,
             credential_epoch,
         }))
+}
+
+/// Notes the time of a completed sign-in (the admin list shows it). A
+/// failure here is logged, not fatal: the user is signed in already.
+pub async fn record_sign_in(state: &AppState, user_id: i64) {
+    let result = sqlx::query("UPDATE users SET last_sign_in_at = ?2 WHERE id = ?1")
+        .bind(user_id)
+        .bind(state.clock.now())
+        .execute(&state.db)
+        .await;
+    if let Err(e) = result {
+        let _ = internal(e);
+    }
+}
+
+/// The user's current credential epoch; `None` if the account is gone.
+pub async fn credential_epoch(state: &AppState, user_id: i64) -> Result<Option<i64>, AppError> {
+    sqlx::query_scalar("SELECT credential_epoch FROM users WHERE id = ?1")
+        .bind(user_id)
+        .fetch_optional(&state.db)
+        .await
+        .map_err(internal)
+}
+
+/// Moves the user to a new credential epoch: every session made under the
+/// old one is dead on its next request. Returns the new epoch.
+pub async fn bump_credential_epoch(state: &AppState, user_id: i64) -> Result<i64, AppError> {
+    let epoch: i64 = sqlx::query_scalar(
+        "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = ?1 \
+         RETURNING credential_epoch",
+    )
+    .bind(user_id)
+    .fetch_one(&state.db)
+    .await
+    .map_err(internal)?;
+    state.sessions.user_changed(user_id);
+    Ok(epoch)
+}
+
+/// Sets a new password (the same rules as at registration). The caller
+/// has checked the step-up and ends the other sessions.
+pub async fn change_password(
+    state: &AppState,
+    user_id: i64,
+    username: &str,
+    password: Password,
+    confirmation: Password,
+    client_gone: impl Future<Output = ()>,
+) -> Result<(), AppError> {
+    if password.expose() != confirmation.expose() {
+        return Err(AppError::Invalid(
+            "The two passwords do not match. Please type the same password twice.".to_owned(),
+        ));
+    }
+    let settings = state.settings.password.clone();
+    let (checked, name) = (password.clone(), username.to_owned());
+    tokio::task::spawn_blocking(move || check_new_password(checked.expose(), &name, &settings))
+        .await
+        .map_err(internal)?
+        .map_err(AppError::Invalid)?;
+    let hash = state
+        .hasher
+        .hash(&password, client_gone)
+        .await
+        .map_err(hashing_failed)?;
+    sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+        .bind(user_id)
+        .bind(&hash)
+        .execute(&state.db)
+        .await
+        .map_err(internal)?;
+    tracing::info!(user_id, "password changed");
+    Ok(())
+}
+
+/// Deletes the account and everything it owns (sessions, factors and
+/// codes go with it: `ON DELETE CASCADE`). ASVS 7.4.2: all its sessions end.
+pub async fn delete_account(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM users WHERE id = ?1")
+        .bind(user_id)
+        .execute(&state.db)
+        .await
+        .map_err(internal)?;
+    // Rows deleted by the cascade are not seen by the store: forget them.
+    state
+        .sessions
+        .delete_all_for_user(user_id)
+        .await
+        .map_err(internal)?;
+    tracing::info!(user_id, "account deleted");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,7 +10,12 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use leptos::prelude::{use_context, with_context};
 
-use crate::api::{AccountView, PolicyView};
+use crate::api::{
+    AccountView, AppError, EnrolmentView, PolicyView, SecurityView, StepUpView, VerifyView,
+};
+use crate::ssr::error::internal;
+use crate::ssr::mfa::{factors, flows, totp::TotpSecret};
+use crate::ssr::session::{AuthSession, Held};
 use crate::ssr::state::AppState;
 use crate::ssr::web::{describe_duration, format_time, CurrentUser};
 
@@ -62,5 +67,141 @@ pub fn policy_view() -> Option<PolicyView> {
             failure_window: describe_duration(s.login.failure_window_secs),
             password_min_length: s.password.min_length,
         }
+    })
+}
+
+/// Data some pages need from the database or the session: loaded once by
+/// `resolve_session` before rendering (rendering stays synchronous, with no
+/// `Resource`), kept in the request, read by the page.
+#[derive(Debug, Clone)]
+pub enum PageData {
+    Security(SecurityView),
+    Verify(VerifyView),
+    StepUp(StepUpView),
+}
+
+/// Loads the data of the page at `path`, if it needs any.
+pub async fn prepare(
+    path: &str,
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    auth: &AuthSession,
+) -> Result<Option<PageData>, AppError> {
+    Ok(match (path, user) {
+        ("/account/security", Some(user)) => {
+            Some(PageData::Security(security_of(state, user, auth).await?))
+        }
+        ("/step-up", Some(user)) => Some(PageData::StepUp(StepUpView {
+            mfa_enabled: factors::is_enrolled(&state.db, user.user_id).await?,
+        })),
+        ("/login/verify", _) => {
+            let pending = auth.pending_sign_in().await.map_err(internal)?;
+            Some(PageData::Verify(VerifyView {
+                pending: pending.is_some(),
+            }))
+        }
+        _ => None,
+    })
+}
+
+async fn security_of(
+    state: &AppState,
+    user: &CurrentUser,
+    auth: &AuthSession,
+) -> Result<SecurityView, AppError> {
+    let mfa_enabled = factors::is_enrolled(&state.db, user.user_id).await?;
+    let mfa_available = state.mfa_key.is_some();
+    let mut view = SecurityView {
+        mfa_available,
+        mfa_enabled,
+        ..SecurityView::default()
+    };
+    if mfa_enabled {
+        view.recovery_codes_left =
+            factors::remaining_recovery_codes(&state.db, user.user_id).await?;
+    }
+    if mfa_available {
+        if let Some(held) = auth
+            .sealed(Held::RecoveryCodesToShow)
+            .await
+            .map_err(internal)?
+        {
+            view.new_recovery_codes = flows::open_codes_to_show(state, user.user_id, &held)?;
+        }
+        if !mfa_enabled {
+            if let Some(held) = auth.sealed(Held::Enrolment).await.map_err(internal)? {
+                if let Some(secret) = flows::open_enrolment(state, user.user_id, &held)? {
+                    view.enrolment = Some(enrolment_view(&secret, &user.username)?);
+                }
+            }
+        }
+    }
+    let now = state.clock.now();
+    let window = state.settings.mfa.step_up_window_secs;
+    if flows::step_up_is_fresh(&user.session.auth, now, window) {
+        view.stepped_up_until = user
+            .session
+            .auth
+            .stepped_up_at
+            .map(|at| format_time(at.saturating_add(i64::try_from(window).unwrap_or(0))));
+    }
+    Ok(view)
+}
+
+/// The QR code (inline SVG: no image request, nothing a strict CSP
+/// refuses) and the secret grouped for typing.
+fn enrolment_view(secret: &TotpSecret, username: &str) -> Result<EnrolmentView, AppError> {
+    use qrcode::render::svg;
+    let uri = secret
+        .provisioning_uri(username)
+        .ok_or(AppError::Internal)?;
+    let code = qrcode::QrCode::new(uri.as_bytes()).map_err(internal)?;
+    let svg = code
+        .render::<svg::Color>()
+        .min_dimensions(200, 200)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // Inline in HTML: the XML declaration is not needed.
+    let qr_svg = match svg.find("<svg") {
+        Some(start) => svg[start..].to_owned(),
+        None => svg,
+    };
+    let base32 = secret.base32();
+    let grouped = base32
+        .as_bytes()
+        .chunks(4)
+        .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(EnrolmentView {
+        qr_svg,
+        secret_base32: grouped,
+    })
+}
+
+fn with_page_data<R>(f: impl FnOnce(&PageData) -> Option<R>) -> Option<R> {
+    with_context::<Parts, _>(|parts| parts.extensions.get::<Arc<PageData>>().and_then(|d| f(d)))
+        .flatten()
+}
+
+pub fn security_view() -> Option<SecurityView> {
+    with_page_data(|d| match d {
+        PageData::Security(v) => Some(v.clone()),
+        _ => None,
+    })
+}
+
+pub fn verify_view() -> Option<VerifyView> {
+    with_page_data(|d| match d {
+        PageData::Verify(v) => Some(v.clone()),
+        _ => None,
+    })
+}
+
+pub fn step_up_view() -> Option<StepUpView> {
+    with_page_data(|d| match d {
+        PageData::StepUp(v) => Some(v.clone()),
+        _ => None,
     })
 }

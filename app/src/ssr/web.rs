@@ -22,7 +22,12 @@ use crate::ssr::state::AppState;
 
 /// Pages that need a signed-in user. Anonymous requests are redirected to
 /// the sign-in page before any rendering happens.
-pub const PROTECTED_PAGES: &[&str] = &["/account"];
+pub const PROTECTED_PAGES: &[&str] = &[
+    "/account",
+    "/account/security",
+    "/account/security/recovery-codes.txt",
+    "/step-up",
+];
 
 /// Requests that `resolve_session` does not count as activity: the status
 /// read of the expiry countdown (no observer effect on the idle timeout),
@@ -110,6 +115,12 @@ pub async fn resolve_session(
                 }
             }
         }
+        if parts.method == Method::GET {
+            if let Err(response) = prepare_page(&path, &state, Some(&user), &auth, &mut parts).await
+            {
+                return response;
+            }
+        }
         parts.extensions.insert(Arc::new(user));
     } else if parts.method == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) {
         let target = parts
@@ -122,8 +133,31 @@ pub async fn resolve_session(
             crate::urls::percent_encode(target)
         ))
         .into_response();
+    } else if parts.method == Method::GET {
+        if let Err(response) = prepare_page(&path, &state, None, &auth, &mut parts).await {
+            return response;
+        }
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The data of the few pages that need the database or the session
+/// (`pages::prepare`), put in the request before rendering.
+async fn prepare_page(
+    path: &str,
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    auth: &AuthSession,
+    parts: &mut Parts,
+) -> Result<(), Response> {
+    match crate::ssr::pages::prepare(path, state, user, auth).await {
+        Ok(Some(data)) => {
+            parts.extensions.insert(Arc::new(data));
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(error) => Err(error_response(error)),
+    }
 }
 
 async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Response>> {
@@ -381,6 +415,31 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The path and query of a Referer URL; the scheme and host are not
+/// compared (the cross-site check has already refused other sites' posts),
+/// but the path must pass `safe_next`.
+fn same_site_path(referer: &str) -> Option<String> {
+    let after_scheme = referer.split_once("://").map(|(_, rest)| rest)?;
+    let path = &after_scheme[after_scheme.find('/')?..];
+    let path = path.split('#').next().unwrap_or(path);
+    // An earlier error's report (Leptos' `__err`/`__path`) is not kept.
+    let path = match path.split_once('?') {
+        Some((route, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !pair.starts_with("__err=") && !pair.starts_with("__path="))
+                .collect();
+            if kept.is_empty() {
+                route.to_owned()
+            } else {
+                format!("{route}?{}", kept.join("&"))
+            }
+        }
+        None => path.to_owned(),
+    };
+    (safe_next(Some(&path)) == path).then_some(path)
+}
+
 /// What a server function needs of its request, from Leptos' context:
 /// read in place from the request's `Parts` (`with_context`), not a clone
 /// of every header and extension (issue 9).
@@ -391,6 +450,12 @@ pub struct RequestContext {
     client_gone: Option<ClientGone>,
     peer: Option<SocketAddr>,
     user_agent: Option<HeaderValue>,
+    /// A plain HTML form post (no JavaScript): it is answered with
+    /// redirects, and errors go back to the form in the URL.
+    plain_form_post: bool,
+    /// The path (and query) of the page the request came from, when it is
+    /// one of ours.
+    referer_path: Option<String>,
 }
 
 impl RequestContext {
@@ -404,22 +469,49 @@ impl RequestContext {
                 ext.get::<ClientGone>().cloned(),
                 peer_of(parts),
                 parts.headers.get(header::USER_AGENT).cloned(),
+                // Leptos' own test for a plain form post (leptos_axum's
+                // `redirect`): the browser asks for HTML.
+                parts
+                    .headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html")),
+                parts
+                    .headers
+                    .get(header::REFERER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(same_site_path),
             )
         });
         match (state, from_parts) {
-            (Some(state), Some((user, session, client_gone, peer, user_agent))) => Ok(Self {
+            (
+                Some(state),
+                Some((user, session, client_gone, peer, user_agent, plain_form_post, referer_path)),
+            ) => Ok(Self {
                 state,
                 user,
                 session,
                 client_gone,
                 peer,
                 user_agent,
+                plain_form_post,
+                referer_path,
             }),
             _ => {
                 tracing::error!("server function called without app state or request");
                 Err(AppError::Internal)
             }
         }
+    }
+
+    pub fn is_plain_form_post(&self) -> bool {
+        self.plain_form_post
+    }
+
+    /// The page the request came from, if it is one of ours (a path that
+    /// `safe_next` accepts), for "return there afterwards".
+    pub fn referer_path(&self) -> Option<&str> {
+        self.referer_path.as_deref()
     }
 
     pub fn current_user(&self) -> Option<&CurrentUser> {
@@ -498,6 +590,53 @@ pub fn describe_duration(secs: u64) -> String {
         s => (s, "second"),
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `GET /account/security/recovery-codes.txt`: the recovery codes just
+/// made, as a file to keep; only while the page shows them (they are held,
+/// sealed, in the session until the user says they saved them).
+pub async fn recovery_codes_file(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let user = req.extensions().get::<Arc<CurrentUser>>().cloned();
+    let session = req.extensions().get::<Session>().cloned();
+    let (Some(user), Some(session)) = (user, session) else {
+        return error_response(AppError::Unauthenticated);
+    };
+    let auth = auth_session(&state, session);
+    let held = match auth
+        .sealed(crate::ssr::session::Held::RecoveryCodesToShow)
+        .await
+    {
+        Ok(Some(held)) => held,
+        Ok(None) => {
+            return error_response(AppError::Invalid(
+                "There are no new recovery codes to download.".to_owned(),
+            ))
+        }
+        Err(e) => return error_response(internal(e)),
+    };
+    let codes = match crate::ssr::mfa::flows::open_codes_to_show(&state, user.user_id, &held) {
+        Ok(codes) => codes,
+        Err(error) => return error_response(error),
+    };
+    let mut text = format!(
+        "Tessera recovery codes for {}\nEach code works once. Keep them somewhere safe.\n\n",
+        user.username
+    );
+    for code in codes {
+        text.push_str(&code);
+        text.push('\n');
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"tessera-recovery-codes.txt\"",
+            ),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ async fn a_request_that_touched_before_a_rotation_does_not_overwrite_the_new_coo
     // Another tab of the same browser signs in again: the ID rotates
     // exactly as the sign-in server function does it.
     let (session, auth) = loaded_elsewhere(&app, &old).await;
-    auth.log_in(1, 0, &ClientInfo::default())
+    auth.log_in(1, 0, &["pwd"], &ClientInfo::default())
         .await
         .expect("log in");
     session.save().await.expect("the new session is stored");

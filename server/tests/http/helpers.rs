@@ -34,6 +34,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // The clean-up task would write on its own schedule; tests that count
     // writes must see only the writes requests cause.
     settings.session.cleanup_interval_secs = 24 * 3600;
+    // A fresh MFA key per test (64 hex digits), as `make run` makes one.
+    settings.mfa.key_file = dir.path().join("mfa.key");
+    std::fs::write(&settings.mfa.key_file, "5a".repeat(32)).expect("write the MFA key");
     configure(&mut settings);
     let db_path = settings.database.path.clone();
 

@@ -12,6 +12,7 @@ mod enumeration;
 mod expiry;
 mod fixation;
 mod logout;
+mod mfa;
 mod pages;
 mod race;
 mod status_and_extend;

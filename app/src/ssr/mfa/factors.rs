@@ -57,13 +57,11 @@ pub async fn any_enrolled(db: &SqlitePool) -> Result<bool, sqlx::Error> {
 }
 
 pub async fn remaining_recovery_codes(db: &SqlitePool, user_id: i64) -> Result<i64, AppError> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL",
-    )
-    .bind(user_id)
-    .fetch_one(db)
-    .await
-    .map_err(internal)
+    sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_one(db)
+        .await
+        .map_err(internal)
 }
 
 /// Turns MFA on with `secret`, whose code of `confirmed_step` the user just
@@ -204,14 +202,13 @@ async fn check_totp(state: &AppState, user_id: i64, code: &str) -> Result<Option
         return Ok(None);
     };
     // Single use: only a step later than every step accepted before.
-    let accepted = sqlx::query(
-        "UPDATE totp_factors SET last_step = ?2 WHERE user_id = ?1 AND last_step < ?2",
-    )
-    .bind(user_id)
-    .bind(step)
-    .execute(&state.db)
-    .await
-    .map_err(internal)?;
+    let accepted =
+        sqlx::query("UPDATE totp_factors SET last_step = ?2 WHERE user_id = ?1 AND last_step < ?2")
+            .bind(user_id)
+            .bind(step)
+            .execute(&state.db)
+            .await
+            .map_err(internal)?;
     Ok((accepted.rows_affected() == 1).then_some(Proof::Totp))
 }
 

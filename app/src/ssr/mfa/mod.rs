@@ -5,8 +5,10 @@
 //! - `recovery`: single-use recovery codes, stored as hashes.
 //! - `sealing`: TOTP secrets encrypted at rest (AES-256-GCM).
 //! - `factors`: the database side: enrolment, single use of steps and codes.
+//! - `flows`: sign-in with a code, step-up, enrolment, turning MFA off.
 
 pub mod factors;
+pub mod flows;
 pub mod recovery;
 pub mod sealing;
 pub mod totp;

@@ -113,7 +113,13 @@ mod tests {
 
     #[test]
     fn junk_is_not_a_code() {
-        for junk in ["", "abcd", "abcd-efgh-jkmn-pqr0", "abcd-efgh-jkmn-pqrst", "ßbcd-efgh-jkmn-pqrs"] {
+        for junk in [
+            "",
+            "abcd",
+            "abcd-efgh-jkmn-pqr0",
+            "abcd-efgh-jkmn-pqrst",
+            "ßbcd-efgh-jkmn-pqrs",
+        ] {
             assert_eq!(hash_typed(junk), None, "{junk:?}");
         }
     }

@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn round_trip() {
         let sealed = key(7).seal(42, b"secret");
-        assert_eq!(key(7).open(42, &sealed).expect("opens").as_slice(), b"secret");
+        assert_eq!(
+            key(7).open(42, &sealed).expect("opens").as_slice(),
+            b"secret"
+        );
         // A fresh nonce each time: equal secrets do not look equal.
         assert_ne!(sealed, key(7).seal(42, b"secret"));
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
@@ -155,7 +158,11 @@ mod tests {
         for i in 1..sealed.len() {
             let mut tampered = sealed.clone();
             tampered[i] ^= 1;
-            assert_eq!(key(7).open(42, &tampered), Err(SealError::DoesNotOpen), "byte {i}");
+            assert_eq!(
+                key(7).open(42, &tampered),
+                Err(SealError::DoesNotOpen),
+                "byte {i}"
+            );
         }
         assert_eq!(key(7).open(42, &sealed[..10]), Err(SealError::Malformed));
         assert_eq!(key(7).open(42, &[]), Err(SealError::Malformed));
@@ -173,14 +180,18 @@ mod tests {
         assert!(SealingKey::from_hex(&hex.replace('0', "g")).is_none());
         let dir = std::env::temp_dir().join(format!("tessera-key-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
-        assert!(SealingKey::load(&dir.join("absent.key")).expect("no error").is_none());
+        assert!(SealingKey::load(&dir.join("absent.key"))
+            .expect("no error")
+            .is_none());
         std::fs::write(dir.join("bad.key"), "not hex").expect("write");
         assert!(matches!(
             SealingKey::load(&dir.join("bad.key")),
             Err(KeyFileError::Format { .. })
         ));
         std::fs::write(dir.join("good.key"), format!("{hex}\n")).expect("write");
-        assert!(SealingKey::load(&dir.join("good.key")).expect("reads").is_some());
+        assert!(SealingKey::load(&dir.join("good.key"))
+            .expect("reads")
+            .is_some());
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -133,8 +133,16 @@ mod tests {
             (2_000_000_000, "279037"),
             (20_000_000_000, "353130"),
         ] {
-            assert_eq!(secret.code_at_step(time / 30).as_deref(), Some(code), "t={time}");
-            assert_eq!(secret.matching_step(code, time), Some(time / 30), "t={time}");
+            assert_eq!(
+                secret.code_at_step(time / 30).as_deref(),
+                Some(code),
+                "t={time}"
+            );
+            assert_eq!(
+                secret.matching_step(code, time),
+                Some(time / 30),
+                "t={time}"
+            );
         }
     }
 
@@ -156,7 +164,10 @@ mod tests {
     #[test]
     fn spaces_are_ignored_and_junk_is_not_a_code() {
         let secret = rfc_secret();
-        assert_eq!(secret.matching_step(" 005 924 ", 1_234_567_890), Some(41_152_263));
+        assert_eq!(
+            secret.matching_step(" 005 924 ", 1_234_567_890),
+            Some(41_152_263)
+        );
         for junk in ["", "00592", "0059245", "abcdef", "٠٠٥٩٢٤", "005924\0"] {
             assert_eq!(secret.matching_step(junk, 1_234_567_890), None, "{junk:?}");
         }

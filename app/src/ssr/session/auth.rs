@@ -13,8 +13,8 @@ use super::store::{
 };
 use crate::ssr::clock::SharedClock;
 
-/// All a session holds: who, since when, under which credentials. No
-/// password, no personal data.
+/// All a signed-in session holds: who, since when, under which
+/// credentials, how they proved it. No password, no personal data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AuthState {
     pub user_id: i64,
@@ -23,7 +23,43 @@ pub struct AuthState {
     /// The user's credential epoch at sign-in; a session whose epoch is
     /// behind the user's current one is dead (style guide item 9).
     pub credential_epoch: i64,
+    /// How the user proved it, as RFC 8176 `amr` values: "pwd", "otp",
+    /// "rec" (a recovery code).
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// The last step-up (re-authentication for a sensitive action).
+    #[serde(default)]
+    pub stepped_up_at: Option<i64>,
+    /// When the admin area was entered (a privilege change).
+    #[serde(default)]
+    pub elevated_at: Option<i64>,
 }
+
+/// A sign-in that passed the password and waits for the second factor.
+/// It grants nothing: a session holding only this is a visitor everywhere
+/// except the code page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingSignIn {
+    pub user_id: i64,
+    pub credential_epoch: i64,
+    pub started_at: i64,
+    pub wrong_codes: u32,
+    /// Where to go after the code (already checked by `safe_next`).
+    pub next: String,
+}
+
+/// A secret held in the session between two requests (an enrolment's TOTP
+/// secret, recovery codes until the user confirms they saved them),
+/// sealed with the MFA key: the sessions table never holds it in clear.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SealedInSession {
+    pub sealed: Vec<u8>,
+    pub created_at: i64,
+}
+
+const PENDING_KEY: &str = "pending_sign_in";
+const ENROLMENT_KEY: &str = "mfa_enrolment";
+const CODES_TO_SHOW_KEY: &str = "recovery_codes_to_show";
 
 /// A live, authenticated session as loaded for this request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +72,24 @@ pub struct LiveSession {
 }
 
 pub type SessionError = tower_sessions::session::Error;
+
+/// The sealed secrets a session may hold for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// The TOTP secret of an enrolment not yet confirmed with a code.
+    Enrolment,
+    /// New recovery codes, until the user says they saved them.
+    RecoveryCodesToShow,
+}
+
+impl Held {
+    fn key(self) -> &'static str {
+        match self {
+            Held::Enrolment => ENROLMENT_KEY,
+            Held::RecoveryCodesToShow => CODES_TO_SHOW_KEY,
+        }
+    }
+}
 
 /// What became of an explicit extend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,12 +160,10 @@ impl AuthSession {
         &self,
         user_id: i64,
         credential_epoch: i64,
+        amr: &[&str],
         client: &ClientInfo,
     ) -> Result<(), SessionError> {
-        if self.session.id().is_some() {
-            self.session.cycle_id().await?;
-        }
-        self.session.clear().await;
+        self.start_afresh().await?;
         let now = self.clock.now();
         self.session
             .insert(
@@ -120,12 +172,85 @@ impl AuthSession {
                     user_id,
                     authenticated_at: now,
                     credential_epoch,
+                    amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+                    stepped_up_at: None,
+                    elevated_at: None,
                 },
             )
             .await?;
         self.session.insert(CLIENT_KEY, client).await?;
         self.set_cookie_lifetime(&self.policy.start(now));
         Ok(())
+    }
+
+    /// The password was right and the user has a second factor: a fresh ID
+    /// that grants nothing until the code (ASVS 7.2.4: the ID changes again
+    /// when the code completes the sign-in).
+    pub async fn begin_second_factor(
+        &self,
+        pending: &PendingSignIn,
+        client: &ClientInfo,
+    ) -> Result<(), SessionError> {
+        self.start_afresh().await?;
+        self.session.insert(PENDING_KEY, pending).await?;
+        self.session.insert(CLIENT_KEY, client).await?;
+        self.set_cookie_lifetime(&self.policy.start(self.clock.now()));
+        Ok(())
+    }
+
+    /// Any ID the browser sent is deleted and never reused; the data goes.
+    async fn start_afresh(&self) -> Result<(), SessionError> {
+        if self.session.id().is_some() {
+            self.session.cycle_id().await?;
+        }
+        self.session.clear().await;
+        Ok(())
+    }
+
+    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, SessionError> {
+        self.session.get(PENDING_KEY).await
+    }
+
+    /// Records a wrong code on the pending sign-in.
+    pub async fn update_pending_sign_in(
+        &self,
+        pending: &PendingSignIn,
+    ) -> Result<(), SessionError> {
+        self.session.insert(PENDING_KEY, pending).await
+    }
+
+    /// Re-authentication without a new sign-in (a step-up, entering the
+    /// admin area): `change` updates the auth state and the session moves
+    /// to a new ID (ASVS 7.2.4), keeping its deadlines: the store carries
+    /// them over, so a step-up never outlives the absolute timeout.
+    pub async fn reauthenticate(
+        &self,
+        live: &LiveSession,
+        change: impl FnOnce(&mut AuthState),
+    ) -> Result<(), SessionError> {
+        let mut auth = live.auth.clone();
+        change(&mut auth);
+        self.session.cycle_id().await?;
+        self.session.insert(AUTH_KEY, auth).await?;
+        let carried = self.policy.touch(live.deadlines, self.clock.now());
+        self.set_cookie_lifetime(&carried);
+        Ok(())
+    }
+
+    pub async fn put_sealed(
+        &self,
+        what: Held,
+        value: &SealedInSession,
+    ) -> Result<(), SessionError> {
+        self.session.insert(what.key(), value).await
+    }
+
+    pub async fn sealed(&self, what: Held) -> Result<Option<SealedInSession>, SessionError> {
+        self.session.get(what.key()).await
+    }
+
+    pub async fn forget(&self, what: Held) -> Result<(), SessionError> {
+        self.session.remove_value(what.key()).await.map(|_| ())
     }
 
     /// Records real activity (a page or an action of the signed-in user).

@@ -14,6 +14,6 @@ pub mod id;
 pub mod policy;
 pub mod store;
 
-pub use auth::{AuthSession, AuthState, LiveSession};
+pub use auth::{AuthSession, AuthState, Held, LiveSession, PendingSignIn, SealedInSession};
 pub use policy::{Deadlines, SessionPolicy};
 pub use store::{ClientInfo, SessionBackend, SessionOwner, SqliteSessionStore};

@@ -1,0 +1,184 @@
+//! `/account/security`: two-step verification, recovery codes, password,
+//! deleting the account. Plain forms (they work without JavaScript);
+//! sensitive ones need a recent step-up, and without one the server sends
+//! the browser to `/step-up`, which returns here.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{EnrolmentView, SecurityView};
+use crate::components::form::PostedError;
+use crate::request::security_view;
+
+/// At or below this many unused recovery codes, suggest new ones.
+const FEW_CODES_LEFT: i64 = 3;
+
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let Some(view) = security_view() else {
+        return view! { <p>"Please " <a href="/login?next=/account/security">"sign in"</a> "."</p> }
+            .into_any();
+    };
+    let query = use_query_map();
+    let query = query.read_untracked();
+    let codes_left = query.get("codes_left").and_then(|n| n.parse::<i64>().ok());
+    let notice = match (codes_left, query.get("password"), query.get("mfa")) {
+        (Some(left), _, _) => Some(format!(
+            "You used a recovery code. You have {left} left.{}",
+            if left <= FEW_CODES_LEFT {
+                " Make new ones soon, so that you are not locked out."
+            } else {
+                ""
+            }
+        )),
+        (_, Some(_), _) => {
+            Some("Your password was changed. You were signed out everywhere else.".to_owned())
+        }
+        (_, _, Some(_)) => {
+            Some("Two-step verification is off. You were signed out everywhere else.".to_owned())
+        }
+        _ => None,
+    }
+    .map(|text| view! { <p class="notice" role="status" id="security-notice">{text}</p> });
+    let stepped_up = view.stepped_up_until.clone().map(|until| {
+        view! {
+            <p class="notice" id="step-up-status">
+                "You confirmed it is you. Sensitive actions are allowed until " {until} "."
+            </p>
+        }
+    });
+    view! {
+        <h1>"Security"</h1>
+        {notice}
+        {stepped_up}
+        <TwoStep view/>
+        <section aria-labelledby="password-heading">
+            <h2 id="password-heading">"Password"</h2>
+            <form method="post" action="/api/change_password" class="stacked" id="password-form">
+                <label>
+                    "New password"
+                    <input type="password" name="password" autocomplete="new-password" required/>
+                </label>
+                <label>
+                    "Confirm new password"
+                    <input type="password" name="password_confirm" autocomplete="new-password" required/>
+                </label>
+                <button type="submit">"Change password"</button>
+            </form>
+            <PostedError endpoint="change_password"/>
+        </section>
+        <section aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete your account"</h2>
+            <p>"This removes your account and everything in it, and signs you out everywhere. It cannot be undone."</p>
+            <form method="post" action="/api/delete_account" class="stacked" id="delete-form">
+                <label>
+                    "Type your username to confirm"
+                    <input name="confirm_username" autocomplete="off" required/>
+                </label>
+                <button type="submit" class="danger">"Delete my account"</button>
+            </form>
+            <PostedError endpoint="delete_account"/>
+        </section>
+        <p><a href="/account">"Back to your account"</a></p>
+    }
+    .into_any()
+}
+
+#[component]
+fn TwoStep(view: SecurityView) -> impl IntoView {
+    let body = if !view.new_recovery_codes.is_empty() {
+        view! { <NewRecoveryCodes codes=view.new_recovery_codes/> }.into_any()
+    } else if let Some(enrolment) = view.enrolment {
+        view! { <Enrolment enrolment/> }.into_any()
+    } else if view.mfa_enabled {
+        let left = view.recovery_codes_left;
+        let few = (left <= FEW_CODES_LEFT).then(|| {
+            view! { <strong>" Make new ones soon."</strong> }
+        });
+        view! {
+            <p id="mfa-status">"Two-step verification is " <strong>"on"</strong> "."</p>
+            <p id="codes-left">"Unused recovery codes: " {left} "." {few}</p>
+            <form method="post" action="/api/recovery_codes_renew" class="inline-form" id="renew-form">
+                <button type="submit">"Make new recovery codes"</button>
+            </form>
+            <PostedError endpoint="recovery_codes_renew"/>
+            <form method="post" action="/api/mfa_disable" class="inline-form" id="disable-form">
+                <button type="submit" class="danger">"Turn off two-step verification"</button>
+            </form>
+            <PostedError endpoint="mfa_disable"/>
+        }
+        .into_any()
+    } else if view.mfa_available {
+        view! {
+            <p id="mfa-status">"Two-step verification is " <strong>"off"</strong> "."</p>
+            <p>"With it on, signing in needs a code from an authenticator app as well as your password."</p>
+            <form method="post" action="/api/mfa_begin" class="inline-form" id="begin-form">
+                <button type="submit">"Turn on two-step verification"</button>
+            </form>
+            <PostedError endpoint="mfa_begin"/>
+        }
+        .into_any()
+    } else {
+        view! {
+            <p id="mfa-status">
+                "Two-step verification is not available on this server (it has no key to protect the secrets)."
+            </p>
+        }
+        .into_any()
+    };
+    view! {
+        <section aria-labelledby="two-step-heading">
+            <h2 id="two-step-heading">"Two-step verification"</h2>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+fn Enrolment(enrolment: EnrolmentView) -> impl IntoView {
+    let EnrolmentView {
+        qr_svg,
+        secret_base32,
+    } = enrolment;
+    view! {
+        <ol class="steps">
+            <li>"Scan this code with your authenticator app:"
+                // Markup made on the server by the qrcode crate from our own
+                // data: no image request, no data: URL.
+                <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=qr_svg></div>
+            </li>
+            <li>"Or type this key into the app: " <code id="totp-secret">{secret_base32}</code></li>
+            <li>"Enter the 6-digit code the app shows:"</li>
+        </ol>
+        <form method="post" action="/api/mfa_confirm" class="stacked" id="confirm-form">
+            <label>
+                "Code"
+                <input name="code" id="confirm-code" autocomplete="one-time-code" inputmode="numeric"
+                    required maxlength="16" autofocus/>
+            </label>
+            <button type="submit">"Turn on"</button>
+        </form>
+        <PostedError endpoint="mfa_confirm"/>
+        <form method="post" action="/api/mfa_cancel" class="inline-form">
+            <button type="submit">"Cancel"</button>
+        </form>
+    }
+}
+
+#[component]
+fn NewRecoveryCodes(codes: Vec<String>) -> impl IntoView {
+    view! {
+        <p id="mfa-status">"Two-step verification is " <strong>"on"</strong> "."</p>
+        <p role="status">
+            "These are your recovery codes. Each works once, if you lose your phone. "
+            "Save them somewhere safe now: they are not shown again."
+        </p>
+        <ol id="recovery-codes" class="codes">
+            {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
+        </ol>
+        <p><a href="/account/security/recovery-codes.txt" download="tessera-recovery-codes.txt" id="download-codes">"Download as a text file"</a></p>
+        <form method="post" action="/api/recovery_codes_saved" class="inline-form" id="saved-form">
+            <button type="submit">"I have saved them"</button>
+        </form>
+    }
+}

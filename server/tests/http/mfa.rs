@@ -1,0 +1,628 @@
+//! Two-step verification and step-up (issue 10), from the outside: the
+//! test reads the secret off the enrolment page, as a person's app would
+//! scan it, and computes codes with the test's clock.
+
+use app::ssr::mfa::totp::TotpSecret;
+use reqwest::{Response, StatusCode};
+
+use crate::helpers::{location, session_set_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
+
+/// The new session cookie of a response that must rotate the ID.
+fn new_sid(res: &Response) -> String {
+    session_set_cookie(res.headers())
+        .expect("a new session cookie")
+        .value
+}
+
+async fn error_of(res: Response) -> (StatusCode, String) {
+    let status = res.status();
+    (status, res.text().await.unwrap_or_default())
+}
+
+/// Page text without the `<!>` markers Leptos puts between text nodes.
+fn without_markers(html: &str) -> String {
+    html.replace("<!>", "")
+}
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = html.find(start)? + start.len();
+    let to = html[from..].find(end)? + from;
+    Some(&html[from..to])
+}
+
+struct Enrolled {
+    sid: String,
+    secret: TotpSecret,
+    codes: Vec<String>,
+}
+
+impl TestApp {
+    /// The page's HTML without Leptos' `<!>` text-node markers.
+    async fn page(&self, path: &str, sid: &str) -> String {
+        let res = self.get(path, Some(sid)).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        without_markers(&res.text().await.expect("page"))
+    }
+
+    /// A step-up with the password (a user without MFA); the new ID.
+    async fn step_up_with_password(&self, sid: &str) -> String {
+        let res = self
+            .post_form("/api/step_up", &[("secret", PASSWORD)], Some(sid))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "step-up");
+        new_sid(&res)
+    }
+
+    /// The current code of `secret` after moving the clock to a fresh
+    /// 30-second step (each step is accepted once).
+    fn next_code(&self, secret: &TotpSecret) -> String {
+        use app::ssr::clock::Clock;
+        self.clock.advance(30);
+        secret
+            .code_at_step(self.clock.now().div_euclid(30))
+            .expect("a code")
+    }
+
+    async fn enrol(&self, username: &str) -> Enrolled {
+        let sid = self.registered_and_logged_in(username).await;
+        let sid = self.step_up_with_password(&sid).await;
+        let res = self.post_form("/api/mfa_begin", &[], Some(&sid)).await;
+        assert_eq!(res.status(), StatusCode::OK, "mfa_begin");
+        let page = self.page("/account/security", &sid).await;
+        assert!(page.contains("<svg"), "the QR code is inline SVG");
+        let shown = between(&page, "id=\"totp-secret\">", "<").expect("the secret is shown");
+        let bytes = totp_rs::Secret::Encoded(shown.replace(' ', ""))
+            .to_bytes()
+            .expect("base32");
+        let secret = TotpSecret::from_bytes(bytes).expect("20 bytes");
+        let code = self.next_code(&secret);
+        let res = self
+            .post_form("/api/mfa_confirm", &[("code", &code)], Some(&sid))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "mfa_confirm");
+        // The other sessions ended; this one moved to a new ID.
+        let sid = new_sid(&res);
+        let page = self.page("/account/security", &sid).await;
+        let list = between(&page, "id=\"recovery-codes\"", "</ol>").expect("codes shown");
+        let codes: Vec<String> = list
+            .split("<code>")
+            .skip(1)
+            .filter_map(|part| part.split("</code>").next())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(codes.len(), 10);
+        let res = self
+            .post_form("/api/recovery_codes_saved", &[], Some(&sid))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        Enrolled { sid, secret, codes }
+    }
+
+    /// Password step of a sign-in; the pending session's cookie.
+    async fn password_step(&self, username: &str) -> String {
+        let res = self
+            .post_form(
+                "/api/login",
+                &[("username", username), ("password", PASSWORD)],
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(location(&res), "/login/verify");
+        new_sid(&res)
+    }
+
+    async fn send_code(&self, sid: &str, method: &str, code: &str) -> Response {
+        self.post_form(
+            "/api/verify_code",
+            &[("code", code), ("method", method)],
+            Some(sid),
+        )
+        .await
+    }
+
+    async fn sign_in_with_code(&self, username: &str, secret: &TotpSecret) -> String {
+        let pending = self.password_step(username).await;
+        let code = self.next_code(secret);
+        let res = self.send_code(&pending, "totp", &code).await;
+        assert_eq!(res.status(), StatusCode::OK, "code accepted");
+        new_sid(&res)
+    }
+
+    async fn totp_rows(&self) -> i64 {
+        let mut db = self.db().await;
+        sqlx::query_scalar("SELECT COUNT(*) FROM totp_factors")
+            .fetch_one(&mut db)
+            .await
+            .expect("count")
+    }
+}
+
+#[tokio::test]
+async fn turning_mfa_on_needs_a_step_up_and_a_valid_code() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("enrolee").await;
+    // Without a step-up: refused with a code a client can test for.
+    let (status, body) = error_of(app.post_form("/api/mfa_begin", &[], Some(&sid)).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("StepUpRequired"), "{body}");
+
+    let sid = app.step_up_with_password(&sid).await;
+    let res = app.post_form("/api/mfa_begin", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // A wrong code does not turn it on; an abandoned setup leaves nothing.
+    let (status, _) = error_of(
+        app.post_form("/api/mfa_confirm", &[("code", "000000")], Some(&sid))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let res = app.post_form("/api/mfa_cancel", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.totp_rows().await, 0);
+    let page = app.page("/account/security", &sid).await;
+    assert!(page.contains("is <strong>off</strong>"), "{page}");
+    assert!(!page.contains("totp-secret"));
+
+    // The whole enrolment, and sign-in with a code afterwards.
+    let enrolled = app.enrol("enrolee2").await;
+    assert_eq!(app.totp_rows().await, 1);
+    let page = app.page("/account/security", &enrolled.sid).await;
+    assert!(page.contains("is <strong>on</strong>"));
+    assert!(page.contains("Unused recovery codes: 10."));
+    // Shown once: not after "I have saved them".
+    assert!(!page.contains("recovery-codes\""));
+    let sid = app.sign_in_with_code("enrolee2", &enrolled.secret).await;
+    assert!(app.is_signed_in(&sid).await);
+}
+
+#[tokio::test]
+async fn a_pending_sign_in_grants_nothing_but_the_code_page() {
+    let app = spawn_app().await;
+    let enrolled = app.enrol("pending").await;
+    let pending = app.password_step("pending").await;
+    assert_ne!(pending, enrolled.sid);
+
+    for page in ["/account", "/account/security", "/step-up"] {
+        let res = app.get(page, Some(&pending)).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{page}");
+        assert!(location(&res).starts_with("/login?next="), "{page}");
+    }
+    for (path, form) in [
+        ("/api/account", vec![]),
+        ("/api/profile", vec![("display_name", "x"), ("about", "y")]),
+        ("/api/extend_session", vec![]),
+        ("/api/step_up", vec![("secret", PASSWORD)]),
+        ("/api/mfa_begin", vec![]),
+        ("/api/mfa_disable", vec![]),
+        ("/api/recovery_codes_renew", vec![]),
+        (
+            "/api/change_password",
+            vec![("password", PASSWORD), ("password_confirm", PASSWORD)],
+        ),
+        ("/api/delete_account", vec![("confirm_username", "pending")]),
+    ] {
+        let (status, body) = error_of(app.post_form(path, &form, Some(&pending)).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+    }
+    let res = app.get("/api/session_status", Some(&pending)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app.post_form("/api/whoami", &[], Some(&pending)).await;
+    assert_eq!(res.text().await.expect("body"), "null");
+    // The code page is the one thing it opens.
+    let page = app.page("/login/verify", &pending).await;
+    assert!(page.contains("autocomplete=\"one-time-code\""));
+    assert!(page.contains("inputmode=\"numeric\""));
+
+    // The right code (typed with spaces) completes it on a new ID; the
+    // pending ID is dead.
+    let code = app.next_code(&enrolled.secret);
+    let spaced = format!("{} {}", &code[..3], &code[3..]);
+    let res = app.send_code(&pending, "totp", &spaced).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let sid = new_sid(&res);
+    assert_ne!(sid, pending);
+    assert!(app.is_signed_in(&sid).await);
+    assert!(!app.is_signed_in(&pending).await);
+}
+
+#[tokio::test]
+async fn a_code_is_accepted_once() {
+    let app = spawn_app().await;
+    let enrolled = app.enrol("replay").await;
+    let code = app.next_code(&enrolled.secret);
+    let first = app.password_step("replay").await;
+    assert_eq!(
+        app.send_code(&first, "totp", &code).await.status(),
+        StatusCode::OK
+    );
+    // The same code again, seconds later, on another sign-in: refused,
+    // though it is still within its time step.
+    app.clock.advance(5);
+    let second = app.password_step("replay").await;
+    let (status, body) = error_of(app.send_code(&second, "totp", &code).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("InvalidCode"), "{body}");
+}
+
+#[tokio::test]
+async fn five_wrong_codes_end_the_sign_in_and_a_timeout_too() {
+    let app = spawn_app().await;
+    let enrolled = app.enrol("guesser").await;
+    let pending = app.password_step("guesser").await;
+    for attempt in 1..=4 {
+        let (status, body) = error_of(app.send_code(&pending, "totp", "123456").await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        assert!(body.contains("InvalidCode"), "{body}");
+    }
+    let (_, body) = error_of(app.send_code(&pending, "totp", "123456").await).await;
+    assert!(body.contains("SignInExpired"), "{body}");
+    // Over: even the right code does not revive it.
+    let code = app.next_code(&enrolled.secret);
+    let (_, body) = error_of(app.send_code(&pending, "totp", &code).await).await;
+    assert!(body.contains("SignInExpired"), "{body}");
+
+    // Five minutes without the code end it too.
+    let pending = app.password_step("guesser").await;
+    app.clock.advance(301);
+    let code = app.next_code(&enrolled.secret);
+    let (status, body) = error_of(app.send_code(&pending, "totp", &code).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("SignInExpired"), "{body}");
+}
+
+#[tokio::test]
+async fn wrong_codes_count_per_account_across_sign_ins() {
+    let app = spawn_app_with(|s| s.mfa.max_failures_per_account = 6).await;
+    let enrolled = app.enrol("spread").await;
+    // Three fresh sign-ins with two wrong codes each: six for the account.
+    for _ in 0..3 {
+        let pending = app.password_step("spread").await;
+        for _ in 0..2 {
+            let (status, _) = error_of(app.send_code(&pending, "totp", "654321").await).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    // A fourth sign-in: refused for the window, even with the right code.
+    let pending = app.password_step("spread").await;
+    let code = app.next_code(&enrolled.secret);
+    let res = app.send_code(&pending, "totp", &code).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    let body = res.text().await.expect("body");
+    assert!(body.contains("TooManyCodes"), "{body}");
+    // After the window, the right code works.
+    app.clock.advance(901);
+    let pending = app.password_step("spread").await;
+    let code = app.next_code(&enrolled.secret);
+    assert_eq!(
+        app.send_code(&pending, "totp", &code).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_code_works_once_and_says_how_many_are_left() {
+    let app = spawn_app().await;
+    let enrolled = app.enrol("lostphone").await;
+    let code = enrolled.codes[0].to_uppercase().replace('-', " ");
+    let pending = app.password_step("lostphone").await;
+    let res = app.send_code(&pending, "recovery_code", &code).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(location(&res), "/account/security?codes_left=9");
+    let sid = new_sid(&res);
+    let page = app.page("/account/security?codes_left=9", &sid).await;
+    assert!(page.contains("You have 9 left"), "{page}");
+
+    let pending = app.password_step("lostphone").await;
+    let (status, body) = error_of(
+        app.send_code(&pending, "recovery_code", &enrolled.codes[0])
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("InvalidCode"), "{body}");
+    // Malformed and oversized codes: a clear 4xx, never a 500.
+    for junk in ["", "x", &"a".repeat(5000), "'; DROP TABLE users; --"] {
+        let res = app.send_code(&pending, "recovery_code", junk).await;
+        assert!(
+            res.status().is_client_error(),
+            "{junk:.20}: {}",
+            res.status()
+        );
+    }
+    let res = app.send_code(&pending, "sms", "123456").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_step_up_rotates_the_id_keeps_the_deadlines_and_expires() {
+    let app = spawn_app_with(|s| s.mfa.step_up_window_secs = 120).await;
+    let enrolled = app.enrol("sudo").await;
+    app.post_form("/api/logout", &[], Some(&enrolled.sid)).await;
+    let sid = app.sign_in_with_code("sudo", &enrolled.secret).await;
+    let absolute_before = absolute_deadline(&app).await;
+
+    let (status, _) = error_of(
+        app.post_form("/api/recovery_codes_renew", &[], Some(&sid))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let code = app.next_code(&enrolled.secret);
+    let res = app
+        .post_form(
+            "/api/step_up",
+            &[("secret", &code), ("method", "totp")],
+            Some(&sid),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let stepped = new_sid(&res);
+    assert_ne!(stepped, sid);
+    assert!(!app.is_signed_in(&sid).await, "the old ID is dead");
+    assert_eq!(
+        absolute_deadline(&app).await,
+        absolute_before,
+        "no longer life"
+    );
+    // The password is not a step-up for a user with MFA.
+    let (status, _) = error_of(
+        app.post_form(
+            "/api/step_up",
+            &[("secret", PASSWORD), ("method", "totp")],
+            Some(&stepped),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let page = app.page("/account/security", &stepped).await;
+    assert!(page.contains("id=\"step-up-status\""));
+    app.clock.advance(119);
+    let res = app
+        .post_form("/api/recovery_codes_renew", &[], Some(&stepped))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "within the window");
+    let renewed = new_sid(&res);
+    app.clock.advance(2);
+    let (status, body) = error_of(
+        app.post_form("/api/recovery_codes_renew", &[], Some(&renewed))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "expired: {body}");
+    assert!(body.contains("StepUpRequired"));
+}
+
+async fn absolute_deadline(app: &TestApp) -> i64 {
+    let mut db = app.db().await;
+    sqlx::query_scalar("SELECT absolute_expires_at FROM sessions WHERE user_id IS NOT NULL")
+        .fetch_one(&mut db)
+        .await
+        .expect("one signed-in session")
+}
+
+#[tokio::test]
+async fn a_password_change_ends_other_sessions_and_keeps_this_one() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("mover").await;
+    let other = app.login("mover", None).await;
+    let sid = app.step_up_with_password(&sid).await;
+    let new_password = "Velvet harbour 42 nimbus kite";
+    let res = app
+        .post_form(
+            "/api/change_password",
+            &[
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+            Some(&sid),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let current = new_sid(&res);
+    assert_ne!(current, sid);
+    assert!(app.is_signed_in(&current).await);
+    assert!(!app.is_signed_in(&sid).await);
+    assert!(!app.is_signed_in(&other).await);
+    // The old password no longer works; the new one does.
+    let (status, _) = error_of(
+        app.post_form(
+            "/api/login",
+            &[("username", "mover"), ("password", PASSWORD)],
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let res = app
+        .post_form(
+            "/api/login",
+            &[("username", "mover"), ("password", new_password)],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn turning_mfa_off_ends_other_sessions() {
+    let app = spawn_app().await;
+    let enrolled = app.enrol("offswitch").await;
+    let other = app.sign_in_with_code("offswitch", &enrolled.secret).await;
+    let code = app.next_code(&enrolled.secret);
+    let res = app
+        .post_form("/api/step_up", &[("secret", &code)], Some(&enrolled.sid))
+        .await;
+    let sid = new_sid(&res);
+    let res = app.post_form("/api/mfa_disable", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let sid = new_sid(&res);
+    assert!(app.is_signed_in(&sid).await);
+    assert!(!app.is_signed_in(&other).await);
+    assert_eq!(app.totp_rows().await, 0);
+    // Signing in is one step again.
+    app.login("offswitch", None).await;
+}
+
+#[tokio::test]
+async fn deleting_the_account_ends_every_session_and_removes_its_data() {
+    let app = spawn_app().await;
+    let enrolled = app.enrol("leaver").await;
+    let other = app.sign_in_with_code("leaver", &enrolled.secret).await;
+    let code = app.next_code(&enrolled.secret);
+    let res = app
+        .post_form("/api/step_up", &[("secret", &code)], Some(&enrolled.sid))
+        .await;
+    let sid = new_sid(&res);
+    let (status, _) = error_of(
+        app.post_form(
+            "/api/delete_account",
+            &[("confirm_username", "someone")],
+            Some(&sid),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let res = app
+        .post_form(
+            "/api/delete_account",
+            &[("confirm_username", "leaver")],
+            Some(&sid),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!app.is_signed_in(&sid).await);
+    assert!(!app.is_signed_in(&other).await);
+    assert_eq!(app.session_rows().await, 0);
+    let mut db = app.db().await;
+    for table in ["users", "totp_factors", "recovery_codes"] {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut db)
+            .await
+            .expect("count");
+        assert_eq!(rows, 0, "{table}");
+    }
+}
+
+#[tokio::test]
+async fn secrets_and_codes_are_never_stored_in_clear() {
+    let app = spawn_app().await;
+    // Mid-enrolment and with codes on show: the session row holds them
+    // sealed only.
+    let sid = app.registered_and_logged_in("vault").await;
+    let sid = app.step_up_with_password(&sid).await;
+    app.post_form("/api/mfa_begin", &[], Some(&sid)).await;
+    let page = app.page("/account/security", &sid).await;
+    let shown = between(&page, "id=\"totp-secret\">", "<")
+        .expect("secret")
+        .replace(' ', "");
+    let bytes = totp_rs::Secret::Encoded(shown.clone())
+        .to_bytes()
+        .expect("base32");
+    let secret = TotpSecret::from_bytes(bytes.clone()).expect("20 bytes");
+    let code = app.next_code(&secret);
+    let res = app
+        .post_form("/api/mfa_confirm", &[("code", &code)], Some(&sid))
+        .await;
+    let sid = new_sid(&res);
+    let page = app.page("/account/security", &sid).await;
+    let first_code = between(&page, "<li><code>", "</code>")
+        .expect("codes")
+        .to_owned();
+
+    let raw = std::fs::read(&app.db_path).expect("database file");
+    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
+    for haystack in [&raw, &wal] {
+        for needle in [
+            shown.as_bytes(),
+            &bytes[..],
+            first_code.as_bytes(),
+            first_code.replace('-', "").as_bytes(),
+        ] {
+            assert!(
+                !haystack.windows(needle.len()).any(|w| w == needle),
+                "a secret is in the database file in clear"
+            );
+        }
+    }
+    // The download is the codes, for this user only, while shown.
+    let res = app
+        .get("/account/security/recovery-codes.txt", Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.expect("text").contains(&first_code));
+    app.post_form("/api/recovery_codes_saved", &[], Some(&sid))
+        .await;
+    let res = app
+        .get("/account/security/recovery-codes.txt", Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn without_javascript_a_sensitive_form_goes_to_the_step_up_page_and_back() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("plain").await;
+    let res = app
+        .http
+        .post(app.url("/api/mfa_begin"))
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .header("referer", app.url("/account/security"))
+        .header("cookie", format!("__Host-sid={sid}"))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res), "/step-up?next=/account/security");
+    let page = app.page("/step-up?next=/account/security", &sid).await;
+    assert!(page.contains("autocomplete=\"current-password\""));
+    let res = app
+        .http
+        .post(app.url("/api/step_up"))
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .header("referer", app.url("/step-up?next=/account/security"))
+        .header("cookie", format!("__Host-sid={sid}"))
+        .form(&[("secret", PASSWORD), ("next", "/account/security")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res), "/account/security");
+    let sid = new_sid(&res);
+    let page = app.page("/account/security", &sid).await;
+    assert!(page.contains("id=\"step-up-status\""));
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_with_mfa_data_and_no_key() {
+    let app = spawn_app().await;
+    app.enrol("keyholder").await;
+    let db_path = app.db_path.clone();
+    let missing = db_path.with_file_name("no-such.key");
+    let mut settings = app::ssr::config::Settings::default();
+    settings.database.path = db_path;
+    settings.mfa.key_file = missing;
+    let options = leptos::prelude::LeptosOptions::builder()
+        .output_name("tessera")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let error = server::startup::Application::build(
+        settings,
+        options,
+        std::sync::Arc::new(app::ssr::clock::SystemClock),
+    )
+    .await
+    .err()
+    .expect("refused");
+    let message = error.to_string();
+    assert!(message.contains("two-step verification on"), "{message}");
+    assert!(message.contains("no-such.key"), "{message}");
+}
