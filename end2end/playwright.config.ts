@@ -2,6 +2,7 @@ import { defineConfig } from "@playwright/test";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as fs from "node:fs";
+import * as crypto from "node:crypto";
 
 // Two ways to run these tests:
 // - `make test` sets E2E_START_SERVER=1: Playwright starts the freshly built
@@ -65,6 +66,9 @@ export default defineConfig({
 
 function server(addr: string, settings: Record<string, string>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-"));
+  // Each server gets its own MFA key, as `make run` makes one.
+  const keyFile = path.join(dir, "mfa.key");
+  fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
   return {
     command: "target/debug/server",
     cwd: "..",
@@ -78,6 +82,7 @@ function server(addr: string, settings: Record<string, string>) {
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_OUTPUT_NAME: "tessera",
       TESSERA_DATABASE_PATH: path.join(dir, "e2e.db"),
+      TESSERA_MFA_KEY_FILE: keyFile,
       RUST_LOG: "warn",
       ...settings,
     },

@@ -184,3 +184,29 @@ pub mod drafts {
         true
     }
 }
+
+/// While the form `form_id` (the sign-out form) is being sent, this tab is
+/// signing out: its countdown must not read the ending session as
+/// "ended elsewhere". The other tabs are told by the page the sign-out
+/// leads to (`LoginForm`), once the session is really gone: told earlier,
+/// they could load a page with the old session still alive.
+pub fn mark_signing_out_on_submit(form_id: &str) {
+    let Some(form) = document().get_element_by_id(form_id) else {
+        return;
+    };
+    let on_submit = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| set_signing_out(true));
+    let _ = form.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+    // The listener lives as long as the page.
+    on_submit.forget();
+}
+
+/// Sends the form `form_id` as its submit button would (its submit
+/// listeners run, then the browser posts it and follows the answer).
+pub fn submit_form(form_id: &str) {
+    if let Some(form) = document()
+        .get_element_by_id(form_id)
+        .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
+    {
+        let _ = form.request_submit();
+    }
+}

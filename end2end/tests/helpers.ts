@@ -1,4 +1,5 @@
 import { expect, Page } from "@playwright/test";
+import * as crypto from "node:crypto";
 
 export const PASSWORD = "Quartz ladle orbit 97 yawn";
 
@@ -31,4 +32,43 @@ export async function signIn(page: Page, username: string) {
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/account$/);
+}
+
+/** RFC 4648 base32 (the key the security page shows), spaces ignored. */
+function base32Decode(text: string): Buffer {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of text.replace(/[\s=]/g, "").toUpperCase()) {
+    const value = alphabet.indexOf(ch);
+    if (value < 0) throw new Error(`not base32: ${ch}`);
+    bits += value.toString(2).padStart(5, "0");
+  }
+  const bytes: number[] = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of `step`, as an authenticator app computes it. */
+export function totpAt(base32Key: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = crypto.createHmac("sha1", base32Decode(base32Key)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, "0");
+}
+
+/** Each 30-second step is accepted once per user: the codes of the
+ *  current step and the next (the server accepts one step of skew), one
+ *  after the other. */
+export class Authenticator {
+  private used = -1;
+  constructor(readonly key: string) {}
+  code(): string {
+    const now = Math.floor(Date.now() / 1000 / 30);
+    const step = Math.max(now, this.used + 1);
+    if (step > now + 1) throw new Error("no unused code left in this step; wait 30 s");
+    this.used = step;
+    return totpAt(this.key, step);
+  }
 }

@@ -30,6 +30,9 @@ pub struct SecurityView {
     pub new_recovery_codes: Vec<String>,
     /// While a step-up is active: until when (formatted, UTC).
     pub stepped_up_until: Option<String>,
+    /// How long the step-up still holds, ms (0 if none): the dialog asks
+    /// again after that.
+    pub step_up_fresh_for_ms: i64,
 }
 
 /// `/login/verify`: whether a sign-in is waiting for its code.

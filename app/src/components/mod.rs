@@ -1,3 +1,4 @@
 pub mod form;
 pub mod header;
 pub mod session_timer;
+pub mod step_up_dialog;

@@ -18,7 +18,7 @@ use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::{closure::Closure, JsCast};
 
-use crate::api::{extend_session, logout, session_status, AppError, SessionDeadlines};
+use crate::api::{extend_session, session_status, AppError, SessionDeadlines};
 use crate::browser::{self, drafts};
 use crate::countdown::{self, next_end, phase, EndReason, Phase, TabMessage};
 
@@ -194,13 +194,10 @@ impl Timer {
         });
     }
 
+    /// "Sign out now": the header's sign-out form is sent, as if its button
+    /// was pressed.
     fn sign_out(self) {
-        browser::set_signing_out(true);
-        spawn_local(async move {
-            browser::post_to_other_tabs(&TabMessage::SignedOut);
-            let _ = logout().await;
-            browser::go_to("/login?reason=signed_out");
-        });
+        browser::submit_form(SIGN_OUT_FORM_ID);
     }
 
     fn on_tab_message(self, message: TabMessage) {
@@ -276,6 +273,10 @@ impl Timer {
 }
 
 /// An island: the only part of a signed-in page that runs all the time.
+/// The header's sign-out form (`header::SignOutButton`): a plain form that
+/// this island watches and sends ("Sign out now").
+pub const SIGN_OUT_FORM_ID: &str = "sign-out-form";
+
 #[island]
 pub fn SessionTimer(username: String) -> impl IntoView {
     let timer = Timer {
@@ -292,6 +293,7 @@ pub fn SessionTimer(username: String) -> impl IntoView {
         if started.is_none() {
             timer.listen();
             timer.refresh();
+            browser::mark_signing_out_on_submit(SIGN_OUT_FORM_ID);
         }
     });
 

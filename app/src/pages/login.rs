@@ -2,7 +2,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::Login;
+use crate::browser;
 use crate::components::form::FormError;
+use crate::countdown::TabMessage;
+use crate::request::signed_in_username;
 
 /// Why the user is on the sign-in page, in plain words.
 fn notice(reason: Option<&str>, registered: bool) -> Option<&'static str> {
@@ -30,21 +33,14 @@ pub fn LoginPage() -> impl IntoView {
         query.get("registered").is_some(),
     )
     .map(|text| view! { <p class="notice" role="status">{text}</p> });
+    // Just signed out (and no session now): the other tabs follow. Told
+    // from here, they load the sign-in page after the session is gone.
+    let announce_signed_out =
+        query.get("reason").as_deref() == Some("signed_out") && signed_in_username().is_none();
     view! {
         <h1>"Sign in"</h1>
         {message}
-        <LoginForm next/>
-        <p>"No account yet? " <a href="/register">"Create one"</a></p>
-    }
-}
-
-/// An island: the error of a failed sign-in shows in the page.
-#[island]
-fn LoginForm(next: String) -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    let error = Signal::derive(move || login.value().get().and_then(Result::err));
-    view! {
-        <ActionForm action=login attr:id="login-form" attr:class="stacked">
+        <LoginForm announce_signed_out>
             <input type="hidden" name="next" value=next/>
             <label>
                 "Username"
@@ -55,6 +51,25 @@ fn LoginForm(next: String) -> impl IntoView {
                 <input type="password" name="password" autocomplete="current-password" required/>
             </label>
             <button type="submit">"Sign in"</button>
+        </LoginForm>
+        <p>"No account yet? " <a href="/register">"Create one"</a></p>
+    }
+}
+
+/// An island: the error of a failed sign-in shows in the page. The fields
+/// are server-rendered children (no Wasm for them).
+#[island]
+fn LoginForm(announce_signed_out: bool, children: Children) -> impl IntoView {
+    Effect::new(move |_| {
+        if announce_signed_out {
+            browser::post_to_other_tabs(&TabMessage::SignedOut);
+        }
+    });
+    let login = ServerAction::<Login>::new();
+    let error = Signal::derive(move || login.value().get().and_then(Result::err));
+    view! {
+        <ActionForm action=login attr:id="login-form" attr:class="stacked">
+            {children()}
         </ActionForm>
         <FormError error/>
     }

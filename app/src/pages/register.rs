@@ -7,18 +7,7 @@ use crate::components::form::FormError;
 pub fn RegisterPage() -> impl IntoView {
     view! {
         <h1>"Create an account"</h1>
-        <RegisterForm/>
-        <p>"Already registered? " <a href="/login">"Sign in"</a></p>
-    }
-}
-
-/// An island: a refused registration explains itself in the page.
-#[island]
-fn RegisterForm() -> impl IntoView {
-    let register = ServerAction::<Register>::new();
-    let error = Signal::derive(move || register.value().get().and_then(Result::err));
-    view! {
-        <ActionForm action=register attr:id="register-form" attr:class="stacked">
+        <RegisterForm>
             <div class="field">
                 <label for="register-username">"Username"</label>
                 <input id="register-username" name="username" autocomplete="username" required
@@ -42,6 +31,21 @@ fn RegisterForm() -> impl IntoView {
                     autocomplete="new-password" required/>
             </div>
             <button type="submit">"Create account"</button>
+        </RegisterForm>
+        <p>"Already registered? " <a href="/login">"Sign in"</a></p>
+    }
+}
+
+/// An island: a refused registration explains itself in the page. The
+/// fields are its children, rendered on the server only: the island's Wasm
+/// is the form and the error, not every label (bundle budget, issue 9).
+#[island]
+fn RegisterForm(children: Children) -> impl IntoView {
+    let register = ServerAction::<Register>::new();
+    let error = Signal::derive(move || register.value().get().and_then(Result::err));
+    view! {
+        <ActionForm action=register attr:id="register-form" attr:class="stacked">
+            {children()}
         </ActionForm>
         <FormError error/>
     }

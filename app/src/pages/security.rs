@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{EnrolmentView, SecurityView};
 use crate::components::form::PostedError;
+use crate::components::step_up_dialog::StepUpDialog;
 use crate::request::security_view;
 
 /// At or below this many unused recovery codes, suggest new ones.
@@ -47,14 +48,16 @@ pub fn SecurityPage() -> impl IntoView {
             </p>
         }
     });
+    let (mfa_enabled, fresh_for_ms) = (view.mfa_enabled, view.step_up_fresh_for_ms);
     view! {
         <h1>"Security"</h1>
         {notice}
         {stepped_up}
+        <StepUpDialog mfa_enabled fresh_for_ms/>
         <TwoStep view/>
         <section aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
-            <form method="post" action="/api/change_password" class="stacked" id="password-form">
+            <form method="post" action="/api/change_password" data-step-up="" class="stacked" id="password-form">
                 <label>
                     "New password"
                     <input type="password" name="password" autocomplete="new-password" required/>
@@ -70,7 +73,7 @@ pub fn SecurityPage() -> impl IntoView {
         <section aria-labelledby="delete-heading">
             <h2 id="delete-heading">"Delete your account"</h2>
             <p>"This removes your account and everything in it, and signs you out everywhere. It cannot be undone."</p>
-            <form method="post" action="/api/delete_account" class="stacked" id="delete-form">
+            <form method="post" action="/api/delete_account" data-step-up="" class="stacked" id="delete-form">
                 <label>
                     "Type your username to confirm"
                     <input name="confirm_username" autocomplete="off" required/>
@@ -98,11 +101,11 @@ fn TwoStep(view: SecurityView) -> impl IntoView {
         view! {
             <p id="mfa-status">"Two-step verification is " <strong>"on"</strong> "."</p>
             <p id="codes-left">"Unused recovery codes: " {left} "." {few}</p>
-            <form method="post" action="/api/recovery_codes_renew" class="inline-form" id="renew-form">
+            <form method="post" action="/api/recovery_codes_renew" data-step-up="" class="inline-form" id="renew-form">
                 <button type="submit">"Make new recovery codes"</button>
             </form>
             <PostedError endpoint="recovery_codes_renew"/>
-            <form method="post" action="/api/mfa_disable" class="inline-form" id="disable-form">
+            <form method="post" action="/api/mfa_disable" data-step-up="" class="inline-form" id="disable-form">
                 <button type="submit" class="danger">"Turn off two-step verification"</button>
             </form>
             <PostedError endpoint="mfa_disable"/>
@@ -112,7 +115,7 @@ fn TwoStep(view: SecurityView) -> impl IntoView {
         view! {
             <p id="mfa-status">"Two-step verification is " <strong>"off"</strong> "."</p>
             <p>"With it on, signing in needs a code from an authenticator app as well as your password."</p>
-            <form method="post" action="/api/mfa_begin" class="inline-form" id="begin-form">
+            <form method="post" action="/api/mfa_begin" data-step-up="" class="inline-form" id="begin-form">
                 <button type="submit">"Turn on two-step verification"</button>
             </form>
             <PostedError endpoint="mfa_begin"/>
@@ -150,7 +153,7 @@ fn Enrolment(enrolment: EnrolmentView) -> impl IntoView {
             <li>"Or type this key into the app: " <code id="totp-secret">{secret_base32}</code></li>
             <li>"Enter the 6-digit code the app shows:"</li>
         </ol>
-        <form method="post" action="/api/mfa_confirm" class="stacked" id="confirm-form">
+        <form method="post" action="/api/mfa_confirm" data-step-up="" class="stacked" id="confirm-form">
             <label>
                 "Code"
                 <input name="code" id="confirm-code" autocomplete="one-time-code" inputmode="numeric"

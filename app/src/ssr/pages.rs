@@ -139,6 +139,13 @@ async fn security_of(
     let now = state.clock.now();
     let window = state.settings.mfa.step_up_window_secs;
     if flows::step_up_is_fresh(&user.session.auth, now, window) {
+        let until = user
+            .session
+            .auth
+            .stepped_up_at
+            .unwrap_or(now)
+            .saturating_add(i64::try_from(window).unwrap_or(0));
+        view.step_up_fresh_for_ms = until.saturating_sub(now).saturating_mul(1000);
         view.stepped_up_until = user
             .session
             .auth

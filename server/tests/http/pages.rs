@@ -37,11 +37,14 @@ async fn the_account_page_is_rendered_whole_with_its_islands() {
         "{html}"
     );
     assert!(!html.contains("Loading"));
-    // The interactive parts are islands, and only they.
-    for island in ["SessionTimer", "SignOutButton", "ProfileForm"] {
+    // The interactive parts are islands, and only they. Sign-out is a
+    // plain form (the countdown island watches it).
+    for island in ["SessionTimer", "ProfileForm"] {
         assert!(
             html.contains(&format!("data-component=\"{island}_")),
             "{island} is not an island: {html}"
         );
     }
+    assert_eq!(html.matches("<leptos-island").count(), 2, "{html}");
+    assert!(html.contains(r#"<form method="post" action="/api/logout""#));
 }
