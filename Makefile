@@ -11,6 +11,7 @@ export RUSTFLAGS := --cfg erase_components
 .PHONY: run test test-rust test-e2e build tools e2e-tools bench bench-micro fmt lint clean-data
 
 run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
+	@scripts/dev-mfa-key.sh
 	@echo "Tessera will be at http://127.0.0.1:3000 once built."
 	cargo leptos serve
 

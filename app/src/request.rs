@@ -8,7 +8,7 @@
 //! browser, and they never call these functions; in the browser build the
 //! functions exist only so that the pages compile, and answer "nothing".
 
-use crate::api::{AccountView, PolicyView, SecurityView, StepUpView, VerifyView};
+use crate::api::{AccountView, AdminView, PolicyView, SecurityView, StepUpView, VerifyView};
 
 /// The signed-in user's name.
 pub fn signed_in_username() -> Option<String> {
@@ -54,6 +54,14 @@ pub fn verify_view() -> Option<VerifyView> {
 pub fn step_up_view() -> Option<StepUpView> {
     #[cfg(feature = "ssr")]
     return crate::ssr::pages::step_up_view();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// `/admin`'s data.
+pub fn admin_view() -> Option<AdminView> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::admin_view();
     #[cfg(not(feature = "ssr"))]
     None
 }

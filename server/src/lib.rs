@@ -2,5 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub mod argon2_rate;
+pub mod cli;
 pub mod startup;
 pub mod telemetry;

@@ -34,6 +34,23 @@ async fn main() -> ExitCode {
         };
     }
     server::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|c| server::cli::is_command(c)) {
+        let outcome = match load_settings() {
+            Ok((settings, _)) => server::cli::run(&settings, &args).await,
+            Err(message) => Err(message),
+        };
+        return match outcome {
+            Ok(message) => {
+                println!("{message}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("tessera: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -44,13 +61,19 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), String> {
-    // TESSERA_CONFIG names another settings file; the default is the one at
-    // the workspace root, where `make run` and cargo-leptos start us.
+/// The settings file and its Tessera settings. TESSERA_CONFIG names
+/// another file; the default is the one at the workspace root, where `make
+/// run` and cargo-leptos start us.
+fn load_settings() -> Result<(Settings, PathBuf), String> {
     let config = std::env::var_os("TESSERA_CONFIG")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("Leptos.toml"));
     let settings = Settings::load(&config).map_err(|e| e.to_string())?;
+    Ok((settings, config))
+}
+
+async fn run() -> Result<(), String> {
+    let (settings, config) = load_settings()?;
     let leptos_options = leptos::config::get_configuration(config.to_str())
         .map_err(|e| format!("cannot read Leptos settings from {}: {e}", config.display()))?
         .leptos_options;

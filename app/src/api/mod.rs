@@ -3,12 +3,14 @@
 //! and the types they exchange. The work happens in `crate::ssr`.
 
 mod account;
+mod admin;
 mod auth;
 mod error;
 mod mfa;
 mod session;
 
 pub use account::*;
+pub use admin::*;
 pub use auth::*;
 pub use error::AppError;
 pub use mfa::*;

@@ -2,6 +2,7 @@
 
 mod about;
 mod account;
+mod admin;
 mod home;
 mod login;
 mod not_found;
@@ -12,6 +13,7 @@ mod verify;
 
 pub use about::AboutPage;
 pub use account::AccountPage;
+pub use admin::AdminPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFound;

@@ -1,6 +1,7 @@
 //! The server-only security core: plain Rust, no views.
 
 pub mod accounts;
+pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -11,7 +11,8 @@ use axum::http::request::Parts;
 use leptos::prelude::{use_context, with_context};
 
 use crate::api::{
-    AccountView, AppError, EnrolmentView, PolicyView, SecurityView, StepUpView, VerifyView,
+    AccountView, AdminView, AppError, EnrolmentView, PolicyView, SecurityView, StepUpView,
+    VerifyView,
 };
 use crate::ssr::error::internal;
 use crate::ssr::mfa::{factors, flows, totp::TotpSecret};
@@ -78,11 +79,13 @@ pub enum PageData {
     Security(SecurityView),
     Verify(VerifyView),
     StepUp(StepUpView),
+    Admin(AdminView),
 }
 
 /// Loads the data of the page at `path`, if it needs any.
 pub async fn prepare(
     path: &str,
+    query: Option<&str>,
     state: &AppState,
     user: Option<&CurrentUser>,
     auth: &AuthSession,
@@ -94,6 +97,20 @@ pub async fn prepare(
         ("/step-up", Some(user)) => Some(PageData::StepUp(StepUpView {
             mfa_enabled: factors::is_enrolled(&state.db, user.user_id).await?,
         })),
+        ("/admin", Some(user)) => {
+            #[derive(serde::Deserialize, Default)]
+            #[serde(default)]
+            struct AdminQuery {
+                q: String,
+                page: i64,
+            }
+            // A malformed query is the first page of everyone.
+            let parsed: AdminQuery =
+                serde_urlencoded::from_str(query.unwrap_or_default()).unwrap_or_default();
+            Some(PageData::Admin(
+                crate::ssr::admin::view(state, user, &parsed.q, parsed.page).await?,
+            ))
+        }
         ("/login/verify", _) => {
             let pending = auth.pending_sign_in().await.map_err(internal)?;
             Some(PageData::Verify(VerifyView {
@@ -138,14 +155,8 @@ async fn security_of(
     }
     let now = state.clock.now();
     let window = state.settings.mfa.step_up_window_secs;
-    if flows::step_up_is_fresh(&user.session.auth, now, window) {
-        let until = user
-            .session
-            .auth
-            .stepped_up_at
-            .unwrap_or(now)
-            .saturating_add(i64::try_from(window).unwrap_or(0));
-        view.step_up_fresh_for_ms = until.saturating_sub(now).saturating_mul(1000);
+    view.step_up_fresh_for_ms = flows::step_up_fresh_for_ms(&user.session.auth, now, window);
+    if view.step_up_fresh_for_ms > 0 {
         view.stepped_up_until = user
             .session
             .auth
@@ -209,6 +220,13 @@ pub fn verify_view() -> Option<VerifyView> {
 pub fn step_up_view() -> Option<StepUpView> {
     with_page_data(|d| match d {
         PageData::StepUp(v) => Some(v.clone()),
+        _ => None,
+    })
+}
+
+pub fn admin_view() -> Option<AdminView> {
+    with_page_data(|d| match d {
+        PageData::Admin(v) => Some(v.clone()),
         _ => None,
     })
 }

@@ -27,6 +27,7 @@ pub const PROTECTED_PAGES: &[&str] = &[
     "/account/security",
     "/account/security/recovery-codes.txt",
     "/step-up",
+    "/admin",
 ];
 
 /// Requests that `resolve_session` does not count as activity: the status
@@ -150,7 +151,8 @@ async fn prepare_page(
     auth: &AuthSession,
     parts: &mut Parts,
 ) -> Result<(), Response> {
-    match crate::ssr::pages::prepare(path, state, user, auth).await {
+    let query = parts.uri.query().map(str::to_owned);
+    match crate::ssr::pages::prepare(path, query.as_deref(), state, user, auth).await {
         Ok(Some(data)) => {
             parts.extensions.insert(Arc::new(data));
             Ok(())

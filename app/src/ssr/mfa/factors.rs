@@ -236,3 +236,31 @@ async fn check_recovery_code(
     let remaining = remaining_recovery_codes(&state.db, user_id).await?;
     Ok(Some(Proof::RecoveryCode { remaining }))
 }
+
+/// Key rotation: every stored secret opened with `old` and sealed again
+/// with `new`, in one transaction (all or nothing). Returns how many.
+pub async fn reseal_all(
+    db: &SqlitePool,
+    old: &SealingKey,
+    new: &SealingKey,
+) -> Result<u64, String> {
+    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    let rows: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT user_id, secret_sealed FROM totp_factors")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    for (user_id, sealed) in &rows {
+        let secret = old.open(*user_id, sealed).map_err(|_| {
+            format!("the secret of user {user_id} does not open with the current key: nothing was changed")
+        })?;
+        sqlx::query("UPDATE totp_factors SET secret_sealed = ?2 WHERE user_id = ?1")
+            .bind(user_id)
+            .bind(new.seal(*user_id, &secret))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(rows.len() as u64)
+}

@@ -29,6 +29,17 @@ pub fn step_up_is_fresh(auth: &AuthState, now: i64, window_secs: u64) -> bool {
         .is_some_and(|at| at <= now && now.saturating_sub(at) < window)
 }
 
+/// How much longer the step-up of `auth` holds, ms (0 if it does not).
+pub fn step_up_fresh_for_ms(auth: &AuthState, now: i64, window_secs: u64) -> i64 {
+    if !step_up_is_fresh(auth, now, window_secs) {
+        return 0;
+    }
+    let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
+    auth.stepped_up_at
+        .map_or(0, |at| at.saturating_add(window).saturating_sub(now))
+        .saturating_mul(1000)
+}
+
 /// The signed-in user, if they stepped up recently; otherwise
 /// `StepUpRequired` and nothing is changed. A plain form post (no
 /// JavaScript) is sent to the step-up page, which returns to the form.
@@ -245,9 +256,11 @@ pub fn open_enrolment(
     if state.clock.now().saturating_sub(held.created_at) >= ENROLMENT_TTL_SECS {
         return Ok(None);
     }
-    let opened = factors::key(state)?
-        .open(user_id, &held.sealed)
-        .map_err(internal)?;
+    // Sealed under a key rotated since: the setup starts again.
+    let Ok(opened) = factors::key(state)?.open(user_id, &held.sealed) else {
+        tracing::warn!(user_id, "a held enrolment does not open (key rotated?)");
+        return Ok(None);
+    };
     Ok(TotpSecret::from_bytes(opened.to_vec()))
 }
 
@@ -339,9 +352,10 @@ pub fn open_codes_to_show(
     user_id: i64,
     held: &SealedInSession,
 ) -> Result<Vec<String>, AppError> {
-    let opened = factors::key(state)?
-        .open(user_id, &held.sealed)
-        .map_err(internal)?;
+    let Ok(opened) = factors::key(state)?.open(user_id, &held.sealed) else {
+        tracing::warn!(user_id, "held recovery codes do not open (key rotated?)");
+        return Ok(Vec::new());
+    };
     let text = String::from_utf8(opened.to_vec()).map_err(internal)?;
     Ok(text.lines().map(str::to_owned).collect())
 }

@@ -1,0 +1,52 @@
+//! The admin area (issue 10). Every function answers 403 to a non-admin.
+
+use leptos::prelude::*;
+
+use super::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AdminView {
+    pub is_admin: bool,
+    /// What the step-up dialog asks for (a code, or the password).
+    pub mfa_enabled: bool,
+    /// How long the current step-up still holds, ms.
+    pub step_up_fresh_for_ms: i64,
+    /// Entered within the step-up window (the list is shown only then).
+    pub elevated: bool,
+    pub users: Vec<AdminUserRow>,
+    pub page: i64,
+    pub has_next: bool,
+    pub search: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUserRow {
+    pub id: i64,
+    pub username: String,
+    pub last_sign_in: String,
+    pub is_admin: bool,
+    pub mfa_enabled: bool,
+    pub active_sessions: i64,
+}
+
+/// `POST /api/admin_enter`: an admin with a fresh step-up enters the
+/// admin area; the session ID rotates.
+#[server(endpoint = "admin_enter")]
+pub async fn admin_enter() -> Result<(), AppError> {
+    use crate::ssr::{admin, web::RequestContext};
+    let ctx = RequestContext::get()?;
+    admin::enter(&ctx).await?;
+    leptos_axum::redirect("/admin");
+    Ok(())
+}
+
+/// `POST /api/admin_end_sessions` with `user_id`: ends all of that user's
+/// sessions (ASVS 7.4.5).
+#[server(endpoint = "admin_end_sessions")]
+pub async fn admin_end_sessions(user_id: i64) -> Result<(), AppError> {
+    use crate::ssr::{admin, web::RequestContext};
+    let ctx = RequestContext::get()?;
+    let ended = admin::end_sessions_of(&ctx, user_id).await?;
+    leptos_axum::redirect(&format!("/admin?ended={ended}"));
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! The admin area. Admins are made on the command line (`server admin
+//! grant NAME`), never from the web. Entering the area needs a fresh
+//! step-up and is a privilege change: the session moves to a new ID and
+//! records the elevation, which lapses with the step-up window (ASVS
+//! 7.2.4, 7.5.1). An admin can end all sessions of a user (ASVS 7.4.5).
+
+use sqlx::SqlitePool;
+
+use crate::api::{AdminUserRow, AdminView, AppError};
+use crate::ssr::accounts;
+use crate::ssr::error::internal;
+use crate::ssr::mfa::flows;
+use crate::ssr::session::{AuthState, SessionBackend};
+use crate::ssr::state::AppState;
+use crate::ssr::web::{format_time, CurrentUser, RequestContext};
+
+pub const PAGE_SIZE: i64 = 50;
+
+pub async fn is_admin(db: &SqlitePool, user_id: i64) -> Result<bool, AppError> {
+    let flag: Option<i64> = sqlx::query_scalar("SELECT is_admin FROM users WHERE id = ?1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+        .map_err(internal)?;
+    Ok(flag == Some(1))
+}
+
+/// Grants or revokes admin rights; `false` if there is no such user.
+pub async fn set_admin(db: &SqlitePool, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET is_admin = ?2 WHERE username = ?1")
+        .bind(username.trim())
+        .bind(i64::from(admin))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether the session entered the admin area within the step-up window.
+pub fn is_elevated(auth: &AuthState, now: i64, window_secs: u64) -> bool {
+    let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
+    auth.elevated_at
+        .is_some_and(|at| at <= now && now.saturating_sub(at) < window)
+}
+
+/// An admin, whatever the elevation: else `Forbidden` (a visitor gets
+/// `Unauthenticated`).
+async fn require_admin(ctx: &RequestContext) -> Result<&CurrentUser, AppError> {
+    let user = ctx.require_user()?;
+    if !is_admin(&ctx.state.db, user.user_id).await? {
+        tracing::warn!(
+            user_id = user.user_id,
+            "admin function refused to a non-admin"
+        );
+        return Err(AppError::Forbidden);
+    }
+    Ok(user)
+}
+
+/// An admin in an elevated session: what every admin action needs.
+pub async fn require_elevated_admin(ctx: &RequestContext) -> Result<&CurrentUser, AppError> {
+    let user = require_admin(ctx).await?;
+    let state = &ctx.state;
+    if !is_elevated(
+        &user.session.auth,
+        state.clock.now(),
+        state.settings.mfa.step_up_window_secs,
+    ) {
+        return Err(AppError::StepUpRequired);
+    }
+    Ok(user)
+}
+
+/// Enters the admin area: an admin with a fresh step-up; the ID rotates.
+pub async fn enter(ctx: &RequestContext) -> Result<(), AppError> {
+    require_admin(ctx).await?;
+    let user = flows::require_step_up(ctx)?;
+    let now = ctx.state.clock.now();
+    ctx.auth_session()?
+        .reauthenticate(&user.session, |auth| auth.elevated_at = Some(now))
+        .await
+        .map_err(internal)?;
+    tracing::info!(user_id = user.user_id, "entered the admin area");
+    Ok(())
+}
+
+/// Ends every session of `user_id` (a new credential epoch, rows deleted).
+pub async fn end_sessions_of(ctx: &RequestContext, user_id: i64) -> Result<u64, AppError> {
+    let admin = require_elevated_admin(ctx).await?;
+    accounts::bump_credential_epoch(&ctx.state, user_id).await?;
+    let ended = ctx
+        .state
+        .sessions
+        .delete_all_for_user(user_id)
+        .await
+        .map_err(internal)?;
+    tracing::info!(
+        admin_id = admin.user_id,
+        user_id,
+        ended,
+        "admin ended a user's sessions"
+    );
+    Ok(ended)
+}
+
+/// The admin page's data: `None` fields mean "not allowed to see".
+pub async fn view(
+    state: &AppState,
+    user: &CurrentUser,
+    search: &str,
+    page: i64,
+) -> Result<AdminView, AppError> {
+    let now = state.clock.now();
+    let mut view = AdminView {
+        is_admin: is_admin(&state.db, user.user_id).await?,
+        ..AdminView::default()
+    };
+    view.mfa_enabled = crate::ssr::mfa::factors::is_enrolled(&state.db, user.user_id).await?;
+    view.step_up_fresh_for_ms = flows::step_up_fresh_for_ms(
+        &user.session.auth,
+        now,
+        state.settings.mfa.step_up_window_secs,
+    );
+    view.elevated = view.is_admin
+        && is_elevated(
+            &user.session.auth,
+            now,
+            state.settings.mfa.step_up_window_secs,
+        );
+    if !view.elevated {
+        return Ok(view);
+    }
+    let search = search.trim();
+    // LIKE with the wildcards in the search escaped: a search is text.
+    let pattern = format!(
+        "%{}%",
+        search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let page = page.max(1);
+    let rows: Vec<(i64, String, Option<i64>, i64, i64, i64)> = sqlx::query_as(
+        "SELECT u.id, u.username, u.last_sign_in_at, u.is_admin, \
+           EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id), \
+           (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id \
+              AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2) \
+         FROM users u WHERE u.username LIKE ?1 ESCAPE '\\' \
+         ORDER BY u.username LIMIT ?3 OFFSET ?4",
+    )
+    .bind(&pattern)
+    .bind(now)
+    .bind(PAGE_SIZE + 1)
+    .bind((page - 1) * PAGE_SIZE)
+    .fetch_all(&state.db)
+    .await
+    .map_err(internal)?;
+    view.has_next = rows.len() as i64 > PAGE_SIZE;
+    view.users = rows
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .map(|(id, username, last, admin, mfa, sessions)| AdminUserRow {
+            id,
+            username,
+            last_sign_in: last.map(format_time).unwrap_or_else(|| "never".to_owned()),
+            is_admin: admin == 1,
+            mfa_enabled: mfa == 1,
+            active_sessions: sessions,
+        })
+        .collect();
+    view.page = page;
+    view.search = search.to_owned();
+    Ok(view)
+}

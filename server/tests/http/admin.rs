@@ -1,0 +1,168 @@
+//! The admin area and the operator commands (issue 10).
+
+use reqwest::StatusCode;
+
+use crate::helpers::{location, session_set_cookie, spawn_app, TestApp, PASSWORD};
+
+impl TestApp {
+    async fn cli(&self, args: &[&str]) -> Result<String, String> {
+        let mut settings = app::ssr::config::Settings::default();
+        settings.database.path = self.db_path.clone();
+        settings.mfa.key_file = self.db_path.with_file_name("mfa.key");
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        server::cli::run(&settings, &args).await
+    }
+}
+
+fn new_sid(res: &reqwest::Response) -> String {
+    session_set_cookie(res.headers())
+        .expect("a new session cookie")
+        .value
+}
+
+#[tokio::test]
+async fn admins_are_made_on_the_command_line_only() {
+    let app = spawn_app().await;
+    app.register("boss").await;
+    assert_eq!(
+        app.cli(&["admin", "grant", "boss"]).await.as_deref(),
+        Ok("boss is now an admin")
+    );
+    assert!(app.cli(&["admin", "grant", "nobody"]).await.is_err());
+    assert!(app.cli(&["admin", "promote", "boss"]).await.is_err());
+    assert_eq!(
+        app.cli(&["admin", "revoke", "boss"]).await.as_deref(),
+        Ok("boss is no longer an admin")
+    );
+}
+
+#[tokio::test]
+async fn a_non_admin_gets_403_from_every_admin_function() {
+    let app = spawn_app().await;
+    app.register("victim").await;
+    let sid = app.registered_and_logged_in("plainuser").await;
+    let sid = {
+        let res = app
+            .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
+            .await;
+        new_sid(&res)
+    };
+    for (path, form) in [
+        ("/api/admin_enter", vec![]),
+        ("/api/admin_end_sessions", vec![("user_id", "1")]),
+    ] {
+        let res = app.post_form(path, &form, Some(&sid)).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            res.text().await.expect("body").contains("Forbidden"),
+            "{path}"
+        );
+    }
+    let page = app
+        .get("/admin", Some(&sid))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("You do not have access"));
+    assert!(!page.contains("victim"));
+    // A visitor is sent to sign in.
+    let res = app.get("/admin", None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn entering_the_admin_area_needs_a_step_up_rotates_the_id_and_lapses() {
+    let app = spawn_app().await;
+    let victim = app.registered_and_logged_in("target").await;
+    let victim_elsewhere = app.login("target", None).await;
+    let sid = app.registered_and_logged_in("root").await;
+    app.cli(&["admin", "grant", "root"]).await.expect("granted");
+
+    // An admin who has not stepped up: asked to, nothing listed.
+    let res = app.post_form("/api/admin_enter", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.expect("body").contains("StepUpRequired"));
+    let page = app
+        .get("/admin", Some(&sid))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Enter the admin area"));
+    assert!(!page.contains("admin-users"));
+
+    let res = app
+        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
+        .await;
+    let stepped = new_sid(&res);
+    let res = app.post_form("/api/admin_enter", &[], Some(&stepped)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(location(&res), "/admin");
+    let elevated = new_sid(&res);
+    assert_ne!(elevated, stepped, "entering is a privilege change: new ID");
+    assert!(!app.is_signed_in(&stepped).await, "the old ID is dead");
+
+    // The list, searchable; wildcards are text.
+    let page = app
+        .get("/admin?q=targ", Some(&elevated))
+        .await
+        .text()
+        .await
+        .expect("page");
+    let page = page.replace("<!>", "");
+    assert!(page.contains("id=\"admin-users\""));
+    assert!(page.contains("<td>target</td>"), "{page}");
+    assert!(!page.contains("<td>root (admin)</td>"));
+    let page = app
+        .get("/admin?q=%25", Some(&elevated))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(!page.replace("<!>", "").contains("<td>target</td>"));
+    let res = app.get("/admin?page=abc&q=", Some(&elevated)).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "a malformed query is not an error"
+    );
+
+    // Ending all sessions of a user (ASVS 7.4.5).
+    let target_id: i64 = {
+        let mut db = app.db().await;
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'target'")
+            .fetch_one(&mut db)
+            .await
+            .expect("id")
+    };
+    let res = app
+        .post_form(
+            "/api/admin_end_sessions",
+            &[("user_id", &target_id.to_string())],
+            Some(&elevated),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(location(&res), "/admin?ended=2");
+    assert!(!app.is_signed_in(&victim).await);
+    assert!(!app.is_signed_in(&victim_elsewhere).await);
+
+    // The elevation lapses with the step-up window (600 s by default).
+    app.clock.advance(601);
+    let res = app
+        .post_form(
+            "/api/admin_end_sessions",
+            &[("user_id", &target_id.to_string())],
+            Some(&elevated),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let page = app
+        .get("/admin", Some(&elevated))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Enter the admin area"));
+}
