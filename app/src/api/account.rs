@@ -18,6 +18,8 @@ pub struct AccountView {
     pub absolute_timeout: String,
     pub display_name: String,
     pub about: String,
+    /// While a step-up holds ("sudo mode"): until when (UTC).
+    pub stepped_up_until: Option<String>,
 }
 
 /// Profile limits, shared by the form (maxlength) and the server's check.

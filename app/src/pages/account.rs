@@ -33,6 +33,7 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
         absolute_timeout,
         display_name,
         about,
+        stepped_up_until,
     } = account;
     view! {
         // WCAG 2.2.6: the time limit is stated up front.
@@ -51,6 +52,11 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
             <dt>"Session ends at the latest at"</dt>
             <dd id="absolute-expires">{absolute_expires}</dd>
         </dl>
+        {stepped_up_until.map(|until| view! {
+            <p class="notice" id="step-up-status">
+                "You confirmed it is you: sensitive actions need no confirmation until " {until} "."
+            </p>
+        })}
         <ProfileForm username display_name about/>
         <p><a href="/account/security" id="security-link">"Security: two-step verification, password"</a></p>
     }

@@ -52,7 +52,15 @@ pub fn account_of(state: &AppState, user: &CurrentUser) -> AccountView {
         absolute_timeout: describe_duration(session.absolute_timeout_secs),
         display_name: user.profile.display_name.clone(),
         about: user.profile.about.clone(),
+        stepped_up_until: stepped_up_until(state, user),
     }
+}
+
+/// When the current step-up ends, while it holds.
+fn stepped_up_until(state: &AppState, user: &CurrentUser) -> Option<String> {
+    let window = state.settings.mfa.step_up_window_secs;
+    let fresh_for_ms = flows::step_up_fresh_for_ms(&user.session.auth, state.clock.now(), window);
+    (fresh_for_ms > 0).then(|| format_time(state.clock.now().saturating_add(fresh_for_ms / 1000)))
 }
 
 pub fn policy_view() -> Option<PolicyView> {
@@ -156,13 +164,7 @@ async fn security_of(
     let now = state.clock.now();
     let window = state.settings.mfa.step_up_window_secs;
     view.step_up_fresh_for_ms = flows::step_up_fresh_for_ms(&user.session.auth, now, window);
-    if view.step_up_fresh_for_ms > 0 {
-        view.stepped_up_until = user
-            .session
-            .auth
-            .stepped_up_at
-            .map(|at| format_time(at.saturating_add(i64::try_from(window).unwrap_or(0))));
-    }
+    view.stepped_up_until = stepped_up_until(state, user);
     Ok(view)
 }
 

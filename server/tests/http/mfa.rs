@@ -380,6 +380,9 @@ async fn a_step_up_rotates_the_id_keeps_the_deadlines_and_expires() {
 
     let page = app.page("/account/security", &stepped).await;
     assert!(page.contains("id=\"step-up-status\""));
+    // The account page says while "sudo mode" holds, and until when.
+    let page = app.page("/account", &stepped).await;
+    assert!(page.contains("id=\"step-up-status\""));
     app.clock.advance(119);
     let res = app
         .post_form("/api/recovery_codes_renew", &[], Some(&stepped))
@@ -394,6 +397,8 @@ async fn a_step_up_rotates_the_id_keeps_the_deadlines_and_expires() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "expired: {body}");
     assert!(body.contains("StepUpRequired"));
+    let page = app.page("/account", &renewed).await;
+    assert!(!page.contains("id=\"step-up-status\""));
 }
 
 async fn absolute_deadline(app: &TestApp) -> i64 {
