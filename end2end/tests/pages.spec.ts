@@ -35,7 +35,7 @@ test("every page loads and hydrates its islands with no error in the console", a
   const username = uniqueUsername("pages");
   await register(page, username);
   const anonymous = await problemsDuring(page, async () => {
-    for (const path of ["/", "/about", "/login", "/register"]) {
+    for (const path of ["/", "/about", "/login", "/register", "/login/verify"]) {
       await page.goto(path);
       await waitForHydration(page);
     }
@@ -44,7 +44,7 @@ test("every page loads and hydrates its islands with no error in the console", a
 
   await signIn(page, username);
   const signedIn = await problemsDuring(page, async () => {
-    for (const path of ["/account", "/", "/about"]) {
+    for (const path of ["/account", "/", "/about", "/account/security", "/step-up", "/admin"]) {
       await page.goto(path);
       await waitForHydration(page);
       // The countdown island runs on every signed-in page.

@@ -57,17 +57,28 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                 "You confirmed it is you: sensitive actions need no confirmation until " {until} "."
             </p>
         })}
-        <ProfileForm username display_name about/>
+        <ProfileForm username>
+            <label>
+                "Display name"
+                <input name="display_name" value=display_name maxlength=DISPLAY_NAME_MAX autocomplete="nickname"/>
+            </label>
+            <label>
+                "About you"
+                <textarea name="about" rows="5" maxlength=ABOUT_MAX>{about}</textarea>
+            </label>
+            <button type="submit">"Save profile"</button>
+        </ProfileForm>
         <p><a href="/account/security" id="security-link">"Security: two-step verification, password"</a></p>
     }
 }
 
-/// An island: in-page errors, and the draft kept when a session ended.
+/// An island: in-page errors, and the draft kept when a session ended. The
+/// fields are server-rendered children: their values are in the page once,
+/// not again as island props, and they cost no Wasm.
 #[island]
-fn ProfileForm(username: String, display_name: String, about: String) -> impl IntoView {
+fn ProfileForm(username: String, children: Children) -> impl IntoView {
     let save = ServerAction::<SaveProfile>::new();
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved = move || matches!(save.value().get(), Some(Ok(())));
     let restored = RwSignal::new(false);
     // Text kept when the session ended comes back once the form is in the
     // page (effects run in the browser only, after mounting; if the form is
@@ -86,25 +97,17 @@ fn ProfileForm(username: String, display_name: String, about: String) -> impl In
     });
     view! {
         <h2>"Profile"</h2>
-        <Show when=move || restored.get()>
+        {move || restored.get().then(|| view! {
             <p class="notice" role="status" id="draft-restored">
                 "We kept what you had typed before your session ended. Check it and save."
             </p>
-        </Show>
+        })}
         <ActionForm action=save attr:id="profile-form" attr:data-keep-draft="true" attr:class="stacked">
-            <label>
-                "Display name"
-                <input name="display_name" value=display_name maxlength=DISPLAY_NAME_MAX autocomplete="nickname"/>
-            </label>
-            <label>
-                "About you"
-                <textarea name="about" rows="5" maxlength=ABOUT_MAX>{about}</textarea>
-            </label>
-            <button type="submit">"Save profile"</button>
+            {children()}
         </ActionForm>
-        <Show when=saved>
+        {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! {
             <p class="notice" role="status" id="profile-saved">"Saved."</p>
-        </Show>
+        })}
         <FormError error/>
     }
 }
