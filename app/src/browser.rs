@@ -210,3 +210,20 @@ pub fn submit_form(form_id: &str) {
         let _ = form.request_submit();
     }
 }
+
+/// Puts the text of element `id` (as shown: one line per list item) on
+/// the clipboard. `false` if there is no such element or no clipboard.
+pub fn copy_text_of(id: &str) -> bool {
+    let Some(element) = document()
+        .get_element_by_id(id)
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return false;
+    };
+    // The promise settles later; a refusal leaves the codes on the page.
+    let _ = window()
+        .navigator()
+        .clipboard()
+        .write_text(&element.inner_text());
+    true
+}

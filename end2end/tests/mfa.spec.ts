@@ -17,6 +17,16 @@ async function enrol(page: Page): Promise<{ app: Authenticator; codes: string[] 
   await page.getByRole("button", { name: "Turn on", exact: true }).click();
   const codes = await page.locator("#recovery-codes code").allTextContents();
   expect(codes).toHaveLength(10);
+  // Copy puts them on the clipboard, one per line.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.getByRole("button", { name: "Copy", exact: true }).click();
+  await expect(page.getByRole("button", { name: "Copied" })).toBeVisible();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied.split(/\s+/).filter((l) => l.length > 0)).toEqual(codes);
+  // And the download is a text file with the same codes.
+  const download = await page.request.get("/account/security/recovery-codes.txt");
+  expect(download.headers()["content-disposition"]).toContain("attachment");
+  for (const code of codes) expect(await download.text()).toContain(code);
   await page.getByRole("button", { name: "I have saved them" }).click();
   await expect(page.locator("#mfa-status")).toContainText("on");
   await expect(page.locator("#recovery-codes")).toHaveCount(0);

@@ -34,3 +34,18 @@ pub fn PostedError(endpoint: &'static str) -> impl IntoView {
         .map(|err| ServerFnUrlError::<AppError>::decode_err(&err));
     error.map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
 }
+
+/// "Copy": puts the text of the element `target` on the clipboard. Hidden
+/// until hydrated (it needs JavaScript; the text stays selectable).
+#[island]
+pub fn CopyButton(target: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
+    view! {
+        <button type="button" class="secondary" hidden=move || !ready.get()
+            on:click=move |_| copied.set(crate::browser::copy_text_of(&target))>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
+    }
+}

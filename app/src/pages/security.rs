@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{EnrolmentView, SecurityView};
-use crate::components::form::PostedError;
+use crate::components::form::{CopyButton, PostedError};
 use crate::components::step_up_dialog::StepUpDialog;
 use crate::request::security_view;
 
@@ -179,7 +179,11 @@ fn NewRecoveryCodes(codes: Vec<String>) -> impl IntoView {
         <ol id="recovery-codes" class="codes">
             {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
         </ol>
-        <p><a href="/account/security/recovery-codes.txt" download="tessera-recovery-codes.txt" id="download-codes">"Download as a text file"</a></p>
+        <p>
+            <CopyButton target="recovery-codes".to_owned()/>
+            " "
+            <a href="/account/security/recovery-codes.txt" download="tessera-recovery-codes.txt" id="download-codes">"Download as a text file"</a>
+        </p>
         <form method="post" action="/api/recovery_codes_saved" class="inline-form" id="saved-form">
             <button type="submit">"I have saved them"</button>
         </form>
