@@ -59,6 +59,35 @@ pub fn normalize_username(raw: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
+/// A new password (registration, change): typed twice alike, passes the
+/// rules (length, zxcvbn, not the username), then hashed. Returns the PHC
+/// string to store.
+async fn hash_new_password(
+    state: &AppState,
+    username: &str,
+    password: Password,
+    confirmation: Password,
+    client_gone: impl Future<Output = ()>,
+) -> Result<String, AppError> {
+    if password.expose() != confirmation.expose() {
+        return Err(AppError::Invalid(
+            "The two passwords do not match. Please type the same password twice.".to_owned(),
+        ));
+    }
+    let settings = state.settings.password.clone();
+    let (checked, name) = (password.clone(), username.to_owned());
+    // zxcvbn costs milliseconds on long inputs: off the async runtime too.
+    tokio::task::spawn_blocking(move || check_new_password(checked.expose(), &name, &settings))
+        .await
+        .map_err(internal)?
+        .map_err(AppError::Invalid)?;
+    state
+        .hasher
+        .hash(&password, client_gone)
+        .await
+        .map_err(hashing_failed)
+}
+
 pub async fn register(
     state: &AppState,
     username: &str,
@@ -67,24 +96,7 @@ pub async fn register(
     client_gone: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
     let username = normalize_username(username).map_err(AppError::Invalid)?;
-    if password.expose() != confirmation.expose() {
-        return Err(AppError::Invalid(
-            "The two passwords do not match. Please type the same password twice.".to_owned(),
-        ));
-    }
-    let settings = state.settings.password.clone();
-    let (checked, name) = (password.clone(), username.clone());
-    // zxcvbn costs milliseconds on long inputs: off the async runtime too.
-    tokio::task::spawn_blocking(move || check_new_password(checked.expose(), &name, &settings))
-        .await
-        .map_err(internal)?
-        .map_err(AppError::Invalid)?;
-
-    let hash = state
-        .hasher
-        .hash(&password, client_gone)
-        .await
-        .map_err(hashing_failed)?;
+    let hash = hash_new_password(state, &username, password, confirmation, client_gone).await?;
     let inserted = sqlx::query(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (username) DO NOTHING",
@@ -239,22 +251,7 @@ pub async fn change_password(
     confirmation: Password,
     client_gone: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
-    if password.expose() != confirmation.expose() {
-        return Err(AppError::Invalid(
-            "The two passwords do not match. Please type the same password twice.".to_owned(),
-        ));
-    }
-    let settings = state.settings.password.clone();
-    let (checked, name) = (password.clone(), username.to_owned());
-    tokio::task::spawn_blocking(move || check_new_password(checked.expose(), &name, &settings))
-        .await
-        .map_err(internal)?
-        .map_err(AppError::Invalid)?;
-    let hash = state
-        .hasher
-        .hash(&password, client_gone)
-        .await
-        .map_err(hashing_failed)?;
+    let hash = hash_new_password(state, username, password, confirmation, client_gone).await?;
     sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
         .bind(user_id)
         .bind(&hash)

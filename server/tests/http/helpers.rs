@@ -210,6 +210,14 @@ impl TestApp {
         }
     }
 
+    /// A page (200 expected) as HTML without Leptos' `<!>` text-node
+    /// markers.
+    pub async fn page(&self, path: &str, sid: &str) -> String {
+        let res = self.get(path, Some(sid)).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.text().await.expect("page").replace("<!>", "")
+    }
+
     pub async fn db(&self) -> SqliteConnection {
         SqliteConnection::connect(&format!("sqlite://{}", self.db_path.display()))
             .await

@@ -19,11 +19,6 @@ async fn error_of(res: Response) -> (StatusCode, String) {
     (status, res.text().await.unwrap_or_default())
 }
 
-/// Page text without the `<!>` markers Leptos puts between text nodes.
-fn without_markers(html: &str) -> String {
-    html.replace("<!>", "")
-}
-
 fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = html.find(start)? + start.len();
     let to = html[from..].find(end)? + from;
@@ -37,13 +32,6 @@ struct Enrolled {
 }
 
 impl TestApp {
-    /// The page's HTML without Leptos' `<!>` text-node markers.
-    async fn page(&self, path: &str, sid: &str) -> String {
-        let res = self.get(path, Some(sid)).await;
-        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
-        without_markers(&res.text().await.expect("page"))
-    }
-
     /// A step-up with the password (a user without MFA); the new ID.
     async fn step_up_with_password(&self, sid: &str) -> String {
         let res = self
