@@ -76,7 +76,56 @@ async fn no_session_id_or_password_is_ever_logged() {
     assert!(out.status().is_success() || out.status().is_redirection());
     assert!(!app.is_signed_in(&sid).await, "replay after logout");
 
+    // Two-step verification: the secret and the recovery codes go through
+    // requests, the session and the database. (A 6-digit TOTP code is not
+    // searched for: any timestamp's microseconds could match it.)
+    let sid = app.login("alice", None).await;
+    let res = app
+        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
+        .await;
+    let sid = helpers::session_set_cookie(res.headers())
+        .expect("rotated")
+        .value;
+    app.post_form("/api/mfa_begin", &[], Some(&sid)).await;
+    let page = app.page("/account/security", &sid).await;
+    let shown = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the secret is shown")
+        .replace(' ', "");
+    let bytes = totp_rs::Secret::Encoded(shown.clone())
+        .to_bytes()
+        .expect("base32");
+    let secret = app::ssr::mfa::totp::TotpSecret::from_bytes(bytes.clone()).expect("20 bytes");
+    use app::ssr::clock::Clock;
+    let code = secret
+        .code_at_step(app.clock.now().div_euclid(30))
+        .expect("code");
+    let res = app
+        .post_form("/api/mfa_confirm", &[("code", &code)], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let sid = helpers::session_set_cookie(res.headers())
+        .expect("rotated")
+        .value;
+    let page = app.page("/account/security", &sid).await;
+    let recovery_code = page
+        .split("<li><code>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("codes shown")
+        .to_owned();
+    let secret_hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+
     let text = logs.text();
+    for (what, secret) in [
+        ("the TOTP secret (base32)", shown.as_str()),
+        ("the TOTP secret (hex)", secret_hex.as_str()),
+        ("a recovery code", recovery_code.as_str()),
+    ] {
+        assert!(!text.contains(secret), "{what} appears in the logs");
+    }
     // The capture works: the requests and the session queries are there.
     assert!(text.contains("/api/login"), "no request was logged");
     assert!(text.contains("sessions"), "no session query was logged");

@@ -20,6 +20,8 @@ pub enum SecondFactorMethod {
 /// `/account/security`, as rendered on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SecurityView {
+    /// The account must turn MFA on before anything else (`[mfa] require`).
+    pub must_enrol: bool,
     /// The server has an MFA key (otherwise MFA cannot be turned on).
     pub mfa_available: bool,
     pub mfa_enabled: bool,

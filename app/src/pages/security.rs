@@ -41,6 +41,13 @@ pub fn SecurityPage() -> impl IntoView {
         _ => None,
     }
     .map(|text| view! { <p class="notice" role="status" id="security-notice">{text}</p> });
+    let required = view.must_enrol.then(|| {
+        view! {
+            <p class="notice" role="status" id="mfa-required">
+                "Your account requires two-step verification. Turn it on to continue."
+            </p>
+        }
+    });
     let stepped_up = view.stepped_up_until.clone().map(|until| {
         view! {
             <p class="notice" id="step-up-status">
@@ -51,6 +58,7 @@ pub fn SecurityPage() -> impl IntoView {
     let (mfa_enabled, fresh_for_ms) = (view.mfa_enabled, view.step_up_fresh_for_ms);
     view! {
         <h1>"Security"</h1>
+        {required}
         {notice}
         {stepped_up}
         <StepUpDialog mfa_enabled fresh_for_ms/>

@@ -145,9 +145,22 @@ impl Default for LimitSettings {
     }
 }
 
+/// Who must have two-step verification (the seed: high-risk apps require
+/// MFA at sign-in).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MfaRequirement {
+    None,
+    Admins,
+    All,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MfaSettings {
+    /// A user who must have MFA and has none is sent to enrolment right
+    /// after the password, on a session that grants nothing else.
+    pub require: MfaRequirement,
     /// 64 hex digits (32 bytes) that seal TOTP secrets at rest. Without it
     /// two-step verification cannot be turned on; with MFA data in the
     /// database and no key, the server refuses to start.
@@ -167,6 +180,7 @@ pub struct MfaSettings {
 impl Default for MfaSettings {
     fn default() -> Self {
         Self {
+            require: MfaRequirement::Admins,
             key_file: PathBuf::from("data/mfa.key"),
             step_up_window_secs: 600,
             max_failures_per_account: 10,

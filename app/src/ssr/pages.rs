@@ -137,6 +137,7 @@ async fn security_of(
     let mfa_enabled = factors::is_enrolled(&state.db, user.user_id).await?;
     let mfa_available = state.mfa_key.is_some();
     let mut view = SecurityView {
+        must_enrol: user.session.auth.must_enrol,
         mfa_available,
         mfa_enabled,
         ..SecurityView::default()

@@ -103,6 +103,20 @@ pub async fn resolve_session(
         Ok(current) => current,
         Err(response) => return *response,
     };
+    // A session held for enrolment (`[mfa] require`) reaches the enrolment
+    // only: pages send it there, anything else sees a visitor.
+    let current = match current {
+        Some(user)
+            if user.session.auth.must_enrol
+                && !crate::ssr::mfa::flows::ENROLMENT_PATHS.contains(&path.as_str()) =>
+        {
+            if parts.method == Method::GET && !path.starts_with("/api/") {
+                return Redirect::to(crate::ssr::mfa::flows::ENROLMENT_PAGE).into_response();
+            }
+            None
+        }
+        other => other,
+    };
     if let Some(mut user) = current {
         if !NO_AUTOMATIC_TOUCH.contains(&path.as_str()) {
             match auth

@@ -652,3 +652,96 @@ async fn rotating_the_mfa_key_reseals_every_secret() {
     let args = ["rotate-mfa-key".to_owned(), "/nonexistent.key".to_owned()];
     assert!(server::cli::run(&settings, &args).await.is_err());
 }
+
+#[tokio::test]
+async fn an_admin_without_mfa_is_held_at_enrolment_until_it_is_on() {
+    // Default `[mfa] require = "admins"`.
+    let app = spawn_app().await;
+    app.register("chief").await;
+    let mut db = app.db().await;
+    sqlx::query("UPDATE users SET is_admin = 1 WHERE username = 'chief'")
+        .execute(&mut db)
+        .await
+        .expect("grant");
+    let res = app
+        .post_form(
+            "/api/login",
+            &[("username", "chief"), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(location(&res), "/account/security");
+    let sid = new_sid(&res);
+
+    // Nothing else: pages lead back to the enrolment, functions see a visitor.
+    for page in ["/account", "/admin", "/"] {
+        let res = app.get(page, Some(&sid)).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(location(&res), "/account/security", "{page}");
+    }
+    let res = app
+        .post_form(
+            "/api/profile",
+            &[("display_name", "x"), ("about", "")],
+            Some(&sid),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app.post_form("/api/admin_enter", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let page = app.page("/account/security", &sid).await;
+    assert!(page.contains("id=\"mfa-required\""));
+
+    // The password just typed is the step-up the enrolment needs.
+    let res = app.post_form("/api/mfa_begin", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = app.page("/account/security", &sid).await;
+    let shown = between(&page, "id=\"totp-secret\">", "<")
+        .expect("secret")
+        .replace(' ', "");
+    let bytes = totp_rs::Secret::Encoded(shown).to_bytes().expect("base32");
+    let secret = TotpSecret::from_bytes(bytes).expect("20 bytes");
+    let code = app.next_code(&secret);
+    let res = app
+        .post_form("/api/mfa_confirm", &[("code", &code)], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let sid = new_sid(&res);
+    assert!(app.is_signed_in(&sid).await, "free once MFA is on");
+    // Required: it cannot be turned off.
+    let (status, body) = error_of(app.post_form("/api/mfa_disable", &[], Some(&sid)).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("required"), "{body}");
+}
+
+#[tokio::test]
+async fn who_must_have_mfa_follows_the_setting() {
+    use app::ssr::config::MfaRequirement;
+    let everyone = spawn_app_with(|s| s.mfa.require = MfaRequirement::All).await;
+    everyone.register("anyone").await;
+    let res = everyone
+        .post_form(
+            "/api/login",
+            &[("username", "anyone"), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(location(&res), "/account/security");
+
+    let nobody = spawn_app_with(|s| s.mfa.require = MfaRequirement::None).await;
+    nobody.register("admin2").await;
+    let mut db = nobody.db().await;
+    sqlx::query("UPDATE users SET is_admin = 1")
+        .execute(&mut db)
+        .await
+        .expect("grant");
+    let res = nobody
+        .post_form(
+            "/api/login",
+            &[("username", "admin2"), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(location(&res), "/account");
+}

@@ -92,7 +92,43 @@ pub async fn after_password(
         .await
         .map_err(session_failed)?;
     accounts::record_sign_in(&ctx.state, user.id).await;
+    if must_have_mfa(&ctx.state, user.id).await? {
+        // The password was just proven: that is the step-up the enrolment
+        // needs. Until MFA is on, the session reaches nothing else.
+        let now = ctx.state.clock.now();
+        auth.mark_enrolment_required(now)
+            .await
+            .map_err(session_failed)?;
+        return Ok(ENROLMENT_PAGE.to_owned());
+    }
     Ok(next)
+}
+
+/// Where a user who must turn MFA on is held.
+pub const ENROLMENT_PAGE: &str = "/account/security";
+
+/// What a session that must enrol may reach: the enrolment, the countdown's
+/// status and extend, sign-out.
+pub const ENROLMENT_PATHS: &[&str] = &[
+    ENROLMENT_PAGE,
+    "/account/security/recovery-codes.txt",
+    "/api/mfa_begin",
+    "/api/mfa_confirm",
+    "/api/mfa_cancel",
+    "/api/recovery_codes_saved",
+    "/api/session_status",
+    "/api/extend_session",
+    "/api/logout",
+];
+
+/// Whether `[mfa] require` covers this user.
+pub async fn must_have_mfa(state: &AppState, user_id: i64) -> Result<bool, AppError> {
+    use crate::ssr::config::MfaRequirement;
+    Ok(match state.settings.mfa.require {
+        MfaRequirement::None => false,
+        MfaRequirement::All => true,
+        MfaRequirement::Admins => crate::ssr::admin::is_admin(&state.db, user_id).await?,
+    })
 }
 
 /// The code page's form: a right code completes the sign-in on a new ID.
@@ -327,6 +363,12 @@ pub async fn regenerate_recovery_codes(ctx: &RequestContext) -> Result<(), AppEr
 /// Turns MFA off. Needs a step-up; ends the other sessions.
 pub async fn disable(ctx: &RequestContext) -> Result<(), AppError> {
     let user = require_step_up(ctx)?;
+    if must_have_mfa(&ctx.state, user.user_id).await? {
+        return Err(AppError::Invalid(
+            "Two-step verification is required for your account and cannot be turned off."
+                .to_owned(),
+        ));
+    }
     factors::disable(&ctx.state, user.user_id).await?;
     let auth = ctx.auth_session()?;
     auth.forget(Held::RecoveryCodesToShow)
@@ -393,7 +435,12 @@ pub async fn end_other_sessions(ctx: &RequestContext, user: &CurrentUser) -> Res
         .await
         .map_err(internal)?;
     ctx.auth_session()?
-        .reauthenticate(&user.session, |auth| auth.credential_epoch = epoch)
+        .reauthenticate(&user.session, |auth| {
+            auth.credential_epoch = epoch;
+            // Any change of factors happens with MFA settled: a session held
+            // for enrolment is free once MFA is on.
+            auth.must_enrol = false;
+        })
         .await
         .map_err(session_failed)
 }

@@ -33,6 +33,10 @@ pub struct AuthState {
     /// When the admin area was entered (a privilege change).
     #[serde(default)]
     pub elevated_at: Option<i64>,
+    /// The user must turn on two-step verification before anything else
+    /// (`[mfa] require`): the session reaches only the enrolment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_enrol: bool,
 }
 
 /// A sign-in that passed the password and waits for the second factor.
@@ -175,6 +179,7 @@ impl AuthSession {
                     amr: amr.iter().map(|m| (*m).to_owned()).collect(),
                     stepped_up_at: None,
                     elevated_at: None,
+                    must_enrol: false,
                 },
             )
             .await?;
@@ -205,6 +210,17 @@ impl AuthSession {
         }
         self.session.clear().await;
         Ok(())
+    }
+
+    /// Right after `log_in`: the user must turn MFA on first. The password
+    /// just proven counts as the step-up the enrolment needs.
+    pub async fn mark_enrolment_required(&self, now: i64) -> Result<(), SessionError> {
+        let Some(mut auth) = self.session.get::<AuthState>(AUTH_KEY).await? else {
+            return Ok(());
+        };
+        auth.must_enrol = true;
+        auth.stepped_up_at = Some(now);
+        self.session.insert(AUTH_KEY, auth).await
     }
 
     pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, SessionError> {
