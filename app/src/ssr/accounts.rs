@@ -33,6 +33,10 @@ pub struct UserRecord {
     pub id: i64,
     pub username: String,
     pub credential_epoch: i64,
+    pub is_admin: bool,
+    /// Two-step verification is on (read with the password hash: the
+    /// sign-in needs no second query to know what comes next).
+    pub mfa_enabled: bool,
 }
 
 pub const USERNAME_MIN: usize = 3;
@@ -179,8 +183,11 @@ async fn check_credentials(
     if !plausible {
         return Ok(None);
     }
-    let stored: Option<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT id, username, password_hash, credential_epoch FROM users WHERE username = ?1",
+    type Row = (i64, String, String, i64, i64, i64);
+    let stored: Option<Row> = sqlx::query_as(
+        "SELECT u.id, u.username, u.password_hash, u.credential_epoch, u.is_admin, \
+           EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id) \
+         FROM users u WHERE u.username = ?1",
     )
     .bind(username.trim())
     .fetch_optional(&state.db)
@@ -190,18 +197,22 @@ async fn check_credentials(
         .hasher
         .verify(
             password,
-            stored.as_ref().map(|(_, _, hash, _)| hash.as_str()),
+            stored.as_ref().map(|(_, _, hash, ..)| hash.as_str()),
             client_gone,
         )
         .await
         .map_err(hashing_failed)?;
     Ok(stored
         .filter(|_| verified)
-        .map(|(id, username, _, credential_epoch)| UserRecord {
-            id,
-            username,
-            credential_epoch,
-        }))
+        .map(
+            |(id, username, _, credential_epoch, is_admin, mfa)| UserRecord {
+                id,
+                username,
+                credential_epoch,
+                is_admin: is_admin == 1,
+                mfa_enabled: mfa == 1,
+            },
+        ))
 }
 
 /// Notes the time of a completed sign-in (the admin list shows it). A

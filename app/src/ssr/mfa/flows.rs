@@ -10,6 +10,7 @@
 
 use crate::api::{AppError, SecondFactorMethod};
 use crate::ssr::accounts;
+use crate::ssr::config::MfaRequirement;
 use crate::ssr::error::internal;
 use crate::ssr::mfa::factors::{self, Proof, TypedFactor};
 use crate::ssr::mfa::recovery::{self, RecoveryCode};
@@ -75,7 +76,7 @@ pub async fn after_password(
     next: String,
 ) -> Result<String, AppError> {
     let auth = ctx.auth_session()?;
-    if factors::is_enrolled(&ctx.state.db, user.id).await? {
+    if user.mfa_enabled {
         let pending = PendingSignIn {
             user_id: user.id,
             credential_epoch: user.credential_epoch,
@@ -92,7 +93,7 @@ pub async fn after_password(
         .await
         .map_err(session_failed)?;
     accounts::record_sign_in(&ctx.state, user.id).await;
-    if must_have_mfa(&ctx.state, user.id).await? {
+    if mfa_required(ctx.state.settings.mfa.require, user.is_admin) {
         // The password was just proven: that is the step-up the enrolment
         // needs. Until MFA is on, the session reaches nothing else.
         let now = ctx.state.clock.now();
@@ -121,14 +122,19 @@ pub const ENROLMENT_PATHS: &[&str] = &[
     "/api/logout",
 ];
 
-/// Whether `[mfa] require` covers this user.
-pub async fn must_have_mfa(state: &AppState, user_id: i64) -> Result<bool, AppError> {
-    use crate::ssr::config::MfaRequirement;
-    Ok(match state.settings.mfa.require {
+/// Whether `[mfa] require` covers a user.
+pub fn mfa_required(requirement: MfaRequirement, is_admin: bool) -> bool {
+    match requirement {
         MfaRequirement::None => false,
         MfaRequirement::All => true,
-        MfaRequirement::Admins => crate::ssr::admin::is_admin(&state.db, user_id).await?,
-    })
+        MfaRequirement::Admins => is_admin,
+    }
+}
+
+/// `mfa_required`, reading the user's admin flag.
+pub async fn must_have_mfa(state: &AppState, user_id: i64) -> Result<bool, AppError> {
+    let is_admin = crate::ssr::admin::is_admin(&state.db, user_id).await?;
+    Ok(mfa_required(state.settings.mfa.require, is_admin))
 }
 
 /// The code page's form: a right code completes the sign-in on a new ID.
@@ -443,4 +449,44 @@ pub async fn end_other_sessions(ctx: &RequestContext, user: &CurrentUser) -> Res
         })
         .await
         .map_err(session_failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(stepped_up_at: Option<i64>) -> AuthState {
+        AuthState {
+            user_id: 1,
+            authenticated_at: 0,
+            credential_epoch: 0,
+            amr: vec!["pwd".to_owned()],
+            stepped_up_at,
+            elevated_at: None,
+            must_enrol: false,
+        }
+    }
+
+    #[test]
+    fn a_step_up_holds_for_its_window_only() {
+        assert!(!step_up_is_fresh(&auth(None), 1_000, 600));
+        assert!(step_up_is_fresh(&auth(Some(1_000)), 1_000, 600));
+        assert!(step_up_is_fresh(&auth(Some(1_000)), 1_599, 600));
+        assert!(!step_up_is_fresh(&auth(Some(1_000)), 1_600, 600));
+        // A step-up dated in the future (a clock moved back) is not trusted.
+        assert!(!step_up_is_fresh(&auth(Some(2_000)), 1_000, 600));
+        assert_eq!(
+            step_up_fresh_for_ms(&auth(Some(1_000)), 1_100, 600),
+            500_000
+        );
+        assert_eq!(step_up_fresh_for_ms(&auth(Some(1_000)), 1_600, 600), 0);
+    }
+
+    #[test]
+    fn who_must_have_mfa() {
+        assert!(!mfa_required(MfaRequirement::None, true));
+        assert!(mfa_required(MfaRequirement::Admins, true));
+        assert!(!mfa_required(MfaRequirement::Admins, false));
+        assert!(mfa_required(MfaRequirement::All, false));
+    }
 }
