@@ -77,3 +77,26 @@ test("pages are never cached; the build's assets are revalidated", async ({ page
     expect(asset.cacheControl, asset.url).toBe("no-cache");
   }
 });
+
+test("the profile form answers in the page: a refusal keeps the text, then it saves", async ({ page }) => {
+  const username = uniqueUsername("profile");
+  await register(page, username);
+  await signIn(page, username);
+  await waitForHydration(page);
+  await page.getByLabel("About you").fill("Some words I typed");
+  await page.locator("#profile-display-name").evaluate((el: HTMLInputElement) => {
+    el.value = "bell\u0007name";
+  });
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.getByRole("alert")).toContainText("control characters");
+  await expect(page.locator("#profile-saved")).toBeHidden();
+  await expect(page.getByLabel("About you")).toHaveValue("Some words I typed");
+  await expect(page).toHaveURL(/\/account$/);
+
+  await page.getByLabel("Display name").fill("Bell");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.locator("#profile-saved")).toBeVisible();
+  await expect(page.getByRole("alert")).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByLabel("Display name")).toHaveValue("Bell");
+});

@@ -1,8 +1,7 @@
 use leptos::prelude::*;
 
-use crate::api::{AccountView, SaveProfile, ABOUT_MAX, DISPLAY_NAME_MAX};
-use crate::browser::drafts;
-use crate::components::form::FormError;
+use crate::api::{AccountView, ABOUT_MAX, DISPLAY_NAME_MAX};
+use crate::components::form::PostedError;
 use crate::request::account_view;
 
 /// Rendered from the request's session. Anonymous requests never get here:
@@ -57,57 +56,112 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                 "You confirmed it is you: sensitive actions need no confirmation until " {until} "."
             </p>
         })}
+        <h2>"Profile"</h2>
+        <p class="notice" role="status" id="draft-restored" hidden>
+            "We kept what you had typed before your session ended. Check it and save."
+        </p>
         <ProfileForm username>
-            <label>
-                "Display name"
-                <input name="display_name" value=display_name maxlength=DISPLAY_NAME_MAX autocomplete="nickname"/>
-            </label>
-            <label>
-                "About you"
-                <textarea name="about" rows="5" maxlength=ABOUT_MAX>{about}</textarea>
-            </label>
-            <button type="submit">"Save profile"</button>
+            <form method="post" action="/api/profile" id="profile-form" data-keep-draft="true" class="stacked">
+                <label>
+                    "Display name"
+                    <input name="display_name" id="profile-display-name" value=display_name
+                        maxlength=DISPLAY_NAME_MAX autocomplete="nickname"/>
+                </label>
+                <label>
+                    "About you"
+                    <textarea name="about" id="profile-about" rows="5" maxlength=ABOUT_MAX>{about}</textarea>
+                </label>
+                <button type="submit">"Save profile"</button>
+            </form>
         </ProfileForm>
+        <p class="notice" role="status" id="profile-saved" hidden>"Saved."</p>
+        <p class="form-error" role="alert" id="profile-error" hidden></p>
+        <PostedError endpoint="profile"/>
         <p><a href="/account/security" id="security-link">"Security: two-step verification, password"</a></p>
     }
 }
 
-/// An island: in-page errors, and the draft kept when a session ended. The
-/// fields are server-rendered children: their values are in the page once,
-/// not again as island props, and they cost no Wasm.
+/// An island around the server-rendered form: in-page errors and "Saved."
+/// without a page load, and the draft kept when a session ended. It wires
+/// the markup with a few DOM calls instead of rendering it (no reactive
+/// graph on the server per page: W1, issue 9; and less Wasm). Without
+/// JavaScript the form posts as it is.
 #[island]
 fn ProfileForm(username: String, children: Children) -> impl IntoView {
-    let save = ServerAction::<SaveProfile>::new();
-    let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let restored = RwSignal::new(false);
-    // Text kept when the session ended comes back once the form is in the
-    // page (effects run in the browser only, after mounting; if the form is
-    // not attached yet, try again at the next frame).
-    Effect::new(move |_| {
-        let username = username.clone();
-        if drafts::restore(&username, "profile-form") {
-            restored.set(true);
+    // Effects run in the browser only, once the island is mounted.
+    Effect::new(move |_| wire::install(&username));
+    children()
+}
+
+mod wire {
+    use leptos::prelude::{document, request_animation_frame};
+    use wasm_bindgen::{closure::Closure, JsCast};
+    use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement};
+
+    use crate::api::save_profile;
+    use crate::browser::drafts;
+
+    const FORM: &str = "profile-form";
+
+    fn by_id<T: JsCast>(id: &str) -> Option<T> {
+        document().get_element_by_id(id)?.dyn_into::<T>().ok()
+    }
+
+    fn show(id: &str, text: Option<&str>) {
+        if let Some(element) = by_id::<HtmlElement>(id) {
+            if text.is_some() {
+                element.set_text_content(text);
+            }
+            element.set_hidden(false);
+        }
+    }
+
+    fn hide(id: &str) {
+        if let Some(element) = by_id::<HtmlElement>(id) {
+            element.set_hidden(true);
+        }
+    }
+
+    pub fn install(username: &str) {
+        // Text kept when the session ended comes back once the form is in
+        // the page (if it is not attached yet, try again at the next frame).
+        if drafts::restore(username, FORM) {
+            show("draft-restored", None);
         } else {
+            let username = username.to_owned();
             request_animation_frame(move || {
-                if drafts::restore(&username, "profile-form") {
-                    restored.set(true);
+                if drafts::restore(&username, FORM) {
+                    show("draft-restored", None);
                 }
             });
         }
-    });
-    view! {
-        <h2>"Profile"</h2>
-        {move || restored.get().then(|| view! {
-            <p class="notice" role="status" id="draft-restored">
-                "We kept what you had typed before your session ended. Check it and save."
-            </p>
-        })}
-        <ActionForm action=save attr:id="profile-form" attr:data-keep-draft="true" attr:class="stacked">
-            {children()}
-        </ActionForm>
-        {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! {
-            <p class="notice" role="status" id="profile-saved">"Saved."</p>
-        })}
-        <FormError error/>
+        let Some(form) = document().get_element_by_id(FORM) else {
+            return;
+        };
+        let on_submit = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
+            let (Some(name), Some(about)) = (
+                by_id::<HtmlInputElement>("profile-display-name"),
+                by_id::<HtmlTextAreaElement>("profile-about"),
+            ) else {
+                return;
+            };
+            event.prevent_default();
+            let (name, about) = (name.value(), about.value());
+            leptos::task::spawn_local(async move {
+                match save_profile(name, about).await {
+                    Ok(()) => {
+                        hide("profile-error");
+                        show("profile-saved", None);
+                    }
+                    Err(e) => {
+                        hide("profile-saved");
+                        show("profile-error", Some(&e.to_string()));
+                    }
+                }
+            });
+        });
+        let _ = form.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+        // The listener lives as long as the page.
+        on_submit.forget();
     }
 }
