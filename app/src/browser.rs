@@ -191,22 +191,15 @@ pub mod drafts {
 /// leads to (`LoginForm`), once the session is really gone: told earlier,
 /// they could load a page with the old session still alive.
 pub fn mark_signing_out_on_submit(form_id: &str) {
-    let Some(form) = document().get_element_by_id(form_id) else {
-        return;
-    };
-    let on_submit = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| set_signing_out(true));
-    let _ = form.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
-    // The listener lives as long as the page.
-    on_submit.forget();
+    if let Some(form) = document().get_element_by_id(form_id) {
+        listen(&form, "submit", |_| set_signing_out(true));
+    }
 }
 
 /// Sends the form `form_id` as its submit button would (its submit
 /// listeners run, then the browser posts it and follows the answer).
 pub fn submit_form(form_id: &str) {
-    if let Some(form) = document()
-        .get_element_by_id(form_id)
-        .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
-    {
+    if let Some(form) = by_id::<web_sys::HtmlFormElement>(form_id) {
         let _ = form.request_submit();
     }
 }
@@ -214,10 +207,7 @@ pub fn submit_form(form_id: &str) {
 /// Puts the text of element `id` (as shown: one line per list item) on
 /// the clipboard. `false` if there is no such element or no clipboard.
 pub fn copy_text_of(id: &str) -> bool {
-    let Some(element) = document()
-        .get_element_by_id(id)
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    else {
+    let Some(element) = by_id::<web_sys::HtmlElement>(id) else {
         return false;
     };
     // The promise settles later; a refusal leaves the codes on the page.
@@ -226,4 +216,20 @@ pub fn copy_text_of(id: &str) -> bool {
         .clipboard()
         .write_text(&element.inner_text());
     true
+}
+
+/// The element `id`, as the DOM type `T`.
+pub fn by_id<T: JsCast>(id: &str) -> Option<T> {
+    document().get_element_by_id(id)?.dyn_into::<T>().ok()
+}
+
+/// Calls `handler` on every `event` at `target`, for the life of the page.
+pub fn listen(
+    target: &web_sys::EventTarget,
+    event: &str,
+    handler: impl FnMut(web_sys::Event) + 'static,
+) {
+    let closure = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(handler);
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    closure.forget();
 }

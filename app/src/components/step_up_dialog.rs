@@ -75,23 +75,13 @@ mod wire {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
-    use leptos::prelude::{document, window};
-    use wasm_bindgen::{closure::Closure, JsCast};
-    use web_sys::{Event, HtmlElement, HtmlFormElement, HtmlInputElement};
+    use leptos::prelude::window;
+    use wasm_bindgen::JsCast;
+    use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
 
     use super::MARGIN_MS;
     use crate::api::{step_up, SecondFactorMethod, Secret};
-    use crate::browser::now_ms;
-
-    fn by_id<T: JsCast>(id: &str) -> Option<T> {
-        document().get_element_by_id(id)?.dyn_into::<T>().ok()
-    }
-
-    fn listen(target: &web_sys::EventTarget, event: &str, handler: impl FnMut(Event) + 'static) {
-        let closure = Closure::<dyn FnMut(Event)>::new(handler);
-        let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
-        closure.forget();
-    }
+    use crate::browser::{by_id, listen, now_ms};
 
     pub fn install(fresh_for_ms: i64) {
         let (Some(dialog), Some(form), Some(field), Some(method), Some(error)) = (

@@ -95,17 +95,12 @@ fn ProfileForm(username: String, children: Children) -> impl IntoView {
 
 mod wire {
     use leptos::prelude::{document, request_animation_frame};
-    use wasm_bindgen::{closure::Closure, JsCast};
     use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
     use crate::api::save_profile;
-    use crate::browser::drafts;
+    use crate::browser::{by_id, drafts, listen};
 
     const FORM: &str = "profile-form";
-
-    fn by_id<T: JsCast>(id: &str) -> Option<T> {
-        document().get_element_by_id(id)?.dyn_into::<T>().ok()
-    }
 
     fn show(id: &str, text: Option<&str>) {
         if let Some(element) = by_id::<HtmlElement>(id) {
@@ -138,7 +133,7 @@ mod wire {
         let Some(form) = document().get_element_by_id(FORM) else {
             return;
         };
-        let on_submit = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
+        listen(&form, "submit", |event| {
             let (Some(name), Some(about)) = (
                 by_id::<HtmlInputElement>("profile-display-name"),
                 by_id::<HtmlTextAreaElement>("profile-about"),
@@ -160,8 +155,5 @@ mod wire {
                 }
             });
         });
-        let _ = form.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
-        // The listener lives as long as the page.
-        on_submit.forget();
     }
 }

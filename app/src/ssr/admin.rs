@@ -37,9 +37,7 @@ pub async fn set_admin(db: &SqlitePool, username: &str, admin: bool) -> Result<b
 
 /// Whether the session entered the admin area within the step-up window.
 pub fn is_elevated(auth: &AuthState, now: i64, window_secs: u64) -> bool {
-    let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
-    auth.elevated_at
-        .is_some_and(|at| at <= now && now.saturating_sub(at) < window)
+    flows::within_window(auth.elevated_at, now, window_secs)
 }
 
 /// An admin, whatever the elevation: else `Forbidden` (a visitor gets

@@ -117,63 +117,55 @@ pub async fn resolve_session(
         }
         other => other,
     };
-    if let Some(mut user) = current {
-        if !NO_AUTOMATIC_TOUCH.contains(&path.as_str()) {
-            match auth
-                .record_activity(&user.session, || client_info(&parts))
-                .await
-            {
-                Ok(Some(deadlines)) => user.session.deadlines = deadlines,
-                Ok(None) => {}
-                Err(e) => {
-                    let _ = internal(e);
+    let current = match current {
+        Some(mut user) => {
+            if !NO_AUTOMATIC_TOUCH.contains(&path.as_str()) {
+                match auth
+                    .record_activity(&user.session, || client_info(&parts))
+                    .await
+                {
+                    Ok(Some(deadlines)) => user.session.deadlines = deadlines,
+                    Ok(None) => {}
+                    Err(e) => {
+                        let _ = internal(e);
+                    }
                 }
             }
+            Some(Arc::new(user))
         }
-        if parts.method == Method::GET {
-            if let Err(response) = prepare_page(&path, &state, Some(&user), &auth, &mut parts).await
-            {
-                return response;
+        None if parts.method == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) => {
+            let target = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/account");
+            return Redirect::to(&format!(
+                "/login?next={}",
+                crate::urls::percent_encode(target)
+            ))
+            .into_response();
+        }
+        None => None,
+    };
+    // The few pages that need the database or the session get their data
+    // here, before rendering (rendering stays synchronous). Every other
+    // path returns at once from the match in `pages::prepare`.
+    if parts.method == Method::GET {
+        let prepared =
+            crate::ssr::pages::prepare(&path, parts.uri.query(), &state, current.as_deref(), &auth)
+                .await;
+        match prepared {
+            Ok(Some(data)) => {
+                parts.extensions.insert(Arc::new(data));
             }
+            Ok(None) => {}
+            Err(error) => return error_response(error),
         }
-        parts.extensions.insert(Arc::new(user));
-    } else if parts.method == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) {
-        let target = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/account");
-        return Redirect::to(&format!(
-            "/login?next={}",
-            crate::urls::percent_encode(target)
-        ))
-        .into_response();
-    } else if parts.method == Method::GET {
-        if let Err(response) = prepare_page(&path, &state, None, &auth, &mut parts).await {
-            return response;
-        }
+    }
+    if let Some(user) = current {
+        parts.extensions.insert(user);
     }
     next.run(Request::from_parts(parts, body)).await
-}
-
-/// The data of the few pages that need the database or the session
-/// (`pages::prepare`), put in the request before rendering.
-async fn prepare_page(
-    path: &str,
-    state: &AppState,
-    user: Option<&CurrentUser>,
-    auth: &AuthSession,
-    parts: &mut Parts,
-) -> Result<(), Response> {
-    let query = parts.uri.query().map(str::to_owned);
-    match crate::ssr::pages::prepare(path, query.as_deref(), state, user, auth).await {
-        Ok(Some(data)) => {
-            parts.extensions.insert(Arc::new(data));
-            Ok(())
-        }
-        Ok(None) => Ok(()),
-        Err(error) => Err(error_response(error)),
-    }
 }
 
 async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Response>> {

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{location, session_set_cookie, spawn_app, TestApp, PASSWORD};
+use crate::helpers::{location, new_sid, spawn_app, TestApp, PASSWORD};
 
 impl TestApp {
     async fn cli(&self, args: &[&str]) -> Result<String, String> {
@@ -12,12 +12,6 @@ impl TestApp {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         server::cli::run(&settings, &args).await
     }
-}
-
-fn new_sid(res: &reqwest::Response) -> String {
-    session_set_cookie(res.headers())
-        .expect("a new session cookie")
-        .value
 }
 
 #[tokio::test]

@@ -105,6 +105,13 @@ pub fn session_set_cookie(headers: &HeaderMap) -> Option<SetCookie> {
     })
 }
 
+/// The new session cookie of a response that must rotate the ID.
+pub fn new_sid(res: &Response) -> String {
+    session_set_cookie(res.headers())
+        .expect("a new session cookie")
+        .value
+}
+
 pub fn location(res: &Response) -> String {
     res.headers()
         .get(LOCATION)

@@ -5,14 +5,7 @@
 use app::ssr::mfa::totp::TotpSecret;
 use reqwest::{Response, StatusCode};
 
-use crate::helpers::{location, session_set_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
-
-/// The new session cookie of a response that must rotate the ID.
-fn new_sid(res: &Response) -> String {
-    session_set_cookie(res.headers())
-        .expect("a new session cookie")
-        .value
-}
+use crate::helpers::{location, new_sid, spawn_app, spawn_app_with, TestApp, PASSWORD};
 
 async fn error_of(res: Response) -> (StatusCode, String) {
     let status = res.status();
@@ -71,6 +64,9 @@ impl TestApp {
         // The other sessions ended; this one moved to a new ID.
         let sid = new_sid(&res);
         let page = self.page("/account/security", &sid).await;
+        // The secret is never sent to the browser again once MFA is on.
+        assert!(!page.contains("totp-secret"));
+        assert!(!page.contains(&shown.replace(' ', "")[..16]));
         let list = between(&page, "id=\"recovery-codes\"", "</ol>").expect("codes shown");
         let codes: Vec<String> = list
             .split("<code>")

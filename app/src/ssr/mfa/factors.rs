@@ -7,7 +7,7 @@ use sqlx::SqlitePool;
 use super::recovery::{self, RecoveryCode};
 use super::sealing::SealingKey;
 use super::totp::TotpSecret;
-use crate::api::AppError;
+use crate::api::{AppError, SecondFactorMethod};
 use crate::ssr::error::internal;
 use crate::ssr::state::AppState;
 
@@ -16,6 +16,16 @@ use crate::ssr::state::AppState;
 pub enum TypedFactor<'a> {
     Totp(&'a str),
     RecoveryCode(&'a str),
+}
+
+impl<'a> TypedFactor<'a> {
+    /// `code` read as the kind the form says it is.
+    pub fn of(method: SecondFactorMethod, code: &'a str) -> Self {
+        match method {
+            SecondFactorMethod::Totp => TypedFactor::Totp(code),
+            SecondFactorMethod::RecoveryCode => TypedFactor::RecoveryCode(code),
+        }
+    }
 }
 
 /// A second factor that checked out, and what is worth telling the user.
@@ -31,6 +41,14 @@ impl Proof {
         match self {
             Proof::Totp => "otp",
             Proof::RecoveryCode { .. } => "rec",
+        }
+    }
+
+    /// Unused recovery codes left, when one was just used.
+    pub fn codes_left(&self) -> Option<i64> {
+        match self {
+            Proof::RecoveryCode { remaining } => Some(*remaining),
+            Proof::Totp => None,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::api::{AppError, SecondFactorMethod};
 use crate::ssr::accounts;
 use crate::ssr::config::MfaRequirement;
 use crate::ssr::error::internal;
-use crate::ssr::mfa::factors::{self, Proof, TypedFactor};
+use crate::ssr::mfa::factors::{self, TypedFactor};
 use crate::ssr::mfa::recovery::{self, RecoveryCode};
 use crate::ssr::mfa::totp::TotpSecret;
 use crate::ssr::password::Password;
@@ -23,11 +23,16 @@ use crate::ssr::web::{CurrentUser, RequestContext};
 /// How long an unconfirmed enrolment stays usable.
 const ENROLMENT_TTL_SECS: i64 = 15 * 60;
 
+/// Whether a moment `at` lies within the last `window_secs` (one dated in
+/// the future, after a clock moved back, does not count).
+pub fn within_window(at: Option<i64>, now: i64, window_secs: u64) -> bool {
+    let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
+    at.is_some_and(|at| at <= now && now.saturating_sub(at) < window)
+}
+
 /// Whether `auth` stepped up within the last `window_secs`.
 pub fn step_up_is_fresh(auth: &AuthState, now: i64, window_secs: u64) -> bool {
-    let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
-    auth.stepped_up_at
-        .is_some_and(|at| at <= now && now.saturating_sub(at) < window)
+    within_window(auth.stepped_up_at, now, window_secs)
 }
 
 /// How much longer the step-up of `auth` holds, ms (0 if it does not).
@@ -156,18 +161,12 @@ pub async fn complete_sign_in(
         auth.log_out().await.map_err(session_failed)?;
         return Err(AppError::SignInExpired);
     }
-    let typed = match method {
-        SecondFactorMethod::Totp => TypedFactor::Totp(code),
-        SecondFactorMethod::RecoveryCode => TypedFactor::RecoveryCode(code),
-    };
-    match factors::verify(state, pending.user_id, typed).await? {
+    match factors::verify(state, pending.user_id, TypedFactor::of(method, code)).await? {
         Some(proof) => {
-            // The password may have changed since it was checked.
-            let Some(epoch) = accounts::credential_epoch(state, pending.user_id).await? else {
-                auth.log_out().await.map_err(session_failed)?;
-                return Err(AppError::SignInExpired);
-            };
-            if epoch != pending.credential_epoch {
+            // The password may have changed (or the account gone) since it
+            // was checked.
+            let epoch = pending.credential_epoch;
+            if accounts::credential_epoch(state, pending.user_id).await? != Some(epoch) {
                 auth.log_out().await.map_err(session_failed)?;
                 return Err(AppError::SignInExpired);
             }
@@ -185,11 +184,7 @@ pub async fn complete_sign_in(
                 method = proof.method(),
                 "signed in with a second factor"
             );
-            let remaining = match proof {
-                Proof::RecoveryCode { remaining } => Some(remaining),
-                Proof::Totp => None,
-            };
-            Ok((pending.next, remaining))
+            Ok((pending.next, proof.codes_left()))
         }
         None => {
             pending.wrong_codes += 1;
@@ -219,18 +214,8 @@ pub async fn step_up(
     let user = ctx.require_user()?;
     let enrolled = factors::is_enrolled(&state.db, user.user_id).await?;
     let (method_name, remaining) = if enrolled {
-        let typed = match method {
-            SecondFactorMethod::Totp => TypedFactor::Totp(secret),
-            SecondFactorMethod::RecoveryCode => TypedFactor::RecoveryCode(secret),
-        };
-        match factors::verify(state, user.user_id, typed).await? {
-            Some(proof) => (
-                proof.method(),
-                match proof {
-                    Proof::RecoveryCode { remaining } => Some(remaining),
-                    Proof::Totp => None,
-                },
-            ),
+        match factors::verify(state, user.user_id, TypedFactor::of(method, secret)).await? {
+            Some(proof) => (proof.method(), proof.codes_left()),
             None => return Err(AppError::InvalidCode),
         }
     } else {
