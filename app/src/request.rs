@@ -18,6 +18,19 @@ pub fn signed_in_username() -> Option<String> {
     None
 }
 
+/// The value of `name` in the query string of the page being rendered.
+/// Read from the request in place: cheaper than the router's
+/// `use_query_map`, which builds a reactive map per use (W1, issue 9).
+pub fn query_param(name: &str) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::query_param(name);
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = name;
+        None
+    }
+}
+
 /// The signed-in user's account page data.
 pub fn account_view() -> Option<AccountView> {
     #[cfg(feature = "ssr")]

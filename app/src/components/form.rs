@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::AppError;
+use crate::request::query_param;
 
 /// The error of the last submission, announced to screen readers.
 #[component]
@@ -21,17 +22,11 @@ pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
 #[component]
 pub fn PostedError(endpoint: &'static str) -> impl IntoView {
     use leptos::server_fn::error::ServerFnUrlError;
-    use leptos_router::hooks::use_query_map;
 
-    let query = use_query_map();
-    let query = query.read_untracked();
-    let from_here = query
-        .get("__path")
-        .is_some_and(|path| path.trim_start_matches("/api/") == endpoint);
-    let error = query
-        .get("__err")
-        .filter(|_| from_here)
-        .map(|err| ServerFnUrlError::<AppError>::decode_err(&err));
+    let error = query_param("__err").filter(|_| {
+        query_param("__path").is_some_and(|path| path.trim_start_matches("/api/") == endpoint)
+    });
+    let error = error.map(|err| ServerFnUrlError::<AppError>::decode_err(&err));
     error.map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
 }
 

@@ -2,12 +2,11 @@
 //! needs a fresh step-up and moves the session to a new ID.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::api::AdminView;
 use crate::components::form::PostedError;
 use crate::components::step_up_dialog::StepUpDialog;
-use crate::request::admin_view;
+use crate::request::{admin_view, query_param};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -39,8 +38,7 @@ pub fn AdminPage() -> impl IntoView {
 
 #[component]
 fn UserList(view: AdminView) -> impl IntoView {
-    let query = use_query_map();
-    let ended = query.read_untracked().get("ended");
+    let ended = query_param("ended");
     let AdminView {
         users,
         page,

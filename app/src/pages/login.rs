@@ -1,11 +1,10 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::api::Login;
 use crate::browser;
 use crate::components::form::FormError;
 use crate::countdown::TabMessage;
-use crate::request::signed_in_username;
+use crate::request::{query_param, signed_in_username};
 
 /// Why the user is on the sign-in page, in plain words.
 fn notice(reason: Option<&str>, registered: bool) -> Option<&'static str> {
@@ -25,18 +24,16 @@ fn notice(reason: Option<&str>, registered: bool) -> Option<&'static str> {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let query = use_query_map();
-    let query = query.read_untracked();
-    let next = query.get("next").unwrap_or_default();
+    let next = query_param("next").unwrap_or_default();
     let message = notice(
-        query.get("reason").as_deref(),
-        query.get("registered").is_some(),
+        query_param("reason").as_deref(),
+        query_param("registered").is_some(),
     )
     .map(|text| view! { <p class="notice" role="status">{text}</p> });
     // Just signed out (and no session now): the other tabs follow. Told
     // from here, they load the sign-in page after the session is gone.
     let announce_signed_out =
-        query.get("reason").as_deref() == Some("signed_out") && signed_in_username().is_none();
+        query_param("reason").as_deref() == Some("signed_out") && signed_in_username().is_none();
     view! {
         <h1>"Sign in"</h1>
         {message}

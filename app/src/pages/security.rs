@@ -4,12 +4,11 @@
 //! the browser to `/step-up`, which returns here.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::api::{EnrolmentView, SecurityView};
 use crate::components::form::{CopyButton, PostedError};
 use crate::components::step_up_dialog::StepUpDialog;
-use crate::request::security_view;
+use crate::request::{query_param, security_view};
 
 /// At or below this many unused recovery codes, suggest new ones.
 const FEW_CODES_LEFT: i64 = 3;
@@ -20,10 +19,8 @@ pub fn SecurityPage() -> impl IntoView {
         return view! { <p>"Please " <a href="/login?next=/account/security">"sign in"</a> "."</p> }
             .into_any();
     };
-    let query = use_query_map();
-    let query = query.read_untracked();
-    let codes_left = query.get("codes_left").and_then(|n| n.parse::<i64>().ok());
-    let notice = match (codes_left, query.get("password"), query.get("mfa")) {
+    let codes_left = query_param("codes_left").and_then(|n| n.parse::<i64>().ok());
+    let notice = match (codes_left, query_param("password"), query_param("mfa")) {
         (Some(left), _, _) => Some(format!(
             "You used a recovery code. You have {left} left.{}",
             if left <= FEW_CODES_LEFT {

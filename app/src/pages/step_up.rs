@@ -2,20 +2,15 @@
 //! recent step-up lands here, and returns to that form afterwards.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::form::PostedError;
-use crate::request::step_up_view;
+use crate::request::{query_param, step_up_view};
 
 #[component]
 pub fn StepUpPage() -> impl IntoView {
     let mfa_enabled = step_up_view().is_some_and(|v| v.mfa_enabled);
-    let query = use_query_map();
-    let query = query.read_untracked();
-    let next = query
-        .get("next")
-        .unwrap_or_else(|| "/account/security".to_owned());
-    let recovery = query.get("method").as_deref() == Some("recovery_code");
+    let next = query_param("next").unwrap_or_else(|| "/account/security".to_owned());
+    let recovery = query_param("method").as_deref() == Some("recovery_code");
     let field = match (mfa_enabled, recovery) {
         (true, false) => view! {
             <input type="hidden" name="method" value="totp"/>

@@ -2,16 +2,14 @@
 //! recovery code. A plain form (works without JavaScript).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::form::PostedError;
-use crate::request::verify_view;
+use crate::request::{query_param, verify_view};
 
 #[component]
 pub fn VerifyPage() -> impl IntoView {
     let pending = verify_view().is_some_and(|v| v.pending);
-    let query = use_query_map();
-    let recovery = query.read_untracked().get("method").as_deref() == Some("recovery_code");
+    let recovery = query_param("method").as_deref() == Some("recovery_code");
     if !pending {
         return view! {
             <h1>"Two-step verification"</h1>

@@ -30,6 +30,21 @@ fn with_current_user<R>(f: impl FnOnce(&CurrentUser) -> R) -> Option<R> {
     .flatten()
 }
 
+pub fn query_param(name: &str) -> Option<String> {
+    with_context::<Parts, _>(|parts| {
+        let query = parts.uri.query()?;
+        // Most pages are asked for parameters their URL does not carry.
+        if !query.contains(name) {
+            return None;
+        }
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .ok()?
+            .into_iter()
+            .find_map(|(key, value)| (key == name).then_some(value))
+    })
+    .flatten()
+}
+
 pub fn signed_in_username() -> Option<String> {
     with_current_user(|user| user.username.clone())
 }
