@@ -160,7 +160,7 @@ test.describe("absolute deadline", () => {
     await expect(page.locator("#session-warning-text")).toHaveText(
       /maximum length and will end in 0:\d\d\. You will have to sign in again at \d\d:\d\d\./,
     );
-    await expect(page.locator("#stay-signed-in")).toHaveCount(0);
+    await expect(page.locator("#stay-signed-in")).toBeHidden();
     await expect(page.locator("#sign-out-now")).toBeFocused();
     await expect(page).toHaveURL(/reason=absolute/, { timeout: 30_000 });
     await expect(page.getByText("Your session reached its maximum length")).toBeVisible();

@@ -12,11 +12,11 @@
 
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::ev;
-use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::{closure::Closure, JsCast};
+use web_sys::HtmlElement;
 
 use crate::api::{extend_session, session_status, AppError, SessionDeadlines};
 use crate::browser::{self, drafts};
@@ -30,10 +30,8 @@ struct Timer {
     /// Browser time, refreshed every second while the dialog shows.
     now_ms: RwSignal<i64>,
     warning: RwSignal<bool>,
-    // Browser timers are not `Send`. They only ever exist in the browser;
-    // on the server these stay `None`, so no `SendWrapper` is created
-    // there (a `SendWrapper` dropped on another server thread panics, and
-    // `StoredValue::new_local` would create one during server rendering).
+    // Browser timers are not `Send`; the timer only exists in the browser
+    // (made by the island's effect), where there is one thread.
     next_check: StoredValue<Option<SendWrapper<Timeout>>>,
     ticker: StoredValue<Option<SendWrapper<Interval>>>,
     username: StoredValue<String>,
@@ -244,41 +242,160 @@ impl Timer {
         });
     }
 
-    fn on_keydown(self, event: ev::KeyboardEvent, buttons: [NodeRef<html::Button>; 2]) {
-        match event.key().as_str() {
-            // Escape must not sign anyone out; it does nothing here.
-            "Escape" => event.prevent_default(),
-            // Keep focus inside the dialog.
-            "Tab" => {
-                let present: Vec<_> = buttons.iter().filter_map(|b| b.get()).collect();
-                if present.len() <= 1 {
-                    event.prevent_default();
-                    return;
+    /// Shows or hides the dialog and writes its text, whenever the phase
+    /// changes or (while it shows) every second.
+    fn render(self, dialog: Dialog) {
+        Effect::new(move |before: Option<(bool, bool)>| {
+            let shown = self.warning.get();
+            dialog.backdrop.set_hidden(!shown);
+            let warning = if shown { self.warning_text() } else { None };
+            let can_extend = matches!(warning, Some((_, EndReason::Idle)));
+            dialog
+                .text
+                .set_text_content(warning.as_ref().map(|(text, _)| text.as_str()));
+            dialog.stay.set_hidden(!can_extend);
+            // Focus moves to Stay signed in (or Sign out now when nothing
+            // can be extended) as soon as the dialog shows, and again if
+            // Stay signed in goes away.
+            if shown && before != Some((true, can_extend)) {
+                let _ = if can_extend {
+                    &dialog.stay
+                } else {
+                    &dialog.leave
                 }
-                let active = document().active_element();
-                let first: &web_sys::Element = present[0].as_ref();
-                let last: &web_sys::Element = present[present.len() - 1].as_ref();
-                let at = |e: &web_sys::Element| active.as_ref() == Some(e);
-                if event.shift_key() && at(first) {
-                    event.prevent_default();
-                    let _ = present[present.len() - 1].focus();
-                } else if !event.shift_key() && at(last) {
-                    event.prevent_default();
-                    let _ = present[0].focus();
-                }
+                .focus();
             }
-            _ => {}
+            (shown, can_extend)
+        });
+    }
+
+    /// The dialog's text and why the session would end, while it warns.
+    fn warning_text(self) -> Option<(String, EndReason)> {
+        match self.phase()? {
+            Phase::Warning {
+                remaining_ms,
+                reason,
+            } => {
+                let ends_local = self
+                    .deadlines
+                    .get()
+                    .map(|d| browser::local_clock_time(next_end(&d).0 - self.offset_ms.get()))
+                    .unwrap_or_default();
+                Some((
+                    countdown::warning_text(remaining_ms, reason, &ends_local),
+                    reason,
+                ))
+            }
+            _ => None,
         }
+    }
+
+    fn wire_buttons(self, dialog: &Dialog) {
+        browser::listen(&dialog.stay, "click", move |_| self.extend());
+        browser::listen(&dialog.leave, "click", move |_| self.sign_out());
+        let (stay, leave) = (dialog.stay.clone(), dialog.leave.clone());
+        browser::listen(&dialog.backdrop, "keydown", move |event| {
+            if let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() {
+                on_keydown(event, &stay, &leave);
+            }
+        });
     }
 }
 
-/// An island: the only part of a signed-in page that runs all the time.
+/// WCAG 2.2.1 / 2.1.2: Escape must not sign anyone out (it does nothing
+/// here), and focus stays inside the dialog.
+fn on_keydown(event: &web_sys::KeyboardEvent, stay: &HtmlElement, leave: &HtmlElement) {
+    match event.key().as_str() {
+        "Escape" => event.prevent_default(),
+        "Tab" => {
+            if stay.hidden() {
+                event.prevent_default();
+                return;
+            }
+            let active = document().active_element();
+            let at = |e: &HtmlElement| active.as_ref() == Some(e.as_ref());
+            if event.shift_key() && at(stay) {
+                event.prevent_default();
+                let _ = leave.focus();
+            } else if !event.shift_key() && at(leave) {
+                event.prevent_default();
+                let _ = stay.focus();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The server-rendered dialog's elements.
+#[derive(Clone)]
+struct Dialog {
+    backdrop: HtmlElement,
+    text: HtmlElement,
+    stay: HtmlElement,
+    leave: HtmlElement,
+}
+
+impl Dialog {
+    fn find() -> Option<Self> {
+        Some(Self {
+            backdrop: browser::by_id(DIALOG_ID)?,
+            text: browser::by_id("session-warning-text")?,
+            stay: browser::by_id("stay-signed-in")?,
+            leave: browser::by_id("sign-out-now")?,
+        })
+    }
+}
+
+const DIALOG_ID: &str = "session-warning-backdrop";
+
 /// The header's sign-out form (`header::SignOutButton`): a plain form that
 /// this island watches and sends ("Sign out now").
 pub const SIGN_OUT_FORM_ID: &str = "sign-out-form";
 
-#[island]
+/// The countdown's dialog, rendered on the server (hidden) and wired in
+/// the browser by the `Countdown` island with a few DOM calls. Before
+/// issue 9 the island rendered the dialog itself: on the server that made
+/// a reactive graph (signals, `Show`) per signed-in page for markup that is
+/// never shown there (W1).
+#[component]
 pub fn SessionTimer(username: String) -> impl IntoView {
+    view! {
+        <Countdown username>
+            <div class="dialog-backdrop" id=DIALOG_ID hidden>
+                <div
+                    class="dialog"
+                    id="session-warning"
+                    role="alertdialog"
+                    aria-modal="true"
+                    aria-labelledby="session-warning-title"
+                    aria-describedby="session-warning-text"
+                >
+                    <h2 id="session-warning-title">"Are you still there?"</h2>
+                    <p id="session-warning-text"></p>
+                    <div class="actions">
+                        <button type="button" id="stay-signed-in">"Stay signed in"</button>
+                        <button type="button" id="sign-out-now" class="secondary">"Sign out now"</button>
+                    </div>
+                </div>
+            </div>
+        </Countdown>
+    }
+}
+
+/// The island: the only part of a signed-in page that runs all the time.
+#[island]
+fn Countdown(username: String, children: Children) -> impl IntoView {
+    // Effects run only in the browser, after hydration; the timer's
+    // signals are made there, never during server rendering. `untrack`:
+    // this effect must run once, whatever the timer reads while starting.
+    Effect::new(move |_| untrack(|| start(username.clone())));
+    children()
+}
+
+fn start(username: String) {
+    let Some(dialog) = Dialog::find() else {
+        return;
+    };
     let timer = Timer {
         deadlines: RwSignal::new(None),
         offset_ms: RwSignal::new(0),
@@ -288,75 +405,9 @@ pub fn SessionTimer(username: String) -> impl IntoView {
         ticker: StoredValue::new(None),
         username: StoredValue::new(username),
     };
-    // Effects run only in the browser, after hydration.
-    Effect::new(move |started: Option<()>| {
-        if started.is_none() {
-            timer.listen();
-            timer.refresh();
-            browser::mark_signing_out_on_submit(SIGN_OUT_FORM_ID);
-        }
-    });
-
-    let stay = NodeRef::<html::Button>::new();
-    let leave = NodeRef::<html::Button>::new();
-    // Focus moves to Stay signed in (or Sign out now when nothing can be
-    // extended) as soon as the dialog shows.
-    Effect::new(move || {
-        if timer.warning.get() {
-            match (stay.get(), leave.get()) {
-                (Some(button), _) | (None, Some(button)) => {
-                    let _ = button.focus();
-                }
-                _ => {}
-            }
-        }
-    });
-
-    let warning = move || match timer.phase() {
-        Some(Phase::Warning {
-            remaining_ms,
-            reason,
-        }) => {
-            let ends_local = timer
-                .deadlines
-                .get()
-                .map(|d| browser::local_clock_time(next_end(&d).0 - timer.offset_ms.get()))
-                .unwrap_or_default();
-            Some((
-                countdown::warning_text(remaining_ms, reason, &ends_local),
-                reason,
-            ))
-        }
-        _ => None,
-    };
-    let can_extend = move || matches!(warning(), Some((_, EndReason::Idle)));
-
-    view! {
-        <Show when=move || timer.warning.get()>
-            <div class="dialog-backdrop">
-                <div
-                    class="dialog"
-                    id="session-warning"
-                    role="alertdialog"
-                    aria-modal="true"
-                    aria-labelledby="session-warning-title"
-                    aria-describedby="session-warning-text"
-                    on:keydown=move |event| timer.on_keydown(event, [stay, leave])
-                >
-                    <h2 id="session-warning-title">"Are you still there?"</h2>
-                    <p id="session-warning-text">{move || warning().map(|(text, _)| text)}</p>
-                    <div class="actions">
-                        <Show when=can_extend>
-                            <button id="stay-signed-in" node_ref=stay on:click=move |_| timer.extend()>
-                                "Stay signed in"
-                            </button>
-                        </Show>
-                        <button id="sign-out-now" class="secondary" node_ref=leave on:click=move |_| timer.sign_out()>
-                            "Sign out now"
-                        </button>
-                    </div>
-                </div>
-            </div>
-        </Show>
-    }
+    timer.wire_buttons(&dialog);
+    timer.render(dialog);
+    timer.listen();
+    timer.refresh();
+    browser::mark_signing_out_on_submit(SIGN_OUT_FORM_ID);
 }
