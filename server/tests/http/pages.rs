@@ -39,7 +39,7 @@ async fn the_account_page_is_rendered_whole_with_its_islands() {
     assert!(!html.contains("Loading"));
     // The interactive parts are islands, and only they. Sign-out is a
     // plain form (the countdown island watches it).
-    for island in ["SessionTimer", "ProfileForm"] {
+    for island in ["Countdown", "ProfileForm"] {
         assert!(
             html.contains(&format!("data-component=\"{island}_")),
             "{island} is not an island: {html}"

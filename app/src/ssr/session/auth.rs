@@ -8,8 +8,8 @@ use tower_sessions::{Expiry, Session};
 
 use super::policy::{Deadlines, SessionPolicy};
 use super::store::{
-    deadlines_from_json, ClientInfo, SessionBackend, SessionOwner, Touch, AUTH_KEY, CLIENT_KEY,
-    META_KEY, OWNER_KEY,
+    deadlines_from_json, owner_from_json, ClientInfo, SessionBackend, SessionOwner, Touch,
+    AUTH_KEY, CLIENT_KEY, META_KEY, OWNER_KEY,
 };
 use crate::ssr::clock::SharedClock;
 
@@ -146,7 +146,11 @@ impl AuthSession {
         if !SessionPolicy::is_alive(&deadlines, self.clock.now()) {
             return Ok(None);
         }
-        let owner = self.session.get::<SessionOwner>(OWNER_KEY).await?;
+        let owner = self
+            .session
+            .get_value(OWNER_KEY)
+            .await?
+            .and_then(owner_from_json);
         Ok(Some(LiveSession {
             auth,
             deadlines,

@@ -20,21 +20,24 @@
 //! cache_max_entries = 0`) until invalidation crosses servers.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
 
 use super::policy::{Deadlines, SessionPolicy};
-use super::store::SessionOwner;
 use crate::ssr::clock::UnixTime;
 
 pub type StorageKey = [u8; 32];
 
-/// A session row with its user's row, as the store loads them.
+/// A session row with its user's row, as the store loads them: the
+/// tower-sessions record's data already built (JSON parsed once per
+/// database read, not once per request: W1 and W3, issue 9), shared, so
+/// that a hit copies it outside the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedRow {
     pub user_id: Option<i64>,
     pub deadlines: Deadlines,
-    pub data: String,
-    pub owner: Option<SessionOwner>,
+    pub record_data: Arc<HashMap<String, Value>>,
 }
 
 #[derive(Debug, Default)]
@@ -149,8 +152,7 @@ mod tests {
                 idle_expires_at,
                 absolute_expires_at: 1000,
             },
-            data: "{}".to_owned(),
-            owner: None,
+            record_data: Arc::default(),
         }
     }
 

@@ -12,8 +12,9 @@
 //!   it, and only if the row still holds it (compare-and-swap), so a
 //!   request never overwrites a newer write with its stale snapshot.
 //! - `OWNER_KEY` (`"_owner"`) is filled in by `load` with the signed-in
-//!   user's row, read by the same query as the session (a JOIN): one
-//!   database round trip per request, not two (issue 4). Never written back.
+//!   user's row (a JSON array), read by the same query as the session (a
+//!   JOIN): one database round trip per request, not two (issue 4). Never
+//!   written back.
 //!
 //! Every other key is the session's data, stored as JSON.
 //!
@@ -201,52 +202,49 @@ fn split_record(record: &Record) -> session_store::Result<RowParts> {
     })
 }
 
-impl From<LoadedRow> for CachedRow {
-    fn from(row: LoadedRow) -> Self {
-        let owner = match (row.username, row.credential_epoch) {
-            (Some(username), Some(credential_epoch)) => Some(SessionOwner {
+impl TryFrom<LoadedRow> for CachedRow {
+    type Error = session_store::Error;
+
+    /// Builds the record's data with the reserved keys (see the module
+    /// comment) once per database read; a cache hit copies it.
+    fn try_from(row: LoadedRow) -> session_store::Result<Self> {
+        let deadlines = Deadlines {
+            created_at: row.created_at,
+            last_seen_at: row.last_seen_at,
+            idle_expires_at: row.idle_expires_at,
+            absolute_expires_at: row.absolute_expires_at,
+        };
+        let mut data: HashMap<String, Value> = serde_json::from_str(&row.data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        data.insert(META_KEY.to_owned(), deadlines_to_json(&deadlines));
+        data.insert(LOADED_KEY.to_owned(), Value::String(row.data));
+        if let (Some(username), Some(credential_epoch)) = (row.username, row.credential_epoch) {
+            let owner = SessionOwner {
                 username,
                 credential_epoch,
                 display_name: row.display_name.unwrap_or_default(),
                 about: row.about.unwrap_or_default(),
-            }),
-            _ => None,
-        };
-        CachedRow {
-            user_id: row.user_id,
-            deadlines: Deadlines {
-                created_at: row.created_at,
-                last_seen_at: row.last_seen_at,
-                idle_expires_at: row.idle_expires_at,
-                absolute_expires_at: row.absolute_expires_at,
-            },
-            data: row.data,
-            owner,
+            };
+            data.insert(OWNER_KEY.to_owned(), owner_to_json(owner));
         }
+        Ok(CachedRow {
+            user_id: row.user_id,
+            deadlines,
+            record_data: std::sync::Arc::new(data),
+        })
     }
 }
 
-/// The tower-sessions record of a loaded row (see the module comment for
-/// the reserved keys).
+/// The tower-sessions record of a loaded row.
 fn record_of(session_id: &Id, row: CachedRow) -> session_store::Result<Record> {
-    let mut data: HashMap<String, Value> =
-        serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-    data.insert(META_KEY.to_owned(), deadlines_to_json(&row.deadlines));
-    data.insert(LOADED_KEY.to_owned(), Value::String(row.data));
-    if let Some(owner) = row.owner {
-        data.insert(
-            OWNER_KEY.to_owned(),
-            serde_json::to_value(owner).map_err(|e| session_store::Error::Encode(e.to_string()))?,
-        );
-    }
-    // tower-sessions wants an expiry date; the deadlines above are what
-    // count. Settings bound the timeouts, so this cannot fail in practice;
-    // if it did, the row would be refused, not trusted.
+    // tower-sessions wants an expiry date; the deadlines in `META_KEY` are
+    // what count. Settings bound the timeouts, so this cannot fail in
+    // practice; if it did, the row would be refused, not trusted.
     let expiry_date = time::OffsetDateTime::from_unix_timestamp(row.deadlines.idle_expires_at)
         .map_err(backend)?;
     Ok(Record {
         id: *session_id,
-        data,
+        data: std::sync::Arc::unwrap_or_clone(row.record_data),
         expiry_date,
     })
 }
@@ -426,7 +424,7 @@ impl SessionStore for SqliteSessionStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let row = CachedRow::from(row);
+        let row = CachedRow::try_from(row)?;
         self.cache.insert(key, row.clone(), generation, now);
         record_of(session_id, row).map(Some)
     }
@@ -540,6 +538,28 @@ impl SessionBackend for SqliteSessionStore {
     fn user_changed(&self, user_id: i64) {
         self.cache.forget_user(user_id);
     }
+}
+
+/// The owner as a JSON array (cheaper to copy and read than an object:
+/// it is copied on every request).
+fn owner_to_json(owner: SessionOwner) -> Value {
+    Value::Array(vec![
+        Value::String(owner.username),
+        Value::from(owner.credential_epoch),
+        Value::String(owner.display_name),
+        Value::String(owner.about),
+    ])
+}
+
+pub fn owner_from_json(value: Value) -> Option<SessionOwner> {
+    let (username, credential_epoch, display_name, about) =
+        serde_json::from_value::<(String, i64, String, String)>(value).ok()?;
+    Some(SessionOwner {
+        username,
+        credential_epoch,
+        display_name,
+        about,
+    })
 }
 
 pub fn deadlines_to_json(d: &Deadlines) -> Value {
