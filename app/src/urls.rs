@@ -14,6 +14,26 @@ pub fn percent_encode(text: &str) -> String {
     out
 }
 
+/// Only same-site relative paths are followed after sign-in (no open
+/// redirect, OWASP Unvalidated Redirects Cheat Sheet).
+pub fn safe_next(next: Option<&str>) -> String {
+    const DEFAULT: &str = "/account";
+    let Some(next) = next.map(str::trim).filter(|n| !n.is_empty()) else {
+        return DEFAULT.to_owned();
+    };
+    let acceptable = next.len() <= 512
+        && next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !next.starts_with("/api/");
+    if acceptable {
+        next.to_owned()
+    } else {
+        DEFAULT.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

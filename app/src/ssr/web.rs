@@ -403,25 +403,7 @@ pub async fn server_fn_status(res: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Only same-site relative paths are followed after sign-in (no open
-/// redirect, OWASP Unvalidated Redirects Cheat Sheet).
-pub fn safe_next(next: Option<&str>) -> String {
-    const DEFAULT: &str = "/account";
-    let Some(next) = next.map(str::trim).filter(|n| !n.is_empty()) else {
-        return DEFAULT.to_owned();
-    };
-    let acceptable = next.len() <= 512
-        && next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.chars().any(|c| c.is_control() || c == '\\')
-        && !next.starts_with("/api/");
-    if acceptable {
-        next.to_owned()
-    } else {
-        DEFAULT.to_owned()
-    }
-}
+pub use crate::urls::safe_next;
 
 /// The path and query of a Referer URL; the scheme and host are not
 /// compared (the cross-site check has already refused other sites' posts),
