@@ -10,6 +10,7 @@ use app::ssr::clock::SharedClock;
 use app::ssr::config::{ConfigError, Settings};
 use app::ssr::db::{connect_and_migrate, DbError};
 use app::ssr::mfa::factors;
+use app::ssr::mfa::relying_party::RelyingParty;
 use app::ssr::mfa::sealing::{KeyFileError, SealingKey};
 use app::ssr::password::{HashError, HashQueue, PasswordHasher};
 use app::ssr::rate_limit::FailureLimiter;
@@ -82,6 +83,12 @@ impl Application {
                 settings.mfa.key_file.display().to_string(),
             ));
         }
+        // `validate` checked these; webauthn-rs checks them once more.
+        let webauthn = RelyingParty::from_settings(&settings.webauthn)
+            .and_then(|rp| rp.verifier(settings.webauthn.challenge_timeout_secs))
+            .map_err(|why| {
+                StartupError::Settings(ConfigError::Invalid(format!("[webauthn]: {why}")))
+            })?;
         let session_policy = SessionPolicy::new(&settings.session);
         let sessions = Arc::new(SqliteSessionStore::new(
             db.clone(),
@@ -104,6 +111,7 @@ impl Application {
             login_failures: Arc::new(FailureLimiter::new(settings.login.failure_window_secs)),
             mfa_failures: Arc::new(FailureLimiter::new(settings.mfa.failure_window_secs)),
             mfa_key,
+            webauthn: Arc::new(webauthn),
             settings: Arc::new(settings),
             db,
             clock,

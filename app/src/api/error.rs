@@ -49,6 +49,15 @@ pub enum AppError {
         "Two-step verification is not available on this server. Please contact its administrator."
     )]
     MfaUnavailable,
+    /// A passkey ceremony that did not verify: a wrong or unknown
+    /// credential, no user verification, a sign counter that went back.
+    /// One message for all (the reason is logged on the server).
+    #[error("That passkey could not be used. Please try again, or use another way.")]
+    PasskeyRefused,
+    /// A passkey finish with no challenge waiting: never started, already
+    /// used, or older than five minutes.
+    #[error("The passkey request expired or was already used. Please try again.")]
+    PasskeyExpired,
     /// The server is too busy to check a password now (the hashing queue is
     /// full, or a slot did not come free in time); the number is the
     /// seconds to wait.
@@ -76,7 +85,9 @@ impl AppError {
             AppError::InvalidCredentials
             | AppError::Unauthenticated
             | AppError::InvalidCode
-            | AppError::SignInExpired => 401,
+            | AppError::SignInExpired
+            | AppError::PasskeyRefused => 401,
+            AppError::PasskeyExpired => 400,
             AppError::StepUpRequired | AppError::Forbidden => 403,
             AppError::UsernameTaken => 409,
             AppError::CrossSite => 403,

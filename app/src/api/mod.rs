@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod error;
 mod mfa;
+mod passkeys;
 mod session;
 
 pub use account::*;
@@ -14,6 +15,7 @@ pub use admin::*;
 pub use auth::*;
 pub use error::AppError;
 pub use mfa::*;
+pub use passkeys::*;
 pub use session::*;
 
 use serde::{Deserialize, Serialize};

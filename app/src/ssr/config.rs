@@ -17,6 +17,7 @@ pub struct Settings {
     pub login: LoginSettings,
     pub limits: LimitSettings,
     pub mfa: MfaSettings,
+    pub webauthn: WebauthnSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -191,6 +192,35 @@ impl Default for MfaSettings {
     }
 }
 
+/// The relying party of passkeys (issue 11).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebauthnSettings {
+    /// The domain passkeys are bound to: the site's host name or a parent
+    /// of it. Never an IP address (browsers refuse one): in development,
+    /// browse `http://localhost:PORT`.
+    pub rp_id: String,
+    /// Shown by the browser when it asks for the passkey.
+    pub rp_name: String,
+    /// The origins pages are served from, comma-separated
+    /// (`https://example.com`); each must be on `rp_id`, and `https`
+    /// unless it is `localhost`.
+    pub origins: String,
+    /// A started ceremony must finish within this long.
+    pub challenge_timeout_secs: u64,
+}
+
+impl Default for WebauthnSettings {
+    fn default() -> Self {
+        Self {
+            rp_id: "localhost".to_owned(),
+            rp_name: "Tessera".to_owned(),
+            origins: "http://localhost:3000".to_owned(),
+            challenge_timeout_secs: 300,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -356,10 +386,19 @@ impl Settings {
                 "limits.max_body_bytes must be > 0",
             ),
         ];
-        match problems.iter().find(|(bad, _)| *bad) {
-            Some((_, message)) => Err(ConfigError::Invalid((*message).to_owned())),
-            None => Ok(()),
+        if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
+            return Err(ConfigError::Invalid((*message).to_owned()));
         }
+        if self.webauthn.challenge_timeout_secs == 0
+            || too_long(self.webauthn.challenge_timeout_secs)
+        {
+            return Err(ConfigError::Invalid(
+                "webauthn.challenge_timeout_secs must be 1 to 31536000".to_owned(),
+            ));
+        }
+        crate::ssr::mfa::relying_party::RelyingParty::from_settings(&self.webauthn)
+            .map(|_| ())
+            .map_err(|why| ConfigError::Invalid(format!("[webauthn]: {why}")))
     }
 
     /// Settings that work but that a person should know about; start-up

@@ -50,6 +50,8 @@ pub struct Shared {
     /// Seals TOTP secrets; `None` when no key file exists (MFA cannot be
     /// turned on, and start-up refuses if any user has it on).
     pub mfa_key: Option<SealingKey>,
+    /// Verifies passkeys for `[webauthn]`'s relying party.
+    pub webauthn: Arc<webauthn_rs::Webauthn>,
     /// Leptos' settings. The router's state is `AppState`, not these: axum
     /// and leptos_axum clone the router state for every request, and a
     /// `LeptosOptions` clone is a dozen shared reference counts (perf of

@@ -15,6 +15,7 @@ mod fixation;
 mod logout;
 mod mfa;
 mod pages;
+mod passkeys;
 mod race;
 mod status_and_extend;
 mod stored_sessions;

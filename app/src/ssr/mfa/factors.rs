@@ -151,6 +151,8 @@ pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
     for statement in [
         "DELETE FROM totp_factors WHERE user_id = ?1",
         "DELETE FROM recovery_codes WHERE user_id = ?1",
+        // Passkeys need two-step verification on (`passkey_flows`).
+        "DELETE FROM passkeys WHERE user_id = ?1",
     ] {
         sqlx::query(statement)
             .bind(user_id)

@@ -6,9 +6,14 @@
 //! - `sealing`: TOTP secrets encrypted at rest (AES-256-GCM).
 //! - `factors`: the database side: enrolment, single use of steps and codes.
 //! - `flows`: sign-in with a code, step-up, enrolment, turning MFA off.
+//! - `passkeys`, `passkey_flows`, `relying_party`: passkeys (WebAuthn,
+//!   issue 11) as a second factor, for step-up, and to sign in alone.
 
 pub mod factors;
 pub mod flows;
+pub mod passkey_flows;
+pub mod passkeys;
 pub mod recovery;
+pub mod relying_party;
 pub mod sealing;
 pub mod totp;

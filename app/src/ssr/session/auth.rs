@@ -64,6 +64,7 @@ pub struct SealedInSession {
 const PENDING_KEY: &str = "pending_sign_in";
 const ENROLMENT_KEY: &str = "mfa_enrolment";
 const CODES_TO_SHOW_KEY: &str = "recovery_codes_to_show";
+const PASSKEY_CHALLENGE_KEY: &str = "passkey_challenge";
 
 /// A live, authenticated session as loaded for this request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,6 +268,22 @@ impl AuthSession {
 
     pub async fn sealed(&self, what: Held) -> Result<Option<SealedInSession>, SessionError> {
         self.session.get(what.key()).await
+    }
+
+    /// Keeps a passkey ceremony's state until its finish.
+    pub async fn put_passkey_challenge(
+        &self,
+        challenge: &crate::ssr::mfa::passkeys::Challenge,
+    ) -> Result<(), SessionError> {
+        self.session.insert(PASSKEY_CHALLENGE_KEY, challenge).await
+    }
+
+    /// The waiting passkey ceremony, removed from the session: a challenge
+    /// is answered at most once, whatever the outcome.
+    pub async fn take_passkey_challenge(
+        &self,
+    ) -> Result<Option<crate::ssr::mfa::passkeys::Challenge>, SessionError> {
+        self.session.remove(PASSKEY_CHALLENGE_KEY).await
     }
 
     pub async fn forget(&self, what: Held) -> Result<(), SessionError> {

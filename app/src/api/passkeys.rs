@@ -1,0 +1,80 @@
+//! Passkeys (issue 11). The ceremonies need JavaScript (the browser's
+//! WebAuthn API), so they are server functions called by the passkey
+//! islands: `passkey_begin` returns the options for
+//! `navigator.credentials.create/get`, `passkey_finish` checks the answer.
+//! Renaming and removing are plain forms.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+
+/// Why a passkey ceremony runs; the finish must match the begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasskeyPurpose {
+    /// Adding a passkey to the signed-in account (after a step-up).
+    Register,
+    /// Signing in with a passkey alone (usernameless).
+    SignIn,
+    /// The second step of a password sign-in.
+    SecondFactor,
+    /// Confirming a sensitive action (step-up).
+    StepUp,
+}
+
+/// A passkey as `/account/security` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyView {
+    pub id: i64,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+/// `POST /api/passkey_begin`: starts a ceremony; answers the options as
+/// JSON for the browser's WebAuthn API.
+#[server(endpoint = "passkey_begin")]
+pub async fn passkey_begin(purpose: PasskeyPurpose) -> Result<String, AppError> {
+    use crate::ssr::mfa::passkey_flows;
+    use crate::ssr::web::RequestContext;
+    let ctx = RequestContext::get()?;
+    passkey_flows::begin(&ctx, purpose).await
+}
+
+/// `POST /api/passkey_finish` with the browser's answer (`credential`, the
+/// JSON of `PublicKeyCredential.toJSON()`) and, when adding one, its
+/// `name`. Answers where the browser goes next.
+#[server(endpoint = "passkey_finish")]
+pub async fn passkey_finish(
+    purpose: PasskeyPurpose,
+    credential: String,
+    name: Option<String>,
+) -> Result<String, AppError> {
+    use crate::ssr::mfa::passkey_flows;
+    use crate::ssr::web::RequestContext;
+    let ctx = RequestContext::get()?;
+    passkey_flows::finish(&ctx, purpose, &credential, name.as_deref()).await
+}
+
+/// `POST /api/passkey_rename` with `id` and `name`.
+#[server(endpoint = "passkey_rename")]
+pub async fn passkey_rename(id: i64, name: String) -> Result<(), AppError> {
+    use crate::ssr::mfa::passkey_flows;
+    use crate::ssr::web::RequestContext;
+    let ctx = RequestContext::get()?;
+    passkey_flows::rename(&ctx, id, &name).await?;
+    leptos_axum::redirect("/account/security");
+    Ok(())
+}
+
+/// `POST /api/passkey_remove` with `id`; needs a recent step-up.
+#[server(endpoint = "passkey_remove")]
+pub async fn passkey_remove(id: i64) -> Result<(), AppError> {
+    use crate::ssr::mfa::passkey_flows;
+    use crate::ssr::web::RequestContext;
+    let ctx = RequestContext::get()?;
+    passkey_flows::remove(&ctx, id).await?;
+    leptos_axum::redirect("/account/security?passkey=removed");
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! The passkey ceremonies as the server functions run them (issue 11).
+//!
+//! Rules:
+//! - Which proof confirms what: any second factor the account has (a
+//!   passkey, a TOTP code, a recovery code) completes a password sign-in
+//!   and confirms any sensitive action; the password alone confirms only
+//!   for an account without a second factor. A passkey with user
+//!   verification (required here) is two factors on its own: it signs in
+//!   without the password and without a code.
+//! - A passkey can be added once two-step verification (TOTP) is on: the
+//!   recovery codes stay the way back in when a device is lost. Turning
+//!   two-step verification off removes the passkeys too.
+//! - Every success that proves the user moves the session to a new ID
+//!   (ASVS 7.2.4) and records the method (`amr`: `hwk` for a device-bound
+//!   key, `swk` for a syncable one).
+//! - Each challenge is answered at most once (removed at the finish) and
+//!   only within `challenge_timeout_secs`; a credential must belong to the
+//!   account the ceremony is for; the sign counter must move forward.
+
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential,
+};
+
+use super::factors;
+use super::flows::require_step_up;
+use super::passkeys::{self, Challenge, Purpose};
+use crate::api::AppError;
+use crate::ssr::accounts;
+use crate::ssr::error::internal;
+use crate::ssr::web::{format_time, RequestContext};
+
+fn session_failed(error: tower_sessions::session::Error) -> AppError {
+    internal(error)
+}
+
+/// webauthn-rs' reason, kept in the server log; the user gets one message.
+fn refused(what: &str, error: impl std::fmt::Display) -> AppError {
+    tracing::info!(%error, "passkey {what} refused");
+    AppError::PasskeyRefused
+}
+
+/// Starts a ceremony for `purpose`; returns the browser's options (JSON).
+pub async fn begin(ctx: &RequestContext, purpose: Purpose) -> Result<String, AppError> {
+    let state = &ctx.state;
+    let webauthn = &state.webauthn;
+    let auth = ctx.auth_session()?;
+    let (options, ceremony, user_id) = match purpose {
+        Purpose::Register => {
+            let user = require_step_up(ctx)?;
+            if !factors::is_enrolled(&state.db, user.user_id).await? {
+                return Err(AppError::Invalid(
+                    "Turn on two-step verification first: its recovery codes are your way back in \
+                     if you lose the device with your passkey."
+                        .to_owned(),
+                ));
+            }
+            let existing = passkeys::list(&state.db, user.user_id).await?;
+            let exclude = existing
+                .iter()
+                .map(|p| p.passkey.cred_id().clone())
+                .collect();
+            let handle = passkeys::user_handle(&state.db, user.user_id).await?;
+            let (options, registration) = webauthn
+                .start_passkey_registration(handle, &user.username, &user.username, Some(exclude))
+                .map_err(internal)?;
+            // A discoverable credential, so that it can sign in without a
+            // username (webauthn-rs asks for none by default, and does not
+            // export the type that says so: the JSON is edited).
+            let mut options = serde_json::to_value(&options).map_err(internal)?;
+            if let Some(selection) = options
+                .pointer_mut("/publicKey/authenticatorSelection")
+                .and_then(|s| s.as_object_mut())
+            {
+                selection.insert("residentKey".to_owned(), "required".into());
+                selection.insert("requireResidentKey".to_owned(), true.into());
+            }
+            (
+                options.to_string(),
+                serde_json::to_value(&registration).map_err(internal)?,
+                Some(user.user_id),
+            )
+        }
+        Purpose::SignIn => {
+            let (mut options, authentication) = webauthn
+                .start_discoverable_authentication()
+                .map_err(internal)?;
+            // The browser's own account chooser, on a button press (not
+            // the autofill UI that webauthn-rs prepares this for).
+            options.mediation = None;
+            (
+                serde_json::to_string(&options).map_err(internal)?,
+                serde_json::to_value(&authentication).map_err(internal)?,
+                None,
+            )
+        }
+        Purpose::SecondFactor | Purpose::StepUp => {
+            let user_id = match purpose {
+                Purpose::SecondFactor => pending_user(ctx).await?,
+                _ => ctx.require_user()?.user_id,
+            };
+            let keys: Vec<_> = passkeys::list(&state.db, user_id)
+                .await?
+                .into_iter()
+                .map(|p| p.passkey)
+                .collect();
+            if keys.is_empty() {
+                return Err(AppError::Invalid(
+                    "This account has no passkey. Please use a code instead.".to_owned(),
+                ));
+            }
+            let (options, authentication) = webauthn
+                .start_passkey_authentication(&keys)
+                .map_err(internal)?;
+            (
+                serde_json::to_string(&options).map_err(internal)?,
+                serde_json::to_value(&authentication).map_err(internal)?,
+                Some(user_id),
+            )
+        }
+    };
+    auth.put_passkey_challenge(&Challenge {
+        purpose,
+        state: ceremony,
+        user_id,
+        started_at: state.clock.now(),
+    })
+    .await
+    .map_err(session_failed)?;
+    Ok(options)
+}
+
+/// The user of the sign-in waiting for its second factor, while it lasts.
+async fn pending_user(ctx: &RequestContext) -> Result<i64, AppError> {
+    let auth = ctx.auth_session()?;
+    let pending = auth
+        .pending_sign_in()
+        .await
+        .map_err(session_failed)?
+        .ok_or(AppError::SignInExpired)?;
+    let now = ctx.state.clock.now();
+    let timeout = i64::try_from(ctx.state.settings.mfa.pending_timeout_secs).unwrap_or(i64::MAX);
+    if now.saturating_sub(pending.started_at) >= timeout {
+        return Err(AppError::SignInExpired);
+    }
+    Ok(pending.user_id)
+}
+
+/// Checks the browser's answer to the waiting ceremony; returns where the
+/// browser goes next.
+pub async fn finish(
+    ctx: &RequestContext,
+    purpose: Purpose,
+    credential: &str,
+    name: Option<&str>,
+) -> Result<String, AppError> {
+    let state = &ctx.state;
+    let auth = ctx.auth_session()?;
+    // Removed first: whatever happens below, this challenge is spent.
+    let challenge = auth
+        .take_passkey_challenge()
+        .await
+        .map_err(session_failed)?
+        .filter(|c| c.purpose == purpose)
+        .filter(|c| {
+            c.is_fresh(
+                state.clock.now(),
+                state.settings.webauthn.challenge_timeout_secs,
+            )
+        })
+        .ok_or(AppError::PasskeyExpired)?;
+    let now = state.clock.now();
+    match purpose {
+        Purpose::Register => {
+            let user = require_step_up(ctx)?;
+            if challenge.user_id != Some(user.user_id) {
+                return Err(AppError::PasskeyExpired);
+            }
+            let name = passkeys::clean_name(name.unwrap_or_default())?;
+            let registration: PasskeyRegistration =
+                serde_json::from_value(challenge.state).map_err(internal)?;
+            let answer: RegisterPublicKeyCredential =
+                serde_json::from_str(credential).map_err(|_| AppError::BadRequest)?;
+            let passkey = state
+                .webauthn
+                .finish_passkey_registration(&answer, &registration)
+                .map_err(|e| refused("registration", e))?;
+            passkeys::insert(&state.db, user.user_id, &passkey, &name, now).await?;
+            tracing::info!(user_id = user.user_id, "passkey added");
+            Ok("/account/security?passkey=added".to_owned())
+        }
+        Purpose::SignIn => {
+            let answer: PublicKeyCredential =
+                serde_json::from_str(credential).map_err(|_| AppError::BadRequest)?;
+            let (handle, credential_id) = state
+                .webauthn
+                .identify_discoverable_authentication(&answer)
+                .map_err(|e| refused("sign-in", e))?;
+            let user_id = passkeys::user_of_handle(&state.db, handle)
+                .await?
+                .ok_or(AppError::PasskeyRefused)?;
+            let stored = owned_passkey(ctx, credential_id, user_id).await?;
+            let ceremony: DiscoverableAuthentication =
+                serde_json::from_value(challenge.state).map_err(internal)?;
+            let result = state
+                .webauthn
+                .finish_discoverable_authentication_v2(&answer, ceremony, &stored.passkey)
+                .map_err(|e| refused("sign-in", e))?;
+            let method = passkeys::amr_of(&result);
+            passkeys::record_use(&state.db, stored, &result, now).await?;
+            let epoch = accounts::credential_epoch(state, user_id)
+                .await?
+                .ok_or(AppError::PasskeyRefused)?;
+            auth.log_in(user_id, epoch, &[method], &ctx.client())
+                .await
+                .map_err(session_failed)?;
+            accounts::record_sign_in(state, user_id).await;
+            tracing::info!(user_id, method, "signed in with a passkey");
+            Ok("/account".to_owned())
+        }
+        Purpose::SecondFactor => {
+            let Some(pending) = auth.pending_sign_in().await.map_err(session_failed)? else {
+                return Err(AppError::SignInExpired);
+            };
+            pending_user(ctx).await?;
+            if challenge.user_id != Some(pending.user_id) {
+                return Err(AppError::PasskeyExpired);
+            }
+            let result = authenticate(ctx, challenge, credential, pending.user_id, now).await?;
+            let epoch = pending.credential_epoch;
+            if accounts::credential_epoch(state, pending.user_id).await? != Some(epoch) {
+                auth.log_out().await.map_err(session_failed)?;
+                return Err(AppError::SignInExpired);
+            }
+            auth.log_in(pending.user_id, epoch, &["pwd", result], &ctx.client())
+                .await
+                .map_err(session_failed)?;
+            accounts::record_sign_in(state, pending.user_id).await;
+            tracing::info!(
+                user_id = pending.user_id,
+                method = result,
+                "signed in with a password and a passkey"
+            );
+            Ok(pending.next)
+        }
+        Purpose::StepUp => {
+            let user = ctx.require_user()?;
+            if challenge.user_id != Some(user.user_id) {
+                return Err(AppError::PasskeyExpired);
+            }
+            let method = authenticate(ctx, challenge, credential, user.user_id, now).await?;
+            auth.reauthenticate(&user.session, |auth| {
+                auth.stepped_up_at = Some(now);
+                if !auth.amr.iter().any(|m| m == method) {
+                    auth.amr.push(method.to_owned());
+                }
+            })
+            .await
+            .map_err(session_failed)?;
+            tracing::info!(user_id = user.user_id, method, "stepped up with a passkey");
+            Ok(String::new())
+        }
+    }
+}
+
+/// The stored passkey `credential_id`, if it is `user_id`'s: a credential
+/// of another account is refused like an unknown one.
+async fn owned_passkey(
+    ctx: &RequestContext,
+    credential_id: &[u8],
+    user_id: i64,
+) -> Result<passkeys::StoredPasskey, AppError> {
+    match passkeys::find(&ctx.state.db, credential_id).await? {
+        Some((owner, stored)) if owner == user_id => Ok(stored),
+        Some((owner, _)) => {
+            tracing::warn!(
+                user_id,
+                owner,
+                "passkey of another account offered: refused"
+            );
+            Err(AppError::PasskeyRefused)
+        }
+        None => Err(AppError::PasskeyRefused),
+    }
+}
+
+/// A passkey assertion for `user_id`'s ceremony: verified, counter moved
+/// forward. Returns the `amr` method.
+async fn authenticate(
+    ctx: &RequestContext,
+    challenge: Challenge,
+    credential: &str,
+    user_id: i64,
+    now: i64,
+) -> Result<&'static str, AppError> {
+    let answer: PublicKeyCredential =
+        serde_json::from_str(credential).map_err(|_| AppError::BadRequest)?;
+    let stored = owned_passkey(ctx, answer.get_credential_id(), user_id).await?;
+    let ceremony: PasskeyAuthentication =
+        serde_json::from_value(challenge.state).map_err(internal)?;
+    let result = ctx
+        .state
+        .webauthn
+        .finish_passkey_authentication(&answer, &ceremony)
+        .map_err(|e| refused("authentication", e))?;
+    let method = passkeys::amr_of(&result);
+    passkeys::record_use(&ctx.state.db, stored, &result, now).await?;
+    Ok(method)
+}
+
+/// Renames one of the user's passkeys (no step-up: a name protects nothing).
+pub async fn rename(ctx: &RequestContext, id: i64, name: &str) -> Result<(), AppError> {
+    let user = ctx.require_user()?;
+    let name = passkeys::clean_name(name)?;
+    passkeys::rename(&ctx.state.db, user.user_id, id, &name).await
+}
+
+/// Removes one of the user's passkeys (after a step-up, ASVS 7.5.1). The
+/// account keeps two-step verification (TOTP), which a passkey needs, so
+/// no account is left without its required second factor.
+pub async fn remove(ctx: &RequestContext, id: i64) -> Result<(), AppError> {
+    let user = require_step_up(ctx)?;
+    passkeys::remove(&ctx.state.db, user.user_id, id).await?;
+    tracing::info!(user_id = user.user_id, passkey = id, "passkey removed");
+    Ok(())
+}
+
+/// The user's passkeys for the security page.
+pub async fn views(
+    ctx_db: &sqlx::SqlitePool,
+    user_id: i64,
+) -> Result<Vec<crate::api::PasskeyView>, AppError> {
+    Ok(passkeys::list(ctx_db, user_id)
+        .await?
+        .into_iter()
+        .map(|p| crate::api::PasskeyView {
+            id: p.id,
+            name: p.name,
+            created: format_time(p.created_at),
+            last_used: p.last_used_at.map(format_time),
+        })
+        .collect())
+}

@@ -1,0 +1,196 @@
+//! Passkey ceremonies from the outside (issue 11): what the server refuses
+//! without a real authenticator. The ceremonies themselves run in
+//! Chromium with a virtual authenticator (end2end/tests/passkeys.spec.ts).
+
+use reqwest::StatusCode;
+
+use crate::helpers::{new_sid, session_set_cookie, spawn_app, PASSWORD};
+
+async fn status_and_body(res: reqwest::Response) -> (StatusCode, String) {
+    let status = res.status();
+    (status, res.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_finish_without_a_start_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    for purpose in ["sign_in", "step_up", "second_factor", "register"] {
+        let res = app
+            .post_form(
+                "/api/passkey_finish",
+                &[("purpose", purpose), ("credential", "{}")],
+                Some(&sid),
+            )
+            .await;
+        // The same session (a cookie may be re-sent), never a new one.
+        let cookie = session_set_cookie(res.headers()).map(|c| c.value);
+        assert!(
+            cookie.is_none() || cookie.as_deref() == Some(sid.as_str()),
+            "{purpose}: no new session: {cookie:?}"
+        );
+        let (status, body) = status_and_body(res).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{purpose}: {body}");
+        assert!(body.contains("PasskeyExpired"), "{body}");
+    }
+    assert!(app.is_signed_in(&sid).await);
+}
+
+#[tokio::test]
+async fn a_challenge_is_answered_once_for_its_purpose_and_in_time() {
+    let app = spawn_app().await;
+    use app::ssr::clock::Clock;
+
+    // A usernameless sign-in starts for anyone, with options for the
+    // browser bound to the relying party.
+    let res = app
+        .post_form("/api/passkey_begin", &[("purpose", "sign_in")], None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let sid = new_sid(&res);
+    let options: String = res.json().await.expect("options");
+    let options: serde_json::Value = serde_json::from_str(&options).expect("JSON");
+    assert_eq!(options["publicKey"]["rpId"], "localhost");
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    assert!(options["publicKey"]["challenge"]
+        .as_str()
+        .is_some_and(|c| c.len() >= 22));
+
+    // Another purpose cannot use it, and it is gone afterwards.
+    let wrong = app
+        .post_form(
+            "/api/passkey_finish",
+            &[("purpose", "step_up"), ("credential", "{}")],
+            Some(&sid),
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let again = app
+        .post_form(
+            "/api/passkey_finish",
+            &[("purpose", "sign_in"), ("credential", "{}")],
+            Some(&sid),
+        )
+        .await;
+    let (status, body) = status_and_body(again).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("PasskeyExpired"), "{body}");
+
+    // A malformed answer uses the challenge up as well.
+    let res = app
+        .post_form("/api/passkey_begin", &[("purpose", "sign_in")], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for (credential, expected) in [("not json", "BadRequest"), ("{}", "PasskeyExpired")] {
+        let res = app
+            .post_form(
+                "/api/passkey_finish",
+                &[("purpose", "sign_in"), ("credential", credential)],
+                Some(&sid),
+            )
+            .await;
+        let (status, body) = status_and_body(res).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{credential}");
+        assert!(body.contains(expected), "{credential}: {body}");
+    }
+
+    // After five minutes the state has expired.
+    let res = app
+        .post_form("/api/passkey_begin", &[("purpose", "sign_in")], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.clock.advance(300);
+    let res = app
+        .post_form(
+            "/api/passkey_finish",
+            &[("purpose", "sign_in"), ("credential", "{}")],
+            Some(&sid),
+        )
+        .await;
+    let (status, body) = status_and_body(res).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("PasskeyExpired"), "{body}");
+    let _ = app.clock.now();
+}
+
+#[tokio::test]
+async fn adding_a_passkey_needs_a_step_up_and_two_step_verification() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let res = app
+        .post_form("/api/passkey_begin", &[("purpose", "register")], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "step-up first");
+    let res = app
+        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
+        .await;
+    let sid = new_sid(&res);
+    let res = app
+        .post_form("/api/passkey_begin", &[("purpose", "register")], Some(&sid))
+        .await;
+    let (status, body) = status_and_body(res).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("two-step verification first"), "{body}");
+    // Step-up and second factor with a passkey need one on the account.
+    let res = app
+        .post_form("/api/passkey_begin", &[("purpose", "step_up")], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = app
+        .post_form("/api/passkey_begin", &[("purpose", "second_factor")], None)
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "no sign-in waiting");
+}
+
+#[tokio::test]
+async fn another_accounts_passkey_cannot_be_renamed_or_removed() {
+    let app = spawn_app().await;
+    let alice = app.registered_and_logged_in("alice").await;
+    let bob = app.registered_and_logged_in("bob").await;
+    let mut db = app.db().await;
+    sqlx::query(
+        "INSERT INTO passkeys (id, user_id, credential_id, passkey, name, created_at) \
+         SELECT 7, id, x'01020304', '{}', 'Alice laptop', 0 FROM users WHERE username = 'alice'",
+    )
+    .execute(&mut db)
+    .await
+    .expect("insert");
+    let res = app
+        .post_form(
+            "/api/passkey_rename",
+            &[("id", "7"), ("name", "mine now")],
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = app
+        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&bob))
+        .await;
+    let bob = new_sid(&res);
+    let res = app
+        .post_form("/api/passkey_remove", &[("id", "7")], Some(&bob))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let name: String = sqlx::query_scalar("SELECT name FROM passkeys WHERE id = 7")
+        .fetch_one(&mut db)
+        .await
+        .expect("still there");
+    assert_eq!(name, "Alice laptop");
+    // Its owner can rename it; an empty name is refused.
+    let res = app
+        .post_form(
+            "/api/passkey_rename",
+            &[("id", "7"), ("name", "  ")],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = app
+        .post_form(
+            "/api/passkey_rename",
+            &[("id", "7"), ("name", "Work laptop")],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
