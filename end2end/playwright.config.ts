@@ -83,6 +83,8 @@ function server(addr: string, settings: Record<string, string>) {
       LEPTOS_OUTPUT_NAME: "tessera",
       TESSERA_DATABASE_PATH: path.join(dir, "e2e.db"),
       TESSERA_MFA_KEY_FILE: keyFile,
+      // Passkeys need a domain, not an IP: tests browse http://localhost:PORT.
+      TESSERA_WEBAUTHN_ORIGINS: `http://localhost:${addr.split(":").pop()}`,
       RUST_LOG: "warn",
       ...settings,
     },

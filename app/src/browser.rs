@@ -233,3 +233,53 @@ pub fn listen(
     let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
     closure.forget();
 }
+
+/// The browser's WebAuthn API for passkeys, through its JSON helpers
+/// (`parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON` /
+/// `toJSON`): the server's options in, the credential's JSON out. A few
+/// lines of JavaScript instead of the web-sys WebAuthn surface (Wasm size).
+pub mod webauthn {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(inline_js = "
+export async function passkeyCreate(options) {
+  const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(JSON.parse(options).publicKey);
+  const credential = await navigator.credentials.create({ publicKey });
+  return JSON.stringify(credential.toJSON());
+}
+export async function passkeyGet(options) {
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(JSON.parse(options).publicKey);
+  const credential = await navigator.credentials.get({ publicKey });
+  return JSON.stringify(credential.toJSON());
+}
+export function passkeysSupported() {
+  return typeof PublicKeyCredential !== 'undefined'
+    && typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function';
+}")]
+    extern "C" {
+        #[wasm_bindgen(catch, js_name = passkeyCreate)]
+        async fn passkey_create(options: &str) -> Result<JsValue, JsValue>;
+        #[wasm_bindgen(catch, js_name = passkeyGet)]
+        async fn passkey_get(options: &str) -> Result<JsValue, JsValue>;
+        #[wasm_bindgen(js_name = passkeysSupported)]
+        pub fn supported() -> bool;
+    }
+
+    /// What the user is told when the browser gives no credential (they
+    /// cancelled, timed out, or have no matching passkey).
+    pub const CANCELLED: &str =
+        "No passkey was used (cancelled, or none found on this device). You can try again or use another way.";
+
+    /// Creates a passkey (`register`) or uses one; the credential's JSON.
+    pub async fn run(options: &str, register: bool) -> Result<String, String> {
+        let answer = if register {
+            passkey_create(options).await
+        } else {
+            passkey_get(options).await
+        };
+        answer
+            .ok()
+            .and_then(|json| json.as_string())
+            .ok_or_else(|| CANCELLED.to_owned())
+    }
+}

@@ -107,7 +107,7 @@ test("doing nothing leads to the sign-in page with the reason, and the draft com
   await waitForHydration(page);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.locator("#draft-restored")).toBeVisible();
   await expect(page.getByLabel("Display name")).toHaveValue("Draft display name");

@@ -34,7 +34,7 @@ test("a wrong password shows one message and no session", async ({ page }) => {
   await waitForHydration(page);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORD + "x");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toHaveText("Incorrect username or password.");
   await expect(page).toHaveURL(/\/login/);
   expect((await page.context().cookies()).find((c) => c.name === "__Host-sid")).toBeUndefined();
@@ -48,7 +48,7 @@ test("the account page asks an anonymous visitor to sign in, then returns there"
   await waitForHydration(page);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.locator("#account-username")).toHaveText(username);
 });

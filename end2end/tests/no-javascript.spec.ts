@@ -16,7 +16,7 @@ test("register, sign in and sign out work without JavaScript", async ({ page }) 
 
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.locator("#account-username")).toHaveText(username);
 
@@ -30,7 +30,7 @@ test("a failed sign-in without JavaScript shows the message", async ({ page }) =
   await page.goto("/login");
   await page.getByLabel("Username").fill(uniqueUsername("nobody"));
   await page.getByLabel("Password").fill("wrong password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toHaveText("Incorrect username or password.");
 });
 

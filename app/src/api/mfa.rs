@@ -35,18 +35,22 @@ pub struct SecurityView {
     /// How long the step-up still holds, ms (0 if none): the dialog asks
     /// again after that.
     pub step_up_fresh_for_ms: i64,
+    pub passkeys: Vec<crate::api::PasskeyView>,
 }
 
 /// `/login/verify`: whether a sign-in is waiting for its code.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VerifyView {
     pub pending: bool,
+    /// The account has a passkey: offered first.
+    pub has_passkey: bool,
 }
 
 /// `/step-up`: which proof to ask for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StepUpView {
     pub mfa_enabled: bool,
+    pub has_passkey: bool,
 }
 
 #[derive(Clone, PartialEq, Eq)]

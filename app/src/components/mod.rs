@@ -1,4 +1,5 @@
 pub mod form;
 pub mod header;
+pub mod passkey_button;
 pub mod session_timer;
 pub mod step_up_dialog;

@@ -23,7 +23,13 @@ const MARGIN_MS: i64 = 5_000;
 /// decides what it asks for: a code (or a recovery code), else the
 /// password.
 #[component]
-pub fn StepUpDialog(mfa_enabled: bool, fresh_for_ms: i64) -> impl IntoView {
+pub fn StepUpDialog(
+    mfa_enabled: bool,
+    fresh_for_ms: i64,
+    /// The account has a passkey: offered first (issue 11).
+    #[prop(optional)]
+    has_passkey: bool,
+) -> impl IntoView {
     let (label, kind, autocomplete, inputmode) = if mfa_enabled {
         (
             "Code from your authenticator app",
@@ -40,6 +46,12 @@ pub fn StepUpDialog(mfa_enabled: bool, fresh_for_ms: i64) -> impl IntoView {
                 <div role="dialog" aria-modal="true" aria-labelledby="step-up-title" class="dialog">
                     <h2 id="step-up-title">"Confirm it is you"</h2>
                     <p>"This action needs a recent confirmation. What you entered is kept."</p>
+                    {has_passkey.then(|| view! {
+                        <p>
+                            <button type="button" id="step-up-passkey" hidden>"Confirm with your passkey"</button>
+                        </p>
+                        <p class="or">"Or:"</p>
+                    })}
                     <form class="stacked" id="step-up-dialog-form">
                         <input type="hidden" name="method" id="step-up-method" value="totp"/>
                         <label>
@@ -80,8 +92,9 @@ mod wire {
     use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
 
     use super::MARGIN_MS;
-    use crate::api::{step_up, SecondFactorMethod, Secret};
+    use crate::api::{step_up, PasskeyPurpose, SecondFactorMethod, Secret};
     use crate::browser::{by_id, listen, now_ms};
+    use crate::components::passkey_button::ceremony;
 
     pub fn install(fresh_for_ms: i64) {
         let (Some(dialog), Some(form), Some(field), Some(method), Some(error)) = (
@@ -120,6 +133,34 @@ mod wire {
                 let _ = field.focus();
             }
         });
+
+        // A passkey instead of a code: the same outcome as a right code.
+        if let Some(passkey) = by_id::<HtmlElement>("step-up-passkey") {
+            if crate::browser::webauthn::supported() {
+                passkey.set_hidden(false);
+                let (dialog, error) = (dialog.clone(), error.clone());
+                let (fresh_until, waiting) = (fresh_until.clone(), waiting.clone());
+                listen(&passkey, "click", move |_| {
+                    let (dialog, error) = (dialog.clone(), error.clone());
+                    let (fresh_until, waiting) = (fresh_until.clone(), waiting.clone());
+                    leptos::task::spawn_local(async move {
+                        match ceremony(PasskeyPurpose::StepUp, None).await {
+                            Ok(_) => {
+                                fresh_until.set(i64::MAX);
+                                dialog.set_hidden(true);
+                                if let Some(form) = waiting.borrow_mut().take() {
+                                    let _ = form.submit();
+                                }
+                            }
+                            Err(message) => {
+                                error.set_text_content(Some(&message));
+                                error.set_hidden(false);
+                            }
+                        }
+                    });
+                });
+            }
+        }
 
         // The dialog's own form: confirm, then send the waiting form as it
         // was (`submit()` does not fire the submit event again).

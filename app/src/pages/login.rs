@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 
-use crate::api::Login;
+use crate::api::{Login, PasskeyPurpose};
 use crate::browser;
 use crate::components::form::FormError;
+use crate::components::passkey_button::PasskeyButton;
 use crate::countdown::TabMessage;
 use crate::request::{query_param, signed_in_username};
 
@@ -49,6 +50,11 @@ pub fn LoginPage() -> impl IntoView {
             </label>
             <button type="submit">"Sign in"</button>
         </LoginForm>
+        <PasskeyButton purpose=PasskeyPurpose::SignIn button_id="passkey-sign-in".to_owned()
+            error_id="passkey-sign-in-error".to_owned()>
+            <p><button type="button" id="passkey-sign-in" class="secondary" hidden>"Sign in with a passkey"</button></p>
+        </PasskeyButton>
+        <p class="form-error" role="alert" id="passkey-sign-in-error" hidden></p>
         <p>"No account yet? " <a href="/register">"Create one"</a></p>
     }
 }

@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 
 use crate::api::{EnrolmentView, SecurityView};
+use crate::api::{PasskeyPurpose, PasskeyView};
 use crate::components::form::{CopyButton, PostedError};
+use crate::components::passkey_button::PasskeyButton;
 use crate::components::step_up_dialog::StepUpDialog;
 use crate::request::{query_param, security_view};
 
@@ -20,6 +22,11 @@ pub fn SecurityPage() -> impl IntoView {
             .into_any();
     };
     let codes_left = query_param("codes_left").and_then(|n| n.parse::<i64>().ok());
+    let passkey_notice = query_param("passkey").and_then(|what| match what.as_str() {
+        "added" => Some("Your passkey was added. You can sign in with it now."),
+        "removed" => Some("The passkey was removed."),
+        _ => None,
+    });
     let notice = match (codes_left, query_param("password"), query_param("mfa")) {
         (Some(left), _, _) => Some(format!(
             "You used a recovery code. You have {left} left.{}",
@@ -35,7 +42,7 @@ pub fn SecurityPage() -> impl IntoView {
         (_, _, Some(_)) => {
             Some("Two-step verification is off. You were signed out everywhere else.".to_owned())
         }
-        _ => None,
+        _ => passkey_notice.map(str::to_owned),
     }
     .map(|text| view! { <p class="notice" role="status" id="security-notice">{text}</p> });
     let required = view.must_enrol.then(|| {
@@ -53,13 +60,16 @@ pub fn SecurityPage() -> impl IntoView {
         }
     });
     let (mfa_enabled, fresh_for_ms) = (view.mfa_enabled, view.step_up_fresh_for_ms);
+    let has_passkey = !view.passkeys.is_empty();
+    let passkeys = mfa_enabled.then(|| view! { <Passkeys passkeys=view.passkeys.clone()/> });
     view! {
         <h1>"Security"</h1>
         {required}
         {notice}
         {stepped_up}
-        <StepUpDialog mfa_enabled fresh_for_ms/>
+        <StepUpDialog mfa_enabled has_passkey fresh_for_ms/>
         <TwoStep view/>
+        {passkeys}
         <section aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
             <form method="post" action="/api/change_password" data-step-up="" class="stacked" id="password-form">
@@ -192,5 +202,74 @@ fn NewRecoveryCodes(codes: Vec<String>) -> impl IntoView {
         <form method="post" action="/api/recovery_codes_saved" class="inline-form" id="saved-form">
             <button type="submit">"I have saved them"</button>
         </form>
+    }
+}
+
+/// Passkeys: listed with when they were added and last used; renamed;
+/// removed and added after a step-up (issue 11).
+#[component]
+fn Passkeys(passkeys: Vec<PasskeyView>) -> impl IntoView {
+    let list = if passkeys.is_empty() {
+        view! { <p id="no-passkeys">"You have no passkey yet."</p> }.into_any()
+    } else {
+        view! {
+            <ul id="passkey-list" class="passkeys">
+                {passkeys.into_iter().map(|p| view! { <PasskeyItem passkey=p/> }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    view! {
+        <section aria-labelledby="passkeys-heading" id="passkeys">
+            <h2 id="passkeys-heading">"Passkeys"</h2>
+            <p>
+                "A passkey signs you in with your fingerprint, face or device PIN, with no password "
+                "and no code, and cannot be phished. It also confirms sensitive actions."
+            </p>
+            {list}
+            <PostedError endpoint="passkey_rename"/>
+            <PostedError endpoint="passkey_remove"/>
+            <PasskeyButton purpose=PasskeyPurpose::Register button_id="add-passkey".to_owned()
+                error_id="passkey-error".to_owned() name_input_id="passkey-name".to_owned()>
+                <div class="stacked">
+                    <label>
+                        "Name of the new passkey"
+                        <input id="passkey-name" maxlength="64" value="My passkey" autocomplete="off"/>
+                    </label>
+                    <button type="button" id="add-passkey" hidden>"Add a passkey"</button>
+                </div>
+            </PasskeyButton>
+            <p class="form-error" role="alert" id="passkey-error" hidden></p>
+            <noscript><p>"Adding a passkey needs JavaScript."</p></noscript>
+        </section>
+    }
+}
+
+#[component]
+fn PasskeyItem(passkey: PasskeyView) -> impl IntoView {
+    let PasskeyView {
+        id,
+        name,
+        created,
+        last_used,
+    } = passkey;
+    let used = last_used.map_or_else(|| "never used".to_owned(), |at| format!("last used {at}"));
+    view! {
+        <li class="passkey">
+            <strong class="passkey-name">{name.clone()}</strong>
+            " (added " {created} ", " <span class="passkey-used">{used}</span> ")"
+            <form method="post" action="/api/passkey_rename" class="inline-form">
+                <input type="hidden" name="id" value=id/>
+                <label>
+                    "New name "
+                    <input name="name" maxlength="64" required value=name/>
+                </label>
+                <button type="submit">"Rename"</button>
+            </form>
+            <form method="post" action="/api/passkey_remove" data-step-up="" class="inline-form">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit" class="danger">"Remove"</button>
+            </form>
+        </li>
     }
 }

@@ -3,12 +3,15 @@
 
 use leptos::prelude::*;
 
+use crate::api::PasskeyPurpose;
 use crate::components::form::PostedError;
+use crate::components::passkey_button::PasskeyButton;
 use crate::request::{query_param, step_up_view};
 
 #[component]
 pub fn StepUpPage() -> impl IntoView {
-    let mfa_enabled = step_up_view().is_some_and(|v| v.mfa_enabled);
+    let view = step_up_view().unwrap_or_default();
+    let mfa_enabled = view.mfa_enabled;
     let next = query_param("next").unwrap_or_else(|| "/account/security".to_owned());
     let recovery = query_param("method").as_deref() == Some("recovery_code");
     let field = match (mfa_enabled, recovery) {
@@ -47,9 +50,20 @@ pub fn StepUpPage() -> impl IntoView {
             view! { <p><a href=format!("/step-up?next={encoded}&method=recovery_code")>"Use a recovery code instead"</a></p> }
         }
     });
+    // Where the passkey button returns: checked like the form's `next`.
+    let passkey_next = crate::urls::safe_next(Some(&next));
+    let passkey = view.has_passkey.then(|| view! {
+        <PasskeyButton purpose=PasskeyPurpose::StepUp button_id="step-up-page-passkey".to_owned()
+            error_id="step-up-page-passkey-error".to_owned() next=passkey_next>
+            <p><button type="button" id="step-up-page-passkey" hidden>"Confirm with your passkey"</button></p>
+        </PasskeyButton>
+        <p class="form-error" role="alert" id="step-up-page-passkey-error" hidden></p>
+        <p class="or">"Or:"</p>
+    });
     view! {
         <h1>"Confirm it is you"</h1>
         <p>"This action needs a recent confirmation. After that you can continue where you were."</p>
+        {passkey}
         <form method="post" action="/api/step_up" class="stacked" id="step-up-form">
             <input type="hidden" name="next" value=next/>
             {field}

@@ -3,12 +3,15 @@
 
 use leptos::prelude::*;
 
+use crate::api::PasskeyPurpose;
 use crate::components::form::PostedError;
+use crate::components::passkey_button::PasskeyButton;
 use crate::request::{query_param, verify_view};
 
 #[component]
 pub fn VerifyPage() -> impl IntoView {
-    let pending = verify_view().is_some_and(|v| v.pending);
+    let view = verify_view().unwrap_or_default();
+    let pending = view.pending;
     let recovery = query_param("method").as_deref() == Some("recovery_code");
     if !pending {
         return view! {
@@ -52,6 +55,14 @@ pub fn VerifyPage() -> impl IntoView {
     view! {
         <h1>"Two-step verification"</h1>
         <p>"Your password was right. Now prove it is you with your second factor."</p>
+        {view.has_passkey.then(|| view! {
+            <PasskeyButton purpose=PasskeyPurpose::SecondFactor button_id="verify-passkey".to_owned()
+                error_id="verify-passkey-error".to_owned()>
+                <p><button type="button" id="verify-passkey" hidden>"Use your passkey"</button></p>
+            </PasskeyButton>
+            <p class="form-error" role="alert" id="verify-passkey-error" hidden></p>
+            <p class="or">"Or enter a code:"</p>
+        })}
         <form method="post" action="/api/verify_code" class="stacked" id="verify-form">
             {field}
             <button type="submit">"Verify"</button>

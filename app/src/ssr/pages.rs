@@ -15,7 +15,7 @@ use crate::api::{
     VerifyView,
 };
 use crate::ssr::error::internal;
-use crate::ssr::mfa::{factors, flows, totp::TotpSecret};
+use crate::ssr::mfa::{factors, flows, passkey_flows, passkeys, totp::TotpSecret};
 use crate::ssr::session::{AuthSession, Held};
 use crate::ssr::state::AppState;
 use crate::ssr::web::{describe_duration, format_time, CurrentUser};
@@ -119,6 +119,7 @@ pub async fn prepare(
         }
         ("/step-up", Some(user)) => Some(PageData::StepUp(StepUpView {
             mfa_enabled: factors::is_enrolled(&state.db, user.user_id).await?,
+            has_passkey: passkeys::count(&state.db, user.user_id).await? > 0,
         })),
         ("/admin", Some(user)) => {
             #[derive(serde::Deserialize, Default)]
@@ -136,8 +137,13 @@ pub async fn prepare(
         }
         ("/login/verify", _) => {
             let pending = auth.pending_sign_in().await.map_err(internal)?;
+            let has_passkey = match &pending {
+                Some(pending) => passkeys::count(&state.db, pending.user_id).await? > 0,
+                None => false,
+            };
             Some(PageData::Verify(VerifyView {
                 pending: pending.is_some(),
+                has_passkey,
             }))
         }
         _ => None,
@@ -181,6 +187,9 @@ async fn security_of(
     let window = state.settings.mfa.step_up_window_secs;
     view.step_up_fresh_for_ms = flows::step_up_fresh_for_ms(&user.session.auth, now, window);
     view.stepped_up_until = stepped_up_until(state, user);
+    if mfa_enabled {
+        view.passkeys = passkey_flows::views(&state.db, user.user_id).await?;
+    }
     Ok(view)
 }
 
