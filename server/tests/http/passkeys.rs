@@ -194,3 +194,35 @@ async fn another_accounts_passkey_cannot_be_renamed_or_removed() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn of_two_parallel_finishes_of_one_ceremony_exactly_one_proceeds() {
+    let app = spawn_app().await;
+    let res = app
+        .post_form("/api/passkey_begin", &[("purpose", "sign_in")], None)
+        .await;
+    let sid = new_sid(&res);
+    for round in 0..10 {
+        let res = app
+            .post_form("/api/passkey_begin", &[("purpose", "sign_in")], Some(&sid))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        // Both requests load the session (and so the challenge) before
+        // either saves; the ticket lets one through to check its answer
+        // (malformed here: BadRequest) and stops the other.
+        let finish = || {
+            app.post_form(
+                "/api/passkey_finish",
+                &[("purpose", "sign_in"), ("credential", "{}")],
+                Some(&sid),
+            )
+        };
+        let (one, two) = tokio::join!(finish(), finish());
+        let mut bodies = vec![status_and_body(one).await.1, status_and_body(two).await.1];
+        bodies.sort();
+        assert!(
+            bodies[0].contains("BadRequest") && bodies[1].contains("PasskeyExpired"),
+            "round {round}: {bodies:?}"
+        );
+    }
+}

@@ -119,11 +119,19 @@ pub async fn begin(ctx: &RequestContext, purpose: Purpose) -> Result<String, App
             )
         }
     };
+    let now = state.clock.now();
+    let nonce = passkeys::open_ceremony(
+        &state.db,
+        now,
+        state.settings.webauthn.challenge_timeout_secs,
+    )
+    .await?;
     auth.put_passkey_challenge(&Challenge {
         purpose,
         state: ceremony,
         user_id,
-        started_at: state.clock.now(),
+        started_at: now,
+        nonce,
     })
     .await
     .map_err(session_failed)?;
@@ -170,6 +178,11 @@ pub async fn finish(
         })
         .ok_or(AppError::PasskeyExpired)?;
     let now = state.clock.now();
+    // The session alone cannot tell two parallel finishes apart (both may
+    // have loaded it before either saved): the ticket can.
+    if !passkeys::consume_ceremony(&state.db, &challenge.nonce, now).await? {
+        return Err(AppError::PasskeyExpired);
+    }
     match purpose {
         Purpose::Register => {
             let user = require_step_up(ctx)?;

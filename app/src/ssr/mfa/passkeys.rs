@@ -7,8 +7,9 @@
 //! - Credential IDs are unique across all accounts (a UNIQUE column).
 //! - A ceremony's state lives in the session, never in the browser (the
 //!   cookie holds only the session ID), for `challenge_timeout_secs`; it
-//!   is removed when the finish arrives, whatever the outcome, so each
-//!   challenge is answered at most once.
+//!   is removed when the finish arrives, whatever the outcome, and its
+//!   ticket in `passkey_ceremonies` is deleted by one conditional statement,
+//!   so each challenge is answered at most once, parallel finishes included.
 
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -30,6 +31,8 @@ pub struct Challenge {
     /// Whose account it is for (`None` for a usernameless sign-in).
     pub user_id: Option<i64>,
     pub started_at: i64,
+    /// The single-use ticket in `passkey_ceremonies` (see `open_ceremony`).
+    pub nonce: [u8; 16],
 }
 
 impl Challenge {
@@ -39,6 +42,48 @@ impl Challenge {
         let timeout = i64::try_from(timeout_secs).unwrap_or(i64::MAX);
         self.started_at <= now && now.saturating_sub(self.started_at) < timeout
     }
+}
+
+/// Opens a ceremony's single-use ticket; returns its nonce. Expired
+/// tickets are swept at the same time (a bounded batch).
+pub async fn open_ceremony(
+    db: &SqlitePool,
+    now: i64,
+    timeout_secs: u64,
+) -> Result<[u8; 16], AppError> {
+    let nonce: [u8; 16] = rand::random();
+    let expires_at = now.saturating_add(i64::try_from(timeout_secs).unwrap_or(i64::MAX));
+    sqlx::query(
+        "DELETE FROM passkey_ceremonies WHERE nonce IN \
+         (SELECT nonce FROM passkey_ceremonies WHERE expires_at <= ?1 LIMIT 100)",
+    )
+    .bind(now)
+    .execute(db)
+    .await
+    .map_err(internal)?;
+    sqlx::query("INSERT INTO passkey_ceremonies (nonce, expires_at) VALUES (?1, ?2)")
+        .bind(&nonce[..])
+        .bind(expires_at)
+        .execute(db)
+        .await
+        .map_err(internal)?;
+    Ok(nonce)
+}
+
+/// Uses up a ceremony's ticket: true for exactly one caller, and only
+/// before it expires.
+pub async fn consume_ceremony(
+    db: &SqlitePool,
+    nonce: &[u8; 16],
+    now: i64,
+) -> Result<bool, AppError> {
+    let done = sqlx::query("DELETE FROM passkey_ceremonies WHERE nonce = ?1 AND expires_at > ?2")
+        .bind(&nonce[..])
+        .bind(now)
+        .execute(db)
+        .await
+        .map_err(internal)?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The `amr` value (RFC 8176) of a passkey use: `hwk` for a key bound to
@@ -282,6 +327,7 @@ mod tests {
             state: serde_json::Value::Null,
             user_id: Some(1),
             started_at: 1_000,
+            nonce: [0; 16],
         };
         assert!(challenge.is_fresh(1_000, 300));
         assert!(challenge.is_fresh(1_299, 300));
