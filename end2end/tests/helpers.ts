@@ -34,6 +34,22 @@ export async function signIn(page: Page, username: string) {
   await expect(page).toHaveURL(/\/account$/);
 }
 
+/** The first step of a sign-in with two-step verification on: the
+ *  password, which leads to the second-step page. */
+export async function passwordStep(page: Page, username: string) {
+  await page.goto("/login");
+  await waitForHydration(page);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page).toHaveURL(/\/login\/verify$/);
+}
+
+/** The session cookie's value in the browser. */
+export async function sessionCookie(page: Page): Promise<string | undefined> {
+  return (await page.context().cookies()).find((c) => c.name === "__Host-sid")?.value;
+}
+
 /** RFC 4648 base32 (the key the security page shows), spaces ignored. */
 function base32Decode(text: string): Buffer {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { Authenticator, PASSWORD, register, signIn, uniqueUsername, waitForHydration } from "./helpers";
+import { Authenticator, PASSWORD, passwordStep, register, signIn, uniqueUsername, waitForHydration } from "./helpers";
 
 /** Turns two-step verification on from the security page, stepping up with
  *  the password on the way; returns the app and the recovery codes. */
@@ -49,14 +49,6 @@ async function signOut(page: Page) {
   await expect(page).toHaveURL(/\/login\?reason=signed_out/);
 }
 
-async function passwordStep(page: Page, username: string) {
-  await page.goto("/login");
-  await waitForHydration(page);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).toHaveURL(/\/login\/verify$/);
-}
 
 test("enrol, sign out, and sign in with a code from the app", async ({ page }) => {
   const username = uniqueUsername("mfa");

@@ -1,5 +1,14 @@
 import { test, expect, Page, CDPSession } from "@playwright/test";
-import { Authenticator, PASSWORD, register, signIn, uniqueUsername, waitForHydration } from "./helpers";
+import {
+  Authenticator,
+  PASSWORD,
+  passwordStep,
+  register,
+  sessionCookie,
+  signIn,
+  uniqueUsername,
+  waitForHydration,
+} from "./helpers";
 
 // Passkeys need a domain, never an IP address: these tests browse the main
 // test server as http://localhost:PORT (its [webauthn] origins say so).
@@ -71,13 +80,13 @@ test("add a passkey, sign in with it alone, step up with it, remove it", async (
   page.on("request", (r) => {
     if (r.url().endsWith("/api/passkey_finish")) finish.body = r.postData();
   });
-  const before = (await page.context().cookies()).find((c) => c.name === "__Host-sid")?.value;
+  const before = await sessionCookie(page);
   await page.goto("/login");
   await waitForHydration(page);
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.locator(".who")).toContainText(username);
-  const after = (await page.context().cookies()).find((c) => c.name === "__Host-sid")?.value;
+  const after = await sessionCookie(page);
   expect(after).toBeTruthy();
   expect(after).not.toEqual(before);
 
@@ -101,8 +110,11 @@ test("add a passkey, sign in with it alone, step up with it, remove it", async (
   await page.getByRole("button", { name: "Make new recovery codes" }).click();
   const dialog = page.getByRole("dialog");
   await expect(dialog).toBeVisible();
+  const beforeStepUp = await sessionCookie(page);
   await dialog.getByRole("button", { name: "Confirm with your passkey" }).click();
   await expect(page.locator("#recovery-codes code")).toHaveCount(10);
+  // A step-up is a re-authentication: the session moved to a new ID.
+  expect(await sessionCookie(page)).not.toEqual(beforeStepUp);
   await page.getByRole("button", { name: "I have saved them" }).click();
 
   // Removing it (the step-up still holds).
@@ -133,26 +145,18 @@ test("after the password, the passkey is offered first; cancelling it leaves the
   await signOut(page);
 
   // The password, then the passkey as the second factor.
-  await page.goto("/login");
+  await passwordStep(page, username);
   await waitForHydration(page);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).toHaveURL(/\/login\/verify$/);
-  await waitForHydration(page);
+  const pending = await sessionCookie(page);
   await page.getByRole("button", { name: "Use your passkey" }).click();
   await expect(page).toHaveURL(/\/account$/);
+  expect(await sessionCookie(page)).not.toEqual(pending);
   await signOut(page);
 
   // The device has no passkey any more (as if the user cancelled): a
   // clear message, and the code still works.
   await cdp.send("WebAuthn.clearCredentials", { authenticatorId: id });
-  await page.goto("/login");
-  await waitForHydration(page);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).toHaveURL(/\/login\/verify$/);
+  await passwordStep(page, username);
   await waitForHydration(page);
   await page.getByRole("button", { name: "Use your passkey" }).click();
   await expect(page.locator("#verify-passkey-error")).toContainText("No passkey was used");
@@ -208,12 +212,7 @@ test("one account's passkey answer is refused for another account's sign-in", as
   const { username } = await userWithTwoStep(bob);
   await addPasskey(bob, "Bob's");
   await signOut(bob);
-  await bob.goto("/login");
-  await waitForHydration(bob);
-  await bob.getByLabel("Username").fill(username);
-  await bob.getByLabel("Password").fill(PASSWORD);
-  await bob.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(bob).toHaveURL(/\/login\/verify$/);
+  await passwordStep(bob, username);
   const headers = {
     "content-type": "application/x-www-form-urlencoded",
     origin: `http://localhost:${port}`,
