@@ -110,6 +110,9 @@ impl Application {
             .await?,
             login_failures: Arc::new(FailureLimiter::new(settings.login.failure_window_secs)),
             mfa_failures: Arc::new(FailureLimiter::new(settings.mfa.failure_window_secs)),
+            audit_key: mfa_key
+                .as_ref()
+                .map_or_else(app::ssr::audit::ephemeral_key, SealingKey::audit_key),
             mfa_key,
             webauthn: Arc::new(webauthn),
             settings: Arc::new(settings),
@@ -230,6 +233,20 @@ fn spawn_session_cleanup(state: AppState) {
                     Ok(_) => break,
                     Err(e) => {
                         tracing::error!(error = %e, "session clean-up failed");
+                        break;
+                    }
+                }
+            }
+            // Audit events past `[audit] retention_days`, in bounded
+            // batches (ASVS 16.3: kept as long as needed, not forever).
+            let retention = state.settings.audit.retention_days;
+            loop {
+                let now = state.clock.now();
+                match app::ssr::audit::delete_expired(&state.db, now, retention, batch).await {
+                    Ok(deleted) if deleted >= u64::from(batch) => tokio::task::yield_now().await,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "audit clean-up failed");
                         break;
                     }
                 }

@@ -35,7 +35,15 @@ pub struct AdminUserRow {
 pub async fn admin_enter() -> Result<(), AppError> {
     use crate::ssr::{admin, web::RequestContext};
     let ctx = RequestContext::get()?;
-    admin::enter(&ctx).await?;
+    let result = admin::enter(&ctx).await;
+    ctx.audit_result(
+        crate::ssr::audit::Event::AdminElevation,
+        None,
+        &result,
+        serde_json::json!({}),
+    )
+    .await;
+    result?;
     leptos_axum::redirect("/admin");
     Ok(())
 }
@@ -46,7 +54,18 @@ pub async fn admin_enter() -> Result<(), AppError> {
 pub async fn admin_end_sessions(user_id: i64) -> Result<(), AppError> {
     use crate::ssr::{admin, web::RequestContext};
     let ctx = RequestContext::get()?;
-    let ended = admin::end_sessions_of(&ctx, user_id).await?;
+    let result = admin::end_sessions_of(&ctx, user_id).await;
+    // Recorded against the user whose sessions ended, naming who did it.
+    let by = ctx.current_user().map(|u| u.user_id);
+    let ended_count = result.as_ref().ok().copied();
+    ctx.audit_result(
+        crate::ssr::audit::Event::SessionRevoked,
+        Some(user_id),
+        &result,
+        serde_json::json!({ "by": by, "by_admin": true, "sessions": ended_count }),
+    )
+    .await;
+    let ended = result?;
     leptos_axum::redirect(&format!("/admin?ended={ended}"));
     Ok(())
 }

@@ -15,17 +15,35 @@ pub async fn register(
     password: Secret,
     password_confirm: Secret,
 ) -> Result<(), AppError> {
+    use crate::ssr::audit::{Event, Outcome};
+    use crate::ssr::web::reason_of;
     use crate::ssr::{accounts, password::Password, web::RequestContext};
 
     let ctx = RequestContext::get()?;
-    accounts::register(
+    let result = accounts::register(
         &ctx.state,
         &username,
         Password::new(password.into_inner()),
         Password::new(password_confirm.into_inner()),
         ctx.client_gone(),
     )
-    .await?;
+    .await;
+    let (outcome, details) = match &result {
+        Ok(()) => (Outcome::Success, serde_json::json!({})),
+        Err(e) => (
+            Outcome::Failure,
+            serde_json::json!({ "reason": reason_of(e) }),
+        ),
+    };
+    ctx.audit(
+        Event::Registered,
+        outcome,
+        None,
+        Some(username.trim()),
+        details,
+    )
+    .await;
+    result?;
     leptos_axum::redirect("/login?registered=1");
     Ok(())
 }
@@ -40,25 +58,60 @@ pub async fn login(
     password: Secret,
     next: Option<String>,
 ) -> Result<(), AppError> {
+    use crate::ssr::audit::{Event, Outcome};
     use crate::ssr::{
         accounts,
         mfa::flows,
         password::Password,
-        web::{safe_next, RequestContext},
+        web::{reason_of, safe_next, RequestContext},
     };
 
     let ctx = RequestContext::get()?;
-    let user = accounts::authenticate(
+    let user = match accounts::authenticate(
         &ctx.state,
         &username,
         Password::new(password.into_inner()),
         &ctx.address(),
         ctx.client_gone(),
     )
-    .await?;
+    .await
+    {
+        Ok(user) => user,
+        Err(error) => {
+            // The username typed is kept (who was targeted); the reason
+            // stays on the server.
+            let event = match error {
+                AppError::TooManyAttempts(_) => Event::Throttled,
+                _ => Event::SignIn,
+            };
+            let details = serde_json::json!({ "reason": reason_of(&error) });
+            // The account, when the name is one (server-side only: the
+            // answer is the same either way), so its owner sees the
+            // attempt on their activity page.
+            let target = accounts::user_id_of(&ctx.state, &username).await;
+            ctx.audit(
+                event,
+                Outcome::Failure,
+                target,
+                Some(username.trim()),
+                details,
+            )
+            .await;
+            return Err(error);
+        }
+    };
     // With MFA on, this is only the first step: the session is "pending
     // second factor" (grants nothing) and the code page comes next.
     let goes_to = flows::after_password(&ctx, &user, safe_next(next.as_deref())).await?;
+    let second_step = goes_to == "/login/verify";
+    ctx.audit(
+        Event::SignIn,
+        Outcome::Success,
+        Some(user.id),
+        None,
+        serde_json::json!({ "method": "pwd", "second_factor_next": second_step }),
+    )
+    .await;
     tracing::info!(user_id = user.id, "password accepted");
     leptos_axum::redirect(&goes_to);
     Ok(())
@@ -75,6 +128,18 @@ pub async fn logout() -> Result<(), AppError> {
 
     let ctx = RequestContext::get()?;
     let user = ctx.current_user().map(|u| u.user_id);
+    if user.is_some() {
+        // Recorded before the session ends, with its hash.
+        use crate::ssr::audit::{Event, Outcome};
+        ctx.audit(
+            Event::SignOut,
+            Outcome::Success,
+            user,
+            None,
+            serde_json::json!({}),
+        )
+        .await;
+    }
     ctx.auth_session()?.log_out().await.map_err(internal)?;
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.insert_header(

@@ -124,7 +124,15 @@ pub async fn mfa_begin() -> Result<(), AppError> {
 pub async fn mfa_confirm(code: Secret) -> Result<(), AppError> {
     use crate::ssr::{mfa::flows, web::RequestContext};
     let ctx = RequestContext::get()?;
-    flows::confirm_enrolment(&ctx, code.expose()).await?;
+    let result = flows::confirm_enrolment(&ctx, code.expose()).await;
+    ctx.audit_result(
+        crate::ssr::audit::Event::MfaEnabled,
+        None,
+        &result,
+        serde_json::json!({}),
+    )
+    .await;
+    result?;
     leptos_axum::redirect("/account/security");
     Ok(())
 }
@@ -164,7 +172,15 @@ pub async fn recovery_codes_renew() -> Result<(), AppError> {
 pub async fn mfa_disable() -> Result<(), AppError> {
     use crate::ssr::{mfa::flows, web::RequestContext};
     let ctx = RequestContext::get()?;
-    flows::disable(&ctx).await?;
+    let result = flows::disable(&ctx).await;
+    ctx.audit_result(
+        crate::ssr::audit::Event::MfaDisabled,
+        None,
+        &result,
+        serde_json::json!({}),
+    )
+    .await;
+    result?;
     leptos_axum::redirect("/account/security?mfa=off");
     Ok(())
 }
@@ -177,7 +193,7 @@ pub async fn change_password(password: Secret, password_confirm: Secret) -> Resu
     use crate::ssr::{accounts, mfa::flows, password::Password, web::RequestContext};
     let ctx = RequestContext::get()?;
     let user = flows::require_step_up(&ctx)?;
-    accounts::change_password(
+    let result = accounts::change_password(
         &ctx.state,
         user.user_id,
         &user.username,
@@ -185,7 +201,15 @@ pub async fn change_password(password: Secret, password_confirm: Secret) -> Resu
         Password::new(password_confirm.into_inner()),
         ctx.client_gone(),
     )
-    .await?;
+    .await;
+    ctx.audit_result(
+        crate::ssr::audit::Event::PasswordChanged,
+        Some(user.user_id),
+        &result,
+        serde_json::json!({}),
+    )
+    .await;
+    result?;
     flows::end_other_sessions(&ctx, user).await?;
     leptos_axum::redirect("/account/security?password=changed");
     Ok(())
@@ -204,7 +228,15 @@ pub async fn delete_account(confirm_username: String) -> Result<(), AppError> {
             "Type your username exactly to confirm.".to_owned(),
         ));
     }
-    accounts::delete_account(&ctx.state, user.user_id).await?;
+    let result = accounts::delete_account(&ctx.state, user.user_id).await;
+    ctx.audit_result(
+        crate::ssr::audit::Event::AccountDeleted,
+        Some(user.user_id),
+        &result,
+        serde_json::json!({}),
+    )
+    .await;
+    result?;
     ctx.auth_session()?.log_out().await.map_err(internal)?;
     leptos_axum::redirect("/?account=deleted");
     Ok(())

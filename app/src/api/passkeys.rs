@@ -74,7 +74,15 @@ pub async fn passkey_remove(id: i64) -> Result<(), AppError> {
     use crate::ssr::mfa::passkey_flows;
     use crate::ssr::web::RequestContext;
     let ctx = RequestContext::get()?;
-    passkey_flows::remove(&ctx, id).await?;
+    let result = passkey_flows::remove(&ctx, id).await;
+    ctx.audit_result(
+        crate::ssr::audit::Event::PasskeyRemoved,
+        None,
+        &result,
+        serde_json::json!({ "passkey": id }),
+    )
+    .await;
+    result?;
     leptos_axum::redirect("/account/security?passkey=removed");
     Ok(())
 }

@@ -229,6 +229,18 @@ pub async fn record_sign_in(state: &AppState, user_id: i64) {
 }
 
 /// The user's current credential epoch; `None` if the account is gone.
+/// The id of the account named `username` (as sign-in matches names), for
+/// the audit log; `None` when there is none or it cannot be read.
+pub async fn user_id_of(state: &AppState, username: &str) -> Option<i64> {
+    let name = normalize_username(username).ok()?;
+    sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
+        .bind(name)
+        .fetch_optional(&state.db)
+        .await
+        .ok()
+        .flatten()
+}
+
 pub async fn credential_epoch(state: &AppState, user_id: i64) -> Result<Option<i64>, AppError> {
     sqlx::query_scalar("SELECT credential_epoch FROM users WHERE id = ?1")
         .bind(user_id)

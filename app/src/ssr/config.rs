@@ -18,6 +18,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub mfa: MfaSettings,
     pub webauthn: WebauthnSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -189,6 +190,20 @@ impl Default for MfaSettings {
             pending_timeout_secs: 300,
             max_codes_per_sign_in: 5,
         }
+    }
+}
+
+/// The audit log (issue 12).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Events older than this are deleted by the clean-up task.
+    pub retention_days: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self { retention_days: 90 }
     }
 }
 
@@ -388,6 +403,11 @@ impl Settings {
         ];
         if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
             return Err(ConfigError::Invalid((*message).to_owned()));
+        }
+        if self.audit.retention_days == 0 || self.audit.retention_days > 3650 {
+            return Err(ConfigError::Invalid(
+                "audit.retention_days must be 1 to 3650".to_owned(),
+            ));
         }
         if self.webauthn.challenge_timeout_secs == 0
             || too_long(self.webauthn.challenge_timeout_secs)

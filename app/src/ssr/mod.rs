@@ -2,9 +2,11 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod mfa;
 pub mod pages;

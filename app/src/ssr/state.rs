@@ -50,6 +50,10 @@ pub struct Shared {
     /// Seals TOTP secrets; `None` when no key file exists (MFA cannot be
     /// turned on, and start-up refuses if any user has it on).
     pub mfa_key: Option<SealingKey>,
+    /// Keys the audit log's session hashes: derived from the MFA key, or
+    /// random for this process when there is none (hashes then link
+    /// events only until a restart).
+    pub audit_key: [u8; 32],
     /// Verifies passkeys for `[webauthn]`'s relying party.
     pub webauthn: Arc<webauthn_rs::Webauthn>,
     /// Leptos' settings. The router's state is `AppState`, not these: axum

@@ -26,6 +26,8 @@ pub const PROTECTED_PAGES: &[&str] = &[
     "/account",
     "/account/security",
     "/account/security/recovery-codes.txt",
+    "/account/sessions",
+    "/account/activity",
     "/step-up",
     "/admin",
 ];
@@ -549,10 +551,87 @@ impl RequestContext {
         }
     }
 
+    /// Writes an audit event for this request: its client and, when it has
+    /// one, its session (as a keyed hash). Never fails the request.
+    pub async fn audit(
+        &self,
+        event: crate::ssr::audit::Event,
+        outcome: crate::ssr::audit::Outcome,
+        user_id: Option<i64>,
+        username: Option<&str>,
+        details: serde_json::Value,
+    ) {
+        use crate::ssr::audit;
+        let session_hash = self
+            .session
+            .as_ref()
+            .and_then(|s| s.id())
+            .map(|id| audit::session_hash(&self.state.audit_key, id.0));
+        let entry = audit::Entry {
+            event,
+            outcome,
+            user_id,
+            username: username.map(str::to_owned),
+            session_hash,
+            client: self.client(),
+            details,
+        };
+        audit::record(&self.state.db, self.state.clock.now(), entry).await;
+    }
+
+    /// `audit` for the outcome of an action of the signed-in user (or
+    /// `user_id`): a failure records the error's kind, never a secret.
+    pub async fn audit_result<T>(
+        &self,
+        event: crate::ssr::audit::Event,
+        user_id: Option<i64>,
+        result: &Result<T, AppError>,
+        details: serde_json::Value,
+    ) {
+        use crate::ssr::audit::Outcome;
+        let user_id = user_id.or_else(|| self.current_user().map(|u| u.user_id));
+        match result {
+            Ok(_) => {
+                self.audit(event, Outcome::Success, user_id, None, details)
+                    .await
+            }
+            Err(error) => {
+                let details = serde_json::json!({ "reason": reason_of(error), "details": details });
+                self.audit(event, Outcome::Failure, user_id, None, details)
+                    .await
+            }
+        }
+    }
+
     pub fn address(&self) -> String {
         self.peer
             .map(|peer| peer.ip().to_string())
             .unwrap_or_else(|| "unknown".to_owned())
+    }
+}
+
+/// The kind of an error, for the audit log (no message text).
+pub fn reason_of(error: &AppError) -> &'static str {
+    match error {
+        AppError::Invalid(_) => "invalid",
+        AppError::InvalidCredentials => "invalid_credentials",
+        AppError::Unauthenticated => "unauthenticated",
+        AppError::UsernameTaken => "username_taken",
+        AppError::TooManyAttempts(_) => "throttled",
+        AppError::InvalidCode => "invalid_code",
+        AppError::TooManyCodes(_) => "too_many_codes",
+        AppError::SignInExpired => "sign_in_expired",
+        AppError::StepUpRequired => "step_up_required",
+        AppError::Forbidden => "forbidden",
+        AppError::MfaUnavailable => "mfa_unavailable",
+        AppError::PasskeyRefused => "passkey_refused",
+        AppError::PasskeyExpired => "passkey_expired",
+        AppError::Busy(_) => "busy",
+        AppError::CrossSite => "cross_site",
+        AppError::TooLarge => "too_large",
+        AppError::BadRequest => "bad_request",
+        AppError::Unreachable => "unreachable",
+        AppError::Internal => "internal",
     }
 }
 

@@ -22,6 +22,9 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+pub const CHROME_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
+     (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -54,6 +57,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A browser's user agent: sessions and audit events record it.
+        .user_agent(CHROME_ON_LINUX)
         .build()
         .expect("client");
     TestApp {
@@ -223,6 +228,15 @@ impl TestApp {
         let res = self.get(path, Some(sid)).await;
         assert_eq!(res.status(), StatusCode::OK, "GET {path}");
         res.text().await.expect("page").replace("<!>", "")
+    }
+
+    /// The audit log as `event/outcome`, oldest first.
+    pub async fn audit_events(&self) -> Vec<String> {
+        let mut db = self.db().await;
+        sqlx::query_scalar("SELECT event || '/' || outcome FROM audit_events ORDER BY id")
+            .fetch_all(&mut db)
+            .await
+            .expect("audit events")
     }
 
     pub async fn db(&self) -> SqliteConnection {

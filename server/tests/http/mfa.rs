@@ -317,6 +317,19 @@ async fn a_recovery_code_works_once_and_says_how_many_are_left() {
     }
     let res = app.send_code(&pending, "sms", "123456").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // Audited (issue 12): MFA on, each second step, the recovery code.
+    let events = app.audit_events().await;
+    for expected in [
+        "mfa_enabled/success",
+        "second_factor/success",
+        "recovery_code_used/success",
+        "second_factor/failure",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected} in {events:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -455,6 +468,13 @@ async fn turning_mfa_off_ends_other_sessions() {
     assert_eq!(app.totp_rows().await, 0);
     // Signing in is one step again.
     app.login("offswitch", None).await;
+    let events = app.audit_events().await;
+    for expected in ["step_up/success", "mfa_disabled/success"] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected} in {events:?}"
+        );
+    }
 }
 
 #[tokio::test]

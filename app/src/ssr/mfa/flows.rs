@@ -10,6 +10,7 @@
 
 use crate::api::{AppError, SecondFactorMethod};
 use crate::ssr::accounts;
+use crate::ssr::audit::{Event, Outcome};
 use crate::ssr::config::MfaRequirement;
 use crate::ssr::error::internal;
 use crate::ssr::mfa::factors::{self, TypedFactor};
@@ -67,6 +68,49 @@ pub fn require_step_up(ctx: &RequestContext) -> Result<&CurrentUser, AppError> {
         ));
     }
     Err(AppError::StepUpRequired)
+}
+
+/// Records a second-factor check (a sign-in's second step or a step-up),
+/// and a recovery code's use as an event of its own.
+async fn audit_factor(
+    ctx: &RequestContext,
+    event: Event,
+    user_id: i64,
+    outcome: Result<factors::Proof, SecondFactorMethod>,
+) {
+    match outcome {
+        Ok(proof) => {
+            let details = serde_json::json!({ "method": proof.method() });
+            ctx.audit(
+                event,
+                Outcome::Success,
+                Some(user_id),
+                None,
+                details.clone(),
+            )
+            .await;
+            if let Some(left) = proof.codes_left() {
+                let details = serde_json::json!({ "codes_left": left });
+                ctx.audit(
+                    Event::RecoveryCodeUsed,
+                    Outcome::Success,
+                    Some(user_id),
+                    None,
+                    details,
+                )
+                .await;
+            }
+        }
+        Err(method) => {
+            let method = match method {
+                SecondFactorMethod::Totp => "otp",
+                SecondFactorMethod::RecoveryCode => "rec",
+            };
+            let details = serde_json::json!({ "method": method, "reason": "invalid_code" });
+            ctx.audit(event, Outcome::Failure, Some(user_id), None, details)
+                .await;
+        }
+    }
 }
 
 fn session_failed(error: tower_sessions::session::Error) -> AppError {
@@ -184,11 +228,13 @@ pub async fn complete_sign_in(
                 method = proof.method(),
                 "signed in with a second factor"
             );
+            audit_factor(ctx, Event::SecondFactor, pending.user_id, Ok(proof)).await;
             Ok((pending.next, proof.codes_left()))
         }
         None => {
             pending.wrong_codes += 1;
             tracing::info!(user_id = pending.user_id, "wrong second-factor code");
+            audit_factor(ctx, Event::SecondFactor, pending.user_id, Err(method)).await;
             if pending.wrong_codes >= state.settings.mfa.max_codes_per_sign_in {
                 auth.log_out().await.map_err(session_failed)?;
                 return Err(AppError::SignInExpired);
@@ -215,8 +261,14 @@ pub async fn step_up(
     let enrolled = factors::is_enrolled(&state.db, user.user_id).await?;
     let (method_name, remaining) = if enrolled {
         match factors::verify(state, user.user_id, TypedFactor::of(method, secret)).await? {
-            Some(proof) => (proof.method(), proof.codes_left()),
-            None => return Err(AppError::InvalidCode),
+            Some(proof) => {
+                audit_factor(ctx, Event::StepUp, user.user_id, Ok(proof)).await;
+                (proof.method(), proof.codes_left())
+            }
+            None => {
+                audit_factor(ctx, Event::StepUp, user.user_id, Err(method)).await;
+                return Err(AppError::InvalidCode);
+            }
         }
     } else {
         let proven = accounts::authenticate(
@@ -232,10 +284,34 @@ pub async fn step_up(
                 AppError::Invalid("That password is not right.".to_owned())
             }
             other => other,
-        })?;
-        if proven.id != user.user_id {
-            return Err(AppError::Invalid("That password is not right.".to_owned()));
-        }
+        });
+        let proven = match proven {
+            Ok(proven) if proven.id == user.user_id => proven,
+            other => {
+                let reason = other
+                    .err()
+                    .map_or("invalid_credentials", |e| crate::ssr::web::reason_of(&e));
+                let details = serde_json::json!({ "method": "pwd", "reason": reason });
+                ctx.audit(
+                    Event::StepUp,
+                    Outcome::Failure,
+                    Some(user.user_id),
+                    None,
+                    details,
+                )
+                .await;
+                return Err(AppError::Invalid("That password is not right.".to_owned()));
+            }
+        };
+        let details = serde_json::json!({ "method": "pwd" });
+        ctx.audit(
+            Event::StepUp,
+            Outcome::Success,
+            Some(proven.id),
+            None,
+            details,
+        )
+        .await;
         ("pwd", None)
     };
     let now = state.clock.now();

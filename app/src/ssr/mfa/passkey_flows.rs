@@ -154,14 +154,54 @@ async fn pending_user(ctx: &RequestContext) -> Result<i64, AppError> {
     Ok(pending.user_id)
 }
 
+/// What a successful finish did, for the audit log.
+struct Finished {
+    next: String,
+    user_id: i64,
+    method: &'static str,
+}
+
 /// Checks the browser's answer to the waiting ceremony; returns where the
-/// browser goes next.
+/// browser goes next. Every finish is audited, success or not.
 pub async fn finish(
     ctx: &RequestContext,
     purpose: Purpose,
     credential: &str,
     name: Option<&str>,
 ) -> Result<String, AppError> {
+    use crate::ssr::audit::{Event, Outcome};
+    let result = check_answer(ctx, purpose, credential, name).await;
+    let event = match purpose {
+        Purpose::Register => Event::PasskeyAdded,
+        Purpose::SignIn => Event::SignIn,
+        Purpose::SecondFactor => Event::SecondFactor,
+        Purpose::StepUp => Event::StepUp,
+    };
+    match &result {
+        Ok(done) => {
+            let details = serde_json::json!({ "method": done.method, "passkey": true });
+            ctx.audit(event, Outcome::Success, Some(done.user_id), None, details)
+                .await
+        }
+        Err(error) => {
+            let details = serde_json::json!({
+                "passkey": true,
+                "reason": crate::ssr::web::reason_of(error),
+            });
+            let user_id = ctx.current_user().map(|u| u.user_id);
+            ctx.audit(event, Outcome::Failure, user_id, None, details)
+                .await
+        }
+    }
+    result.map(|done| done.next)
+}
+
+async fn check_answer(
+    ctx: &RequestContext,
+    purpose: Purpose,
+    credential: &str,
+    name: Option<&str>,
+) -> Result<Finished, AppError> {
     let state = &ctx.state;
     let auth = ctx.auth_session()?;
     // Removed first: whatever happens below, this challenge is spent.
@@ -200,7 +240,11 @@ pub async fn finish(
                 .map_err(|e| refused("registration", e))?;
             passkeys::insert(&state.db, user.user_id, &passkey, &name, now).await?;
             tracing::info!(user_id = user.user_id, "passkey added");
-            Ok("/account/security?passkey=added".to_owned())
+            Ok(Finished {
+                next: "/account/security?passkey=added".to_owned(),
+                user_id: user.user_id,
+                method: "new",
+            })
         }
         Purpose::SignIn => {
             let answer: PublicKeyCredential =
@@ -229,7 +273,11 @@ pub async fn finish(
                 .map_err(session_failed)?;
             accounts::record_sign_in(state, user_id).await;
             tracing::info!(user_id, method, "signed in with a passkey");
-            Ok("/account".to_owned())
+            Ok(Finished {
+                next: "/account".to_owned(),
+                user_id,
+                method,
+            })
         }
         Purpose::SecondFactor => {
             let Some(pending) = auth.pending_sign_in().await.map_err(session_failed)? else {
@@ -254,7 +302,11 @@ pub async fn finish(
                 method = result,
                 "signed in with a password and a passkey"
             );
-            Ok(pending.next)
+            Ok(Finished {
+                next: pending.next,
+                user_id: pending.user_id,
+                method: result,
+            })
         }
         Purpose::StepUp => {
             let user = ctx.require_user()?;
@@ -271,7 +323,11 @@ pub async fn finish(
             .await
             .map_err(session_failed)?;
             tracing::info!(user_id = user.user_id, method, "stepped up with a passkey");
-            Ok(String::new())
+            Ok(Finished {
+                next: String::new(),
+                user_id: user.user_id,
+                method,
+            })
         }
     }
 }

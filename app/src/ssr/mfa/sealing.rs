@@ -42,7 +42,13 @@ pub enum KeyFileError {
 
 /// The key that seals TOTP secrets. `Debug` prints nothing of it.
 #[derive(Clone)]
-pub struct SealingKey(Aes256Gcm);
+pub struct SealingKey {
+    cipher: Aes256Gcm,
+    /// A second key derived from this one (HMAC-SHA256 with a label), for
+    /// the audit log's keyed session hashes: one secret to keep, two uses
+    /// that cannot be confused.
+    audit_key: [u8; 32],
+}
 
 impl std::fmt::Debug for SealingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,7 +58,19 @@ impl std::fmt::Debug for SealingKey {
 
 impl SealingKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        Self(Aes256Gcm::new(bytes.into()))
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<sha2::Sha256> as Mac>::new_from_slice(bytes).expect("HMAC takes any key length");
+        mac.update(b"tessera audit session hash v1");
+        Self {
+            cipher: Aes256Gcm::new(bytes.into()),
+            audit_key: mac.finalize().into_bytes().into(),
+        }
+    }
+
+    /// The key for the audit log's session hashes.
+    pub fn audit_key(&self) -> [u8; 32] {
+        self.audit_key
     }
 
     /// Reads the key file; `Ok(None)` if there is none.
@@ -92,7 +110,7 @@ impl SealingKey {
         let aad = user_id.to_be_bytes();
         // Encryption fails only for inputs over 64 GiB.
         let ciphertext = self
-            .0
+            .cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -117,7 +135,7 @@ impl SealingKey {
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_BYTES);
         let aad = user_id.to_be_bytes();
-        self.0
+        self.cipher
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
