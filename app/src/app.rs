@@ -15,8 +15,8 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::header::SiteHeader;
 use crate::pages::{
-    AboutPage, AccountPage, AdminPage, HomePage, LoginPage, NotFound, RegisterPage, SecurityPage,
-    StepUpPage, VerifyPage,
+    AboutPage, AccountPage, ActivityPage, AdminPage, HomePage, LoginPage, NotFound, RegisterPage,
+    SecurityPage, SessionsPage, StepUpPage, VerifyPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -66,6 +66,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login/verify") view=VerifyPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/security") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/step-up") view=StepUpPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                 </Routes>

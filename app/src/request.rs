@@ -8,7 +8,10 @@
 //! browser, and they never call these functions; in the browser build the
 //! functions exist only so that the pages compile, and answer "nothing".
 
-use crate::api::{AccountView, AdminView, PolicyView, SecurityView, StepUpView, VerifyView};
+use crate::api::{
+    AccountView, ActivityView, AdminView, PolicyView, SecurityView, SessionsView, StepUpView,
+    VerifyView,
+};
 
 /// The signed-in user's name.
 pub fn signed_in_username() -> Option<String> {
@@ -67,6 +70,22 @@ pub fn verify_view() -> Option<VerifyView> {
 pub fn step_up_view() -> Option<StepUpView> {
     #[cfg(feature = "ssr")]
     return crate::ssr::pages::step_up_view();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// `/account/sessions`' data.
+pub fn sessions_view() -> Option<SessionsView> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::sessions_view();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// `/account/activity`'s data.
+pub fn activity_view() -> Option<ActivityView> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::pages::activity_view();
     #[cfg(not(feature = "ssr"))]
     None
 }

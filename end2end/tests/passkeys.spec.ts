@@ -121,6 +121,12 @@ test("add a passkey, sign in with it alone, step up with it, remove it", async (
   await page.locator("#passkey-list").getByRole("button", { name: "Remove" }).click();
   await expect(page).toHaveURL(/passkey=removed/);
   await expect(page.locator("#no-passkeys")).toBeVisible();
+
+  // All of it is on the user's activity page.
+  await page.goto("/account/activity");
+  for (const what of ["Passkey added", "Sign-in", "Confirmed it was you", "Passkey removed"]) {
+    await expect(page.locator("#activity")).toContainText(what);
+  }
 });
 
 test("an answer without user verification is refused", async ({ page }) => {

@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 mod auth;
+mod devices;
 mod error;
 mod mfa;
 mod passkeys;
@@ -13,6 +14,7 @@ mod session;
 pub use account::*;
 pub use admin::*;
 pub use auth::*;
+pub use devices::*;
 pub use error::AppError;
 pub use mfa::*;
 pub use passkeys::*;

@@ -77,7 +77,9 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
         <p class="notice" role="status" id="profile-saved" hidden>"Saved."</p>
         <p class="form-error" role="alert" id="profile-error" hidden></p>
         <PostedError endpoint="profile"/>
-        <p><a href="/account/security" id="security-link">"Security: two-step verification, password"</a></p>
+        <p><a href="/account/security" id="security-link">"Security: two-step verification, passkeys, password"</a></p>
+        <p><a href="/account/sessions" id="sessions-link">"Where you are signed in"</a>
+            " · " <a href="/account/activity" id="activity-link">"Account activity"</a></p>
     }
 }
 

@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use leptos::prelude::{use_context, with_context};
 
 use crate::api::{
-    AccountView, AdminView, AppError, EnrolmentView, PolicyView, SecurityView, StepUpView,
-    VerifyView,
+    AccountView, ActivityView, AdminView, AppError, EnrolmentView, PolicyView, SecurityView,
+    SessionsView, StepUpView, VerifyView,
 };
 use crate::ssr::error::internal;
 use crate::ssr::mfa::{factors, flows, passkey_flows, passkeys, totp::TotpSecret};
@@ -103,6 +103,8 @@ pub enum PageData {
     Verify(VerifyView),
     StepUp(StepUpView),
     Admin(AdminView),
+    Sessions(SessionsView),
+    Activity(ActivityView),
 }
 
 /// Loads the data of the page at `path`, if it needs any.
@@ -133,6 +135,23 @@ pub async fn prepare(
                 serde_urlencoded::from_str(query.unwrap_or_default()).unwrap_or_default();
             Some(PageData::Admin(
                 crate::ssr::admin::view(state, user, &parsed.q, parsed.page).await?,
+            ))
+        }
+        ("/account/sessions", Some(user)) => Some(PageData::Sessions(
+            crate::ssr::devices::sessions_view(state, user, auth.storage_key()).await?,
+        )),
+        ("/account/activity", Some(user)) => {
+            let page = query
+                .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+                .and_then(|pairs| {
+                    pairs
+                        .into_iter()
+                        .find_map(|(k, v)| (k == "page").then(|| v.parse::<i64>().ok()))
+                        .flatten()
+                })
+                .unwrap_or(1);
+            Some(PageData::Activity(
+                crate::ssr::devices::activity_view(state, user.user_id, page).await?,
             ))
         }
         ("/login/verify", _) => {
@@ -247,6 +266,20 @@ pub fn verify_view() -> Option<VerifyView> {
 pub fn step_up_view() -> Option<StepUpView> {
     with_page_data(|d| match d {
         PageData::StepUp(v) => Some(v.clone()),
+        _ => None,
+    })
+}
+
+pub fn sessions_view() -> Option<SessionsView> {
+    with_page_data(|d| match d {
+        PageData::Sessions(v) => Some(v.clone()),
+        _ => None,
+    })
+}
+
+pub fn activity_view() -> Option<ActivityView> {
+    with_page_data(|d| match d {
+        PageData::Activity(v) => Some(v.clone()),
         _ => None,
     })
 }

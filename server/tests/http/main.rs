@@ -14,6 +14,7 @@ mod expiry;
 mod fixation;
 mod logout;
 mod mfa;
+mod monitoring;
 mod pages;
 mod passkeys;
 mod race;

@@ -270,6 +270,11 @@ impl AuthSession {
         self.session.get(what.key()).await
     }
 
+    /// The storage key of this request's session, if it has one.
+    pub fn storage_key(&self) -> Option<super::cache::StorageKey> {
+        self.session.id().map(|id| super::id::storage_key(&id))
+    }
+
     /// Keeps a passkey ceremony's state until its finish.
     pub async fn put_passkey_challenge(
         &self,

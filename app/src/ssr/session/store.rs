@@ -34,7 +34,7 @@ use sqlx::SqlitePool;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::cache::{CachedRow, SessionCache};
+use super::cache::{CachedRow, SessionCache, StorageKey};
 use super::id::{new_session_id, storage_key};
 use super::policy::{Deadlines, SessionPolicy};
 use crate::ssr::clock::SharedClock;
@@ -63,6 +63,19 @@ pub struct SessionOwner {
     pub credential_epoch: i64,
     pub display_name: String,
     pub about: String,
+}
+
+/// A live session as the user's sessions page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredSession {
+    /// The storage key (SHA-256 of the ID): stays on the server.
+    pub id_hash: Vec<u8>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip_first: Option<String>,
+    pub ip_last: Option<String>,
+    pub user_agent_first: Option<String>,
+    pub user_agent_last: Option<String>,
 }
 
 /// Which touches write: the throttled one of ordinary requests, or the
@@ -110,6 +123,21 @@ pub trait SessionBackend: SessionStore {
     async fn delete_expired(&self, batch: u32) -> session_store::Result<u64>;
     /// Ends every session of a user (e.g. after a password change).
     async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64>;
+    /// Ends one session of a user, named by its storage key (the sessions
+    /// page); false if the user has no such session.
+    async fn delete_one_for_user(
+        &self,
+        user_id: i64,
+        key: &StorageKey,
+    ) -> session_store::Result<bool>;
+    /// Ends every session of a user but `keep` ("sign out everywhere else").
+    async fn delete_others_for_user(
+        &self,
+        user_id: i64,
+        keep: &StorageKey,
+    ) -> session_store::Result<u64>;
+    /// The user's live sessions, most recently used first.
+    async fn live_sessions_of(&self, user_id: i64) -> session_store::Result<Vec<StoredSession>>;
     /// Rows written (created, updated or deleted) since start: for tests
     /// and benchmarks of the "a read is not a write" rule.
     fn writes(&self) -> u64;
@@ -529,6 +557,56 @@ impl SessionBackend for SqliteSessionStore {
             self.count_write();
         }
         Ok(done.rows_affected())
+    }
+
+    async fn delete_one_for_user(
+        &self,
+        user_id: i64,
+        key: &StorageKey,
+    ) -> session_store::Result<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?1 AND user_id = ?2")
+            .bind(&key[..])
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        self.cache.forget(key);
+        if done.rows_affected() > 0 {
+            self.count_write();
+        }
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_others_for_user(
+        &self,
+        user_id: i64,
+        keep: &StorageKey,
+    ) -> session_store::Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND id_hash != ?2")
+            .bind(user_id)
+            .bind(&keep[..])
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        self.cache.forget_user(user_id);
+        if done.rows_affected() > 0 {
+            self.count_write();
+        }
+        Ok(done.rows_affected())
+    }
+
+    async fn live_sessions_of(&self, user_id: i64) -> session_store::Result<Vec<StoredSession>> {
+        sqlx::query_as(
+            "SELECT id_hash, created_at, last_seen_at, ip_first, ip_last, user_agent_first, \
+                    user_agent_last FROM sessions \
+             WHERE user_id = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2 \
+             ORDER BY last_seen_at DESC, created_at DESC",
+        )
+        .bind(user_id)
+        .bind(self.clock.now())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
     }
 
     fn writes(&self) -> u64 {

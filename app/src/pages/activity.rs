@@ -1,0 +1,43 @@
+//! `/account/activity`: the user's own account events from the audit log,
+//! newest first, 20 a page: when, what, from which browser and system, and
+//! IP.
+
+use leptos::prelude::*;
+
+use crate::api::ActivityView;
+use crate::request::activity_view;
+
+#[component]
+pub fn ActivityPage() -> impl IntoView {
+    let ActivityView {
+        items,
+        page,
+        has_next,
+    } = activity_view().unwrap_or_default();
+    let previous = (page > 1).then(|| {
+        view! { <a href=format!("/account/activity?page={}", page - 1)>"Newer"</a> }
+    });
+    let next = has_next.then(|| {
+        view! { <a href=format!("/account/activity?page={}", page + 1)>"Older"</a> }
+    });
+    view! {
+        <h1>"Account activity"</h1>
+        <table id="activity">
+            <thead>
+                <tr><th>"When (UTC)"</th><th>"What"</th><th>"Browser"</th><th>"IP"</th></tr>
+            </thead>
+            <tbody>
+                {items.into_iter().map(|item| view! {
+                    <tr class=if item.succeeded { "event" } else { "event failed" }>
+                        <td>{item.when}</td>
+                        <td>{item.what}{(!item.succeeded).then_some(" (failed)")}</td>
+                        <td>{item.device}</td>
+                        <td>{item.ip}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p>{previous} " " {next}</p>
+        <p><a href="/account">"Back to your account"</a></p>
+    }
+}

@@ -1,0 +1,179 @@
+//! The user's sessions and devices (issue 12; ASVS 7.5.2): list them,
+//! end one, end all but this one. And the user's own activity, read from
+//! the audit log.
+//!
+//! Sessions are named in pages and forms by a handle: a keyed hash of the
+//! storage key, so the page never shows what would find a session row.
+
+use hmac::{Hmac, Mac};
+
+use crate::api::{ActivityItem, ActivityView, AppError, SessionItem, SessionsView};
+use crate::ssr::audit::{self, Event, Outcome};
+use crate::ssr::error::internal;
+use crate::ssr::mfa::{factors, flows, passkeys};
+use crate::ssr::session::cache::StorageKey;
+use crate::ssr::session::SessionBackend;
+use crate::ssr::state::AppState;
+use crate::ssr::web::{format_time, CurrentUser, RequestContext};
+
+/// Events per page of `/account/activity`.
+pub const ACTIVITY_PAGE: i64 = 20;
+
+fn handle_of(key: &[u8; 32], id_hash: &[u8]) -> String {
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(b"session handle");
+    mac.update(id_hash);
+    let digest = mac.finalize().into_bytes();
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `/account/sessions`' data; `current` is this request's storage key.
+pub async fn sessions_view(
+    state: &AppState,
+    user: &CurrentUser,
+    current: Option<StorageKey>,
+) -> Result<SessionsView, AppError> {
+    let rows = state
+        .sessions
+        .live_sessions_of(user.user_id)
+        .await
+        .map_err(internal)?;
+    let unknown = || "unknown".to_owned();
+    let sessions = rows
+        .into_iter()
+        .map(|row| SessionItem {
+            handle: handle_of(&state.audit_key, &row.id_hash),
+            device: audit::describe_user_agent(row.user_agent_last.as_deref()),
+            ip_first: row.ip_first.unwrap_or_else(unknown),
+            ip_last: row.ip_last.unwrap_or_else(unknown),
+            started: format_time(row.created_at),
+            last_active: format_time(row.last_seen_at),
+            this_device: current.is_some_and(|key| key[..] == row.id_hash[..]),
+        })
+        .collect();
+    let now = state.clock.now();
+    Ok(SessionsView {
+        sessions,
+        mfa_enabled: factors::is_enrolled(&state.db, user.user_id).await?,
+        has_passkey: passkeys::count(&state.db, user.user_id).await? > 0,
+        step_up_fresh_for_ms: flows::step_up_fresh_for_ms(
+            &user.session.auth,
+            now,
+            state.settings.mfa.step_up_window_secs,
+        ),
+    })
+}
+
+/// Ends one of the user's other sessions.
+pub async fn revoke(ctx: &RequestContext, handle: &str) -> Result<(), AppError> {
+    let user = ctx.require_user()?;
+    let state = &ctx.state;
+    let current = ctx.auth_session()?.storage_key();
+    let rows = state
+        .sessions
+        .live_sessions_of(user.user_id)
+        .await
+        .map_err(internal)?;
+    let Some(row) = rows
+        .into_iter()
+        .find(|row| handle_of(&state.audit_key, &row.id_hash) == handle)
+    else {
+        return Err(AppError::Invalid(
+            "That session has already ended.".to_owned(),
+        ));
+    };
+    if current.is_some_and(|key| key[..] == row.id_hash[..]) {
+        return Err(AppError::Invalid(
+            "That is the session you are using now: use Sign out instead.".to_owned(),
+        ));
+    }
+    let key: StorageKey = row.id_hash[..].try_into().map_err(internal)?;
+    let ended = state
+        .sessions
+        .delete_one_for_user(user.user_id, &key)
+        .await
+        .map_err(internal)?;
+    if ended {
+        let details = serde_json::json!({ "by": "user", "session": handle });
+        ctx.audit(
+            Event::SessionRevoked,
+            Outcome::Success,
+            Some(user.user_id),
+            None,
+            details,
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// "Sign out everywhere else" (ASVS 7.5.2), after a step-up.
+pub async fn end_others(ctx: &RequestContext) -> Result<u64, AppError> {
+    let user = flows::require_step_up(ctx)?;
+    let Some(current) = ctx.auth_session()?.storage_key() else {
+        return Err(AppError::Unauthenticated);
+    };
+    let ended = ctx
+        .state
+        .sessions
+        .delete_others_for_user(user.user_id, &current)
+        .await
+        .map_err(internal)?;
+    let details = serde_json::json!({ "by": "user", "everywhere_else": true, "sessions": ended });
+    ctx.audit(
+        Event::SessionRevoked,
+        Outcome::Success,
+        Some(user.user_id),
+        None,
+        details,
+    )
+    .await;
+    Ok(ended)
+}
+
+/// `/account/activity`'s page `page` (from 1).
+pub async fn activity_view(
+    state: &AppState,
+    user_id: i64,
+    page: i64,
+) -> Result<ActivityView, AppError> {
+    let page = page.clamp(1, 10_000);
+    let mut rows = audit::events_of(
+        &state.db,
+        user_id,
+        (page - 1) * ACTIVITY_PAGE,
+        ACTIVITY_PAGE + 1,
+    )
+    .await
+    .map_err(internal)?;
+    let has_next = rows.len() as i64 > ACTIVITY_PAGE;
+    rows.truncate(ACTIVITY_PAGE as usize);
+    Ok(ActivityView {
+        items: rows
+            .into_iter()
+            .map(|row| ActivityItem {
+                when: format_time(row.at),
+                what: Event::describe(&row.event).to_owned(),
+                succeeded: row.outcome == "success",
+                device: audit::describe_user_agent(row.user_agent.as_deref()),
+                ip: row.ip.unwrap_or_else(|| "unknown".to_owned()),
+            })
+            .collect(),
+        page,
+        has_next,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_keyed_and_do_not_show_the_storage_key() {
+        let id_hash = [7u8; 32];
+        let handle = handle_of(&[1; 32], &id_hash);
+        assert_eq!(handle.len(), 24);
+        assert_ne!(handle, handle_of(&[2; 32], &id_hash));
+        assert!(!handle.contains("0707"));
+    }
+}

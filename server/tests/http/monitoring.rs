@@ -1,0 +1,228 @@
+//! The audit log, the sessions page and the activity page (issue 12),
+//! from the outside.
+
+use reqwest::StatusCode;
+use sqlx::Row;
+
+use crate::helpers::{new_sid, spawn_app, spawn_app_with, PASSWORD};
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> Vec<&'a str> {
+    html.split(start)
+        .skip(1)
+        .filter_map(|rest| rest.split(end).next())
+        .collect()
+}
+
+#[tokio::test]
+async fn authentication_events_are_audited_with_client_and_no_session_secret() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let res = app
+        .post_form(
+            "/api/login",
+            &[("username", "alice"), ("password", "not the password")],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let sid = app.login("alice", None).await;
+    let res = app
+        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
+        .await;
+    let sid = new_sid(&res);
+    let res = app.post_form("/api/logout", &[], Some(&sid)).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+
+    let mut db = app.db().await;
+    let rows = sqlx::query(
+        "SELECT event, outcome, user_id, username, session_hash, ip, user_agent, details \
+         FROM audit_events ORDER BY id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("events");
+    let seen: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.get::<String, _>("event"), r.get::<String, _>("outcome")))
+        .collect();
+    let expected = [
+        ("registered", "success"),
+        ("sign_in", "failure"),
+        ("sign_in", "success"),
+        ("step_up", "success"),
+        ("sign_out", "success"),
+    ];
+    for (event, outcome) in expected {
+        assert!(
+            seen.contains(&(event.to_owned(), outcome.to_owned())),
+            "{event}/{outcome} missing from {seen:?}"
+        );
+    }
+    let storage_key = {
+        use tower_sessions::session::Id;
+        let id: Id = sid.parse().expect("a session ID");
+        app::ssr::session::id::storage_key(&id)
+    };
+    for row in &rows {
+        assert_eq!(
+            row.get::<Option<String>, _>("ip").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert!(row
+            .get::<Option<String>, _>("user_agent")
+            .is_some_and(|ua| ua.contains("Chrome/131")));
+        let hash: Option<Vec<u8>> = row.get("session_hash");
+        assert_ne!(
+            hash.as_deref(),
+            Some(&storage_key[..]),
+            "never the storage key"
+        );
+        let details: String = row.get("details");
+        assert!(!details.contains(&sid), "never the session ID");
+        assert!(!details.contains(PASSWORD));
+    }
+    // The failed sign-in names who was targeted; the sign-out has the
+    // session's keyed hash.
+    let failed = &rows[1];
+    assert_eq!(
+        failed.get::<Option<String>, _>("username").as_deref(),
+        Some("alice")
+    );
+    let sign_out = rows.last().expect("rows");
+    assert_eq!(
+        sign_out
+            .get::<Option<Vec<u8>>, _>("session_hash")
+            .map(|h| h.len()),
+        Some(32)
+    );
+}
+
+#[tokio::test]
+async fn the_sessions_page_lists_devices_and_ends_one() {
+    let app = spawn_app().await;
+    let mine = app.registered_and_logged_in("alice").await;
+    let other = app.login("alice", None).await;
+    let page = app.page("/account/sessions", &mine).await;
+    assert_eq!(page.matches("class=\"session\"").count(), 2, "{page}");
+    assert!(page.contains("Chrome 131 on Linux"), "{page}");
+    assert_eq!(page.matches("(this device)").count(), 1);
+    assert!(
+        !page.contains(&mine) && !page.contains(&other),
+        "no session ID in the page"
+    );
+    let handles = between(&page, "name=\"handle\" value=\"", "\"");
+    assert_eq!(handles.len(), 1, "only the other session can be ended here");
+    let res = app
+        .post_form(
+            "/api/session_revoke",
+            &[("handle", handles[0])],
+            Some(&mine),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!app.is_signed_in(&other).await, "ended on its next request");
+    assert!(app.is_signed_in(&mine).await);
+    // An unknown or stale handle changes nothing.
+    let res = app
+        .post_form(
+            "/api/session_revoke",
+            &[("handle", handles[0])],
+            Some(&mine),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // Another user's handle is not theirs to end.
+    let bob = app.registered_and_logged_in("bob").await;
+    let bob_page = app.page("/account/sessions", &bob).await;
+    assert!(between(&bob_page, "name=\"handle\" value=\"", "\"").is_empty());
+    let mut db = app.db().await;
+    let revoked: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE event = 'session_revoked' AND outcome = 'success'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .expect("count");
+    assert_eq!(revoked, 1);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_else_needs_a_step_up() {
+    let app = spawn_app().await;
+    let mine = app.registered_and_logged_in("alice").await;
+    let second = app.login("alice", None).await;
+    let third = app.login("alice", None).await;
+    let res = app
+        .post_form("/api/sessions_end_others", &[], Some(&mine))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(app.is_signed_in(&second).await, "nothing changed");
+    let res = app
+        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&mine))
+        .await;
+    let mine = new_sid(&res);
+    let res = app
+        .post_form("/api/sessions_end_others", &[], Some(&mine))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!app.is_signed_in(&second).await);
+    assert!(!app.is_signed_in(&third).await);
+    assert!(app.is_signed_in(&mine).await);
+}
+
+#[tokio::test]
+async fn the_activity_page_shows_the_users_own_events() {
+    let app = spawn_app().await;
+    let alice = app.registered_and_logged_in("alice").await;
+    let bob = app.registered_and_logged_in("bob").await;
+    let _ = app
+        .post_form(
+            "/api/login",
+            &[("username", "bob"), ("password", "wrong")],
+            None,
+        )
+        .await;
+    let page = app.page("/account/activity", &alice).await;
+    assert!(page.contains("Sign-in"), "{page}");
+    assert!(page.contains("Chrome 131 on Linux"));
+    assert!(page.contains("127.0.0.1"));
+    assert!(
+        !page.contains("(failed)"),
+        "bob's failure is not alice's: {page}"
+    );
+    let page = app.page("/account/activity", &bob).await;
+    assert!(page.contains("Sign-in (failed)"), "{page}");
+    let res = app.get("/account/activity", None).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "visitors sign in first"
+    );
+}
+
+#[tokio::test]
+async fn old_audit_events_are_deleted_by_the_clean_up() {
+    let app = spawn_app_with(|s| {
+        s.session.cleanup_interval_secs = 1;
+        s.audit.retention_days = 90;
+    })
+    .await;
+    app.register("alice").await;
+    let mut db = app.db().await;
+    assert_eq!(count(&mut db).await, 1);
+    app.clock.advance(89 * 86_400);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(count(&mut db).await, 1, "kept within the retention");
+    app.clock.advance(2 * 86_400);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while count(&mut db).await > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(&mut db).await, 0, "deleted after 90 days");
+}
+
+async fn count(db: &mut sqlx::SqliteConnection) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(db)
+        .await
+        .expect("count")
+}
