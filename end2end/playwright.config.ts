@@ -84,6 +84,9 @@ function server(addr: string, settings: Record<string, string>) {
       TESSERA_DATABASE_PATH: path.join(dir, "e2e.db"),
       TESSERA_MFA_KEY_FILE: keyFile,
       // Passkeys need a domain, not an IP: tests browse http://localhost:PORT.
+      // Every test registers from 127.0.0.1: the per-address registration
+      // limit would otherwise throttle the suite itself.
+      TESSERA_LOGIN_MAX_REGISTRATIONS_PER_ADDRESS: "10000",
       TESSERA_WEBAUTHN_ORIGINS: `http://localhost:${addr.split(":").pop()}`,
       RUST_LOG: "warn",
       ...settings,

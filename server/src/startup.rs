@@ -13,7 +13,6 @@ use app::ssr::mfa::factors;
 use app::ssr::mfa::relying_party::RelyingParty;
 use app::ssr::mfa::sealing::{KeyFileError, SealingKey};
 use app::ssr::password::{HashError, HashQueue, PasswordHasher};
-use app::ssr::rate_limit::FailureLimiter;
 use app::ssr::session::cookie::{manage_session, SessionCookies};
 use app::ssr::session::{SessionBackend, SessionPolicy, SqliteSessionStore};
 use app::ssr::state::{AppState, Shared};
@@ -108,8 +107,6 @@ impl Application {
                 },
             )
             .await?,
-            login_failures: Arc::new(FailureLimiter::new(settings.login.failure_window_secs)),
-            mfa_failures: Arc::new(FailureLimiter::new(settings.mfa.failure_window_secs)),
             audit_key: mfa_key
                 .as_ref()
                 .map_or_else(app::ssr::audit::ephemeral_key, SealingKey::audit_key),
@@ -236,6 +233,18 @@ fn spawn_session_cleanup(state: AppState) {
                         break;
                     }
                 }
+            }
+            // Throttle rows whose window and delay have passed.
+            let window = state
+                .settings
+                .login
+                .failure_window_secs
+                .max(state.settings.mfa.failure_window_secs);
+            if let Err(e) =
+                app::ssr::throttle::delete_expired(&state.db, window, state.clock.now(), batch)
+                    .await
+            {
+                tracing::error!(error = %e, "throttle clean-up failed");
             }
             // Audit events past `[audit] retention_days`, in bounded
             // batches (ASVS 16.3: kept as long as needed, not forever).

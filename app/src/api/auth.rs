@@ -22,6 +22,7 @@ pub async fn register(
     let ctx = RequestContext::get()?;
     let result = accounts::register(
         &ctx.state,
+        &ctx.address(),
         &username,
         Password::new(password.into_inner()),
         Password::new(password_confirm.into_inner()),

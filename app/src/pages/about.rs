@@ -31,6 +31,7 @@ pub fn AboutPage() -> impl IntoView {
                 <dd>
                     {p.max_failures_per_account} " per account and address, "
                     {p.max_failures_per_address} " per address, in " {p.failure_window}
+                    "; then each further try waits longer (1 s, 2 s, 4 s ... up to 15 minutes)"
                 </dd>
                 <dt>"Passwords"</dt>
                 <dd>"at least " {p.password_min_length} " characters, hard to guess"</dd>

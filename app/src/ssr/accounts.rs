@@ -7,6 +7,11 @@ use crate::ssr::error::internal;
 use crate::ssr::password::{check_new_password, HashError, Password};
 use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
+use crate::ssr::throttle;
+
+/// How long an address an account signed in from stays "known" (exempt
+/// from the per-account limit across addresses).
+const KNOWN_ADDRESS_SECS: u64 = 90 * 24 * 3600;
 
 /// Seconds a client is asked to wait when the hashing queue is full.
 const BUSY_RETRY_SECS: u64 = 2;
@@ -94,12 +99,28 @@ async fn hash_new_password(
 
 pub async fn register(
     state: &AppState,
+    address: &str,
     username: &str,
     password: Password,
     confirmation: Password,
     client_gone: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
     let username = normalize_username(username).map_err(AppError::Invalid)?;
+    // Every registration counts (each costs an argon2 run), per address.
+    let login = &state.settings.login;
+    let registrations = format!("registrations:{address}");
+    let _counted = throttle::reserve(
+        &state.db,
+        &[(&registrations, login.max_registrations_per_address)],
+        login.failure_window_secs,
+        state.clock.now(),
+    )
+    .await
+    .map_err(internal)?
+    .map_err(|wait_secs| {
+        tracing::warn!(address = %address, "registrations throttled");
+        AppError::TooManyAttempts(wait_secs)
+    })?;
     let hash = hash_new_password(state, &username, password, confirmation, client_gone).await?;
     let inserted = sqlx::query(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3) \
@@ -134,26 +155,42 @@ pub async fn authenticate(
 ) -> Result<UserRecord, AppError> {
     let login = &state.settings.login;
     let name = username.trim().to_lowercase();
-    let account_key = format!("account:{name}|{address}");
+    let now = state.clock.now();
+    let account_key = format!("account+address:{name}|{address}");
     let address_key = format!("address:{address}");
-    let attempt = state
-        .login_failures
-        .reserve(
-            &[
-                (&account_key, login.max_failures_per_account),
-                (&address_key, login.max_failures_per_address),
-            ],
-            state.clock.now(),
-        )
+    let everywhere_key = format!("account:{name}");
+    let mut limits = vec![
+        (account_key.as_str(), login.max_failures_per_account),
+        (address_key.as_str(), login.max_failures_per_address),
+    ];
+    // The higher per-account limit across addresses does not reach an
+    // address this account signed in from before: an attacker elsewhere
+    // cannot lock the user out of their usual device.
+    if !throttle::is_known(&state.db, &account_key, KNOWN_ADDRESS_SECS, now)
+        .await
+        .map_err(internal)?
+    {
+        limits.push((&everywhere_key, login.max_failures_per_account_everywhere));
+    }
+    let attempt = throttle::reserve(&state.db, &limits, login.failure_window_secs, now)
+        .await
+        .map_err(internal)?
         .map_err(|wait_secs| {
             tracing::warn!(address = %address, "sign-in throttled");
-            AppError::TooManyAttempts(wait_secs.max(1))
+            AppError::TooManyAttempts(wait_secs)
         })?;
 
     match check_credentials(state, username, &password, client_gone).await {
         Ok(Some(user)) => {
-            state.login_failures.refund(attempt);
-            state.login_failures.clear(&account_key);
+            throttle::refund(&state.db, attempt)
+                .await
+                .map_err(internal)?;
+            throttle::clear(&state.db, &account_key)
+                .await
+                .map_err(internal)?;
+            throttle::mark_known(&state.db, &account_key, now)
+                .await
+                .map_err(internal)?;
             Ok(user)
         }
         Ok(None) => {
@@ -163,7 +200,9 @@ pub async fn authenticate(
         }
         Err(error) => {
             // Never judged (busy, client gone, our fault): not a failure.
-            state.login_failures.refund(attempt);
+            throttle::refund(&state.db, attempt)
+                .await
+                .map_err(internal)?;
             Err(error)
         }
     }
@@ -228,7 +267,6 @@ pub async fn record_sign_in(state: &AppState, user_id: i64) {
     }
 }
 
-/// The user's current credential epoch; `None` if the account is gone.
 /// The id of the account named `username` (as sign-in matches names), for
 /// the audit log; `None` when there is none or it cannot be read.
 pub async fn user_id_of(state: &AppState, username: &str) -> Option<i64> {
@@ -241,6 +279,7 @@ pub async fn user_id_of(state: &AppState, username: &str) -> Option<i64> {
         .flatten()
 }
 
+/// The user's current credential epoch; `None` if the account is gone.
 pub async fn credential_epoch(state: &AppState, user_id: i64) -> Result<Option<i64>, AppError> {
     sqlx::query_scalar("SELECT credential_epoch FROM users WHERE id = ?1")
         .bind(user_id)

@@ -118,8 +118,14 @@ impl Default for PasswordSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoginSettings {
+    /// Per account and address: past it, each attempt waits a doubling
+    /// delay (1 s, 2 s ... 15 min).
     pub max_failures_per_account: u32,
     pub max_failures_per_address: u32,
+    /// Per account from all addresses but those it signed in from before.
+    pub max_failures_per_account_everywhere: u32,
+    /// Registrations per address per window (each costs an argon2 run).
+    pub max_registrations_per_address: u32,
     pub failure_window_secs: u64,
 }
 
@@ -128,6 +134,8 @@ impl Default for LoginSettings {
         Self {
             max_failures_per_account: 10,
             max_failures_per_address: 50,
+            max_failures_per_account_everywhere: 100,
+            max_registrations_per_address: 20,
             failure_window_secs: 900,
         }
     }
@@ -373,8 +381,11 @@ impl Settings {
             ),
             (
                 self.login.max_failures_per_account == 0
-                    || self.login.max_failures_per_address == 0,
-                "login.max_failures_per_account and max_failures_per_address must be > 0",
+                    || self.login.max_failures_per_address == 0
+                    || self.login.max_failures_per_account_everywhere == 0
+                    || self.login.max_registrations_per_address == 0,
+                "login.max_failures_per_account, max_failures_per_address, \
+                 max_failures_per_account_everywhere and max_registrations_per_address must be > 0",
             ),
             (
                 self.mfa.step_up_window_secs == 0 || too_long(self.mfa.step_up_window_secs),

@@ -12,7 +12,7 @@ pub mod mfa;
 pub mod pages;
 pub mod password;
 pub mod profile;
-pub mod rate_limit;
 pub mod session;
 pub mod state;
+pub mod throttle;
 pub mod web;

@@ -10,7 +10,6 @@ use crate::ssr::clock::SharedClock;
 use crate::ssr::config::Settings;
 use crate::ssr::mfa::sealing::SealingKey;
 use crate::ssr::password::PasswordHasher;
-use crate::ssr::rate_limit::FailureLimiter;
 use crate::ssr::session::{SessionPolicy, SqliteSessionStore};
 
 /// Cloned for every request (Leptos' context, axum's middleware state), so
@@ -44,9 +43,6 @@ pub struct Shared {
     /// else goes through `AuthSession` or the `SessionBackend` trait.
     pub sessions: Arc<SqliteSessionStore>,
     pub session_policy: SessionPolicy,
-    pub login_failures: Arc<FailureLimiter>,
-    /// Wrong second-factor codes per account (`[mfa] failure_window_secs`).
-    pub mfa_failures: Arc<FailureLimiter>,
     /// Seals TOTP secrets; `None` when no key file exists (MFA cannot be
     /// turned on, and start-up refuses if any user has it on).
     pub mfa_key: Option<SealingKey>,

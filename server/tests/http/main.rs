@@ -20,4 +20,5 @@ mod passkeys;
 mod race;
 mod status_and_extend;
 mod stored_sessions;
+mod throttle;
 mod touch_throttle;

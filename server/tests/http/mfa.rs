@@ -267,18 +267,30 @@ async fn wrong_codes_count_per_account_across_sign_ins() {
             assert_eq!(status, StatusCode::UNAUTHORIZED);
         }
     }
-    // A fourth sign-in: refused for the window, even with the right code.
+    // A fourth sign-in: the next code must wait out a delay (1 s after the
+    // sixth failure, doubling with each further one), even the right code.
     let pending = app.password_step("spread").await;
-    let code = app.next_code(&enrolled.secret);
+    let code = {
+        use app::ssr::clock::Clock;
+        // The next step's code (one step of skew is accepted) without
+        // moving the clock past the delay.
+        enrolled
+            .secret
+            .code_at_step(app.clock.now().div_euclid(30) + 1)
+            .expect("a code")
+    };
     let res = app.send_code(&pending, "totp", &code).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(
+        res.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
     let body = res.text().await.expect("body");
     assert!(body.contains("TooManyCodes"), "{body}");
-    // After the window, the right code works.
-    app.clock.advance(901);
-    let pending = app.password_step("spread").await;
-    let code = app.next_code(&enrolled.secret);
+    // After the delay, the right code works: never a lockout.
+    app.clock.advance(1);
     assert_eq!(
         app.send_code(&pending, "totp", &code).await.status(),
         StatusCode::OK

@@ -175,29 +175,36 @@ pub async fn verify(
     user_id: i64,
     typed: TypedFactor<'_>,
 ) -> Result<Option<Proof>, AppError> {
-    let limit_key = format!("mfa:{user_id}");
-    let attempt = state
-        .mfa_failures
-        .reserve(
-            &[(&limit_key, state.settings.mfa.max_failures_per_account)],
-            state.clock.now(),
-        )
-        .map_err(|wait| {
-            tracing::warn!(user_id, "second-factor codes throttled");
-            AppError::TooManyCodes(wait.max(1))
-        })?;
+    let limit_key = format!("second-factor:{user_id}");
+    let mfa = &state.settings.mfa;
+    let attempt = crate::ssr::throttle::reserve(
+        &state.db,
+        &[(&limit_key, mfa.max_failures_per_account)],
+        mfa.failure_window_secs,
+        state.clock.now(),
+    )
+    .await
+    .map_err(internal)?
+    .map_err(|wait| {
+        tracing::warn!(user_id, "second-factor codes throttled");
+        AppError::TooManyCodes(wait)
+    })?;
     let checked = match typed {
         TypedFactor::Totp(code) => check_totp(state, user_id, code).await,
         TypedFactor::RecoveryCode(code) => check_recovery_code(state, user_id, code).await,
     };
     match checked {
         Ok(Some(proof)) => {
-            state.mfa_failures.refund(attempt);
+            crate::ssr::throttle::refund(&state.db, attempt)
+                .await
+                .map_err(internal)?;
             Ok(Some(proof))
         }
         Ok(None) => Ok(None),
         Err(error) => {
-            state.mfa_failures.refund(attempt);
+            crate::ssr::throttle::refund(&state.db, attempt)
+                .await
+                .map_err(internal)?;
             Err(error)
         }
     }

@@ -1,0 +1,183 @@
+//! The brute-force throttle in the database (issue 12): a doubling delay
+//! past each limit, the same generic answer, reset by success, per account
+//! and address, per address, per account everywhere (but the addresses it
+//! signed in from), for registrations, and across a restart.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
+
+async fn wrong(app: &TestApp, username: &str) -> reqwest::Response {
+    app.post_form(
+        "/api/login",
+        &[("username", username), ("password", "not-the-password")],
+        None,
+    )
+    .await
+}
+
+fn retry_after(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn the_delay_doubles_past_the_limit_and_a_success_resets_it() {
+    let app = spawn_app_with(|s| s.login.max_failures_per_account = 3).await;
+    app.register("alice").await;
+    for _ in 0..3 {
+        assert_eq!(
+            wrong(&app, "alice").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let res = wrong(&app, "alice").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&res).as_deref(), Some("1"));
+    let body = res.text().await.expect("body");
+    assert!(
+        body.contains("TooManyAttempts"),
+        "the same generic answer: {body}"
+    );
+    app.clock.advance(1);
+    assert_eq!(
+        wrong(&app, "alice").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let res = wrong(&app, "alice").await;
+    assert_eq!(retry_after(&res).as_deref(), Some("2"), "doubled");
+    app.clock.advance(2);
+    assert_eq!(
+        wrong(&app, "alice").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        retry_after(&wrong(&app, "alice").await).as_deref(),
+        Some("4")
+    );
+    // The right password after the delay signs in, and clears the count
+    // for this address: the next mistake is an ordinary one.
+    app.clock.advance(4);
+    app.login("alice", None).await;
+    assert_eq!(
+        wrong(&app, "alice").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        wrong(&app, "alice").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_delay_is_capped_at_fifteen_minutes_and_the_window_ends_it() {
+    let app = spawn_app_with(|s| {
+        s.login.max_failures_per_account = 1;
+        s.login.failure_window_secs = 3600;
+    })
+    .await;
+    app.register("alice").await;
+    let mut waits = Vec::new();
+    for _ in 0..12 {
+        assert_eq!(
+            wrong(&app, "alice").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let res = wrong(&app, "alice").await;
+        let wait: i64 = retry_after(&res)
+            .and_then(|w| w.parse().ok())
+            .expect("retry-after");
+        waits.push(wait);
+        app.clock.advance(wait);
+    }
+    assert_eq!(&waits[..4], &[1, 2, 4, 8]);
+    assert_eq!(*waits.last().expect("waits"), 900, "{waits:?}");
+    // Never a permanent lockout.
+    app.clock.advance(3600);
+    app.login("alice", None).await;
+}
+
+#[tokio::test]
+async fn an_address_trying_many_usernames_is_throttled() {
+    let app = spawn_app_with(|s| s.login.max_failures_per_address = 3).await;
+    for name in ["ann", "ben", "cat"] {
+        assert_eq!(wrong(&app, name).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        wrong(&app, "dan").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn the_limit_across_addresses_spares_an_address_the_account_signed_in_from() {
+    let app = spawn_app_with(|s| {
+        s.login.max_failures_per_account = 100;
+        s.login.max_failures_per_account_everywhere = 2;
+    })
+    .await;
+    // Bob never signed in from here: his account-wide limit applies.
+    app.register("bob").await;
+    for _ in 0..2 {
+        assert_eq!(wrong(&app, "bob").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        wrong(&app, "bob").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Alice signed in from here before: mistakes from her usual address
+    // are not held back by failures elsewhere.
+    app.register("alice").await;
+    app.login("alice", None).await;
+    for _ in 0..4 {
+        assert_eq!(
+            wrong(&app, "alice").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn registrations_are_throttled_per_address() {
+    let app = spawn_app_with(|s| s.login.max_registrations_per_address = 2).await;
+    app.register("one").await;
+    app.register("two").await;
+    let res = app
+        .post_form(
+            "/api/register",
+            &[
+                ("username", "three"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&res).is_some());
+}
+
+#[tokio::test]
+async fn the_throttle_survives_a_restart() {
+    let first = spawn_app_with(|s| s.login.max_failures_per_account = 2).await;
+    first.register("alice").await;
+    for _ in 0..2 {
+        assert_eq!(
+            wrong(&first, "alice").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Another server process on the same database (as after a restart).
+    let path = first.db_path.clone();
+    let second = spawn_app_with(move |s| {
+        s.database.path = path;
+        s.login.max_failures_per_account = 2;
+    })
+    .await;
+    assert_eq!(
+        wrong(&second, "alice").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
