@@ -58,6 +58,12 @@ W2_ARGS = ["-m", "POST", "-T", "application/x-www-form-urlencoded",
 HASH_CONCURRENCY = int(os.environ.get("TESSERA_PASSWORD_HASH_CONCURRENCY", "2"))
 
 
+# One user agent for every request the benchmark makes: a session whose
+# browser or system changes is revoked as stolen (issue 12), so the sign-in
+# (urllib) and the load (oha) must present the same one.
+BENCH_USER_AGENT = "tessera-bench/1"
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -65,7 +71,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def post(path, fields, headers=None):
     data = urllib.parse.urlencode(fields).encode()
-    req = urllib.request.Request(BASE + path, data=data, headers=headers or {})
+    headers = {"User-Agent": BENCH_USER_AGENT, **(headers or {})}
+    req = urllib.request.Request(BASE + path, data=data, headers=headers)
     try:
         return urllib.request.build_opener(NoRedirect).open(req, timeout=30)
     except urllib.error.HTTPError as e:
@@ -130,7 +137,7 @@ SECONDS_NOW = [SECONDS]
 def oha_command(url, connections, extra=(), count=None):
     limit = ["-n", str(count)] if count else ["-z", f"{SECONDS_NOW[0]}s"]
     return ["oha", *limit, "-c", str(connections), "--no-tui",
-            "--output-format", "json", *extra, url]
+            "--output-format", "json", "-H", f"User-Agent: {BENCH_USER_AGENT}", *extra, url]
 
 
 def summarize(stdout):

@@ -30,8 +30,12 @@ async fn aborted_page_requests_cause_no_panic() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
     let address = app.base.trim_start_matches("http://").to_owned();
-    let request =
-        format!("GET /account HTTP/1.1\r\nHost: {address}\r\nCookie: __Host-sid={sid}\r\n\r\n");
+    // The browser the session was made in (another one would revoke it).
+    let request = format!(
+        "GET /account HTTP/1.1\r\nHost: {address}\r\nCookie: __Host-sid={sid}\r\n\
+         User-Agent: {}\r\n\r\n",
+        helpers::CHROME_ON_LINUX
+    );
 
     // 8 clients x 150 requests, each closed with a reset after a varying
     // number of scheduler turns: some before the server read it, most

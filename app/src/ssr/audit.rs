@@ -29,6 +29,10 @@ pub enum Event {
     PasskeyRemoved,
     AccountDeleted,
     Throttled,
+    /// The session's browser version changed (an update): noted, not fatal.
+    UserAgentChanged,
+    /// See `crate::ssr::alerts`.
+    Alert,
 }
 
 impl Event {
@@ -49,6 +53,8 @@ impl Event {
             Event::PasskeyRemoved => "passkey_removed",
             Event::AccountDeleted => "account_deleted",
             Event::Throttled => "throttled",
+            Event::UserAgentChanged => "user_agent_changed",
+            Event::Alert => "alert",
         }
     }
 
@@ -70,6 +76,8 @@ impl Event {
             "passkey_removed" => "Passkey removed",
             "account_deleted" => "Account deleted",
             "throttled" => "Sign-in attempts paused",
+            "user_agent_changed" => "Browser updated",
+            "alert" => "Security alert",
             _ => "Other",
         }
     }

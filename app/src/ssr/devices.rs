@@ -16,6 +16,47 @@ use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
 use crate::ssr::web::{format_time, CurrentUser, RequestContext};
 
+/// How the browser of a request compares with the one its session
+/// recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserAgentCheck {
+    /// The same, or nothing recorded to compare with.
+    Same,
+    /// Same browser family and system, another version: browsers update
+    /// themselves. Noted, not fatal.
+    Updated,
+    /// Another browser family or system: the cookie is being used
+    /// elsewhere. The session is revoked as stolen (OWASP Session
+    /// Management Cheat Sheet, "Binding the Session ID to Other User
+    /// Properties").
+    Changed { from: String, to: String },
+}
+
+/// Compares a request's user agent with the session's. Plain string
+/// equality first: the parser only runs when they differ.
+pub fn compare_user_agents(recorded: Option<&str>, now: Option<&str>) -> UserAgentCheck {
+    let Some(recorded) = recorded else {
+        return UserAgentCheck::Same;
+    };
+    if now == Some(recorded) {
+        return UserAgentCheck::Same;
+    }
+    let parser = woothee::parser::Parser::new();
+    let family = |ua: Option<&str>| {
+        ua.and_then(|ua| parser.parse(ua))
+            .map(|p| (p.name.to_owned(), p.os.to_owned()))
+            .unwrap_or_else(|| ("UNKNOWN".to_owned(), "UNKNOWN".to_owned()))
+    };
+    if family(Some(recorded)) == family(now) {
+        UserAgentCheck::Updated
+    } else {
+        UserAgentCheck::Changed {
+            from: audit::describe_user_agent(Some(recorded)),
+            to: audit::describe_user_agent(now),
+        }
+    }
+}
+
 /// Events per page of `/account/activity`.
 pub const ACTIVITY_PAGE: i64 = 20;
 
@@ -167,6 +208,42 @@ pub async fn activity_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CHROME_130: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
+                              Gecko) Chrome/130.0.0.0 Safari/537.36";
+    const CHROME_131: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
+                              Gecko) Chrome/131.0.0.0 Safari/537.36";
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
+                                  (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+    #[test]
+    fn a_version_change_is_an_update_and_a_family_or_system_change_is_not() {
+        assert_eq!(
+            compare_user_agents(Some(CHROME_130), Some(CHROME_130)),
+            UserAgentCheck::Same
+        );
+        assert_eq!(
+            compare_user_agents(None, Some(FIREFOX)),
+            UserAgentCheck::Same
+        );
+        assert_eq!(
+            compare_user_agents(Some(CHROME_130), Some(CHROME_131)),
+            UserAgentCheck::Updated
+        );
+        assert!(matches!(
+            compare_user_agents(Some(CHROME_131), Some(FIREFOX)),
+            UserAgentCheck::Changed { .. }
+        ));
+        assert!(matches!(
+            compare_user_agents(Some(CHROME_131), Some(CHROME_WINDOWS)),
+            UserAgentCheck::Changed { .. }
+        ));
+        assert!(matches!(
+            compare_user_agents(Some(CHROME_131), None),
+            UserAgentCheck::Changed { .. }
+        ));
+    }
 
     #[test]
     fn handles_are_keyed_and_do_not_show_the_storage_key() {

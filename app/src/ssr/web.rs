@@ -119,6 +119,14 @@ pub async fn resolve_session(
         }
         other => other,
     };
+    // The session must come from the browser it was made in.
+    let current = match current {
+        Some(user) => match check_browser(&state, &auth, &parts, user).await {
+            Ok(user) => user,
+            Err(response) => return *response,
+        },
+        None => None,
+    };
     let current = match current {
         Some(mut user) => {
             if !NO_AUTOMATIC_TOUCH.contains(&path.as_str()) {
@@ -198,6 +206,83 @@ async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Res
             if let Err(e) = auth.log_out().await {
                 let _ = internal(e);
             }
+            Ok(None)
+        }
+    }
+}
+
+/// Compares the request's browser with the session's (issue 12). Another
+/// browser family or system: the session is revoked as stolen (deleted now,
+/// audited, alerted) and the request goes on as a visitor's. Another
+/// version of the same browser: noted once (an audit event, and the
+/// session records the new user agent).
+async fn check_browser(
+    state: &AppState,
+    auth: &AuthSession,
+    parts: &Parts,
+    user: CurrentUser,
+) -> Result<Option<CurrentUser>, Box<Response>> {
+    use crate::ssr::alerts::{self, Alert};
+    use crate::ssr::audit::{self, Event, Outcome};
+    use crate::ssr::devices::{compare_user_agents, UserAgentCheck};
+
+    let now = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let check = compare_user_agents(user.session.user_agent.as_deref(), now);
+    if check == UserAgentCheck::Same {
+        return Ok(Some(user));
+    }
+    let client = client_info(parts);
+    let session_hash = auth
+        .session_id()
+        .map(|id| audit::session_hash(&state.audit_key, id));
+    match check {
+        UserAgentCheck::Same => Ok(Some(user)),
+        UserAgentCheck::Updated => {
+            let entry = audit::Entry {
+                event: Event::UserAgentChanged,
+                outcome: Outcome::Success,
+                user_id: Some(user.user_id),
+                username: None,
+                session_hash,
+                client: client.clone(),
+                details: serde_json::json!({ "from": user.session.user_agent }),
+            };
+            audit::record(&state.db, state.clock.now(), entry).await;
+            if let Err(e) = auth.extend(&client).await {
+                let _ = internal(e);
+            }
+            Ok(Some(user))
+        }
+        UserAgentCheck::Changed { from, to } => {
+            if let Err(e) = auth.log_out().await {
+                let _ = internal(e);
+                return Err(Box::new(internal_error("cannot revoke the session")));
+            }
+            let details = serde_json::json!({
+                "reason": "browser_or_system_changed", "from": from, "to": to,
+            });
+            let entry = audit::Entry {
+                event: Event::SessionRevoked,
+                outcome: Outcome::Success,
+                user_id: Some(user.user_id),
+                username: None,
+                session_hash,
+                client: client.clone(),
+                details: details.clone(),
+            };
+            audit::record(&state.db, state.clock.now(), entry).await;
+            alerts::raise(
+                state,
+                Alert::SessionBrowserChanged,
+                Some(user.user_id),
+                &client,
+                session_hash,
+                details,
+            )
+            .await;
             Ok(None)
         }
     }

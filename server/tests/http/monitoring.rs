@@ -226,3 +226,69 @@ async fn count(db: &mut sqlx::SqliteConnection) -> i64 {
         .await
         .expect("count")
 }
+
+async fn get_as(app: &crate::helpers::TestApp, path: &str, sid: &str, user_agent: &str) -> u16 {
+    app.http
+        .get(app.url(path))
+        .header("cookie", format!("__Host-sid={sid}"))
+        .header("user-agent", user_agent)
+        .send()
+        .await
+        .expect("GET")
+        .status()
+        .as_u16()
+}
+
+const FIREFOX_ON_LINUX: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const CHROME_132_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
+     (KHTML, like Gecko) Chrome/132.0.0.0 Safari/537.36";
+
+#[tokio::test]
+async fn a_session_used_from_another_browser_is_revoked_and_alerted() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    // The cookie, copied into another browser: refused at once, and dead
+    // for the original browser too.
+    assert_eq!(get_as(&app, "/account", &sid, FIREFOX_ON_LINUX).await, 303);
+    assert!(!app.is_signed_in(&sid).await);
+    let events = app.audit_events().await;
+    assert!(
+        events.contains(&"session_revoked/success".to_owned()),
+        "{events:?}"
+    );
+    let mut db = app.db().await;
+    let alert: String = sqlx::query_scalar(
+        "SELECT details FROM audit_events WHERE event = 'alert' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&mut db)
+    .await
+    .expect("an alert");
+    assert!(
+        alert.contains("session_browser_changed") && alert.contains("high"),
+        "{alert}"
+    );
+    assert!(alert.contains("Firefox"), "{alert}");
+}
+
+#[tokio::test]
+async fn a_browser_update_is_noted_once_and_keeps_the_session() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    for _ in 0..3 {
+        assert_eq!(
+            get_as(&app, "/account", &sid, CHROME_132_ON_LINUX).await,
+            200
+        );
+    }
+    let events = app.audit_events().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| *e == "user_agent_changed/success")
+            .count(),
+        1,
+        "{events:?}"
+    );
+    assert!(!events.iter().any(|e| e.starts_with("alert")), "{events:?}");
+}

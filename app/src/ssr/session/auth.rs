@@ -9,7 +9,7 @@ use tower_sessions::{Expiry, Session};
 use super::policy::{Deadlines, SessionPolicy};
 use super::store::{
     deadlines_from_json, owner_from_json, ClientInfo, SessionBackend, SessionOwner, Touch,
-    AUTH_KEY, CLIENT_KEY, META_KEY, OWNER_KEY,
+    AUTH_KEY, CLIENT_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
 };
 use crate::ssr::clock::SharedClock;
 
@@ -74,6 +74,8 @@ pub struct LiveSession {
     /// The user's row as loaded with the session; `None` if the account is
     /// gone.
     pub owner: Option<SessionOwner>,
+    /// The user agent the session last recorded.
+    pub user_agent: Option<String>,
 }
 
 pub type SessionError = tower_sessions::session::Error;
@@ -152,10 +154,15 @@ impl AuthSession {
             .get_value(OWNER_KEY)
             .await?
             .and_then(owner_from_json);
+        let user_agent = match self.session.get_value(USER_AGENT_KEY).await? {
+            Some(serde_json::Value::String(user_agent)) => Some(user_agent),
+            _ => None,
+        };
         Ok(Some(LiveSession {
             auth,
             deadlines,
             owner,
+            user_agent,
         }))
     }
 
@@ -268,6 +275,11 @@ impl AuthSession {
 
     pub async fn sealed(&self, what: Held) -> Result<Option<SealedInSession>, SessionError> {
         self.session.get(what.key()).await
+    }
+
+    /// The raw ID of this request's session (for keyed hashes only).
+    pub fn session_id(&self) -> Option<i128> {
+        self.session.id().map(|id| id.0)
     }
 
     /// The storage key of this request's session, if it has one.

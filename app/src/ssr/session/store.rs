@@ -15,6 +15,10 @@
 //!   user's row (a JSON array), read by the same query as the session (a
 //!   JOIN): one database round trip per request, not two (issue 4). Never
 //!   written back.
+//! - `USER_AGENT_KEY` (`"_user_agent"`) is filled in by `load` with the
+//!   user agent the row last recorded (a touch writes it): a request from
+//!   another browser or system on this session is refused (issue 12).
+//!   Never written back.
 //!
 //! Every other key is the session's data, stored as JSON.
 //!
@@ -44,6 +48,7 @@ pub const META_KEY: &str = "_meta";
 pub const CLIENT_KEY: &str = "_client";
 pub const LOADED_KEY: &str = "_loaded";
 pub const OWNER_KEY: &str = "_owner";
+pub const USER_AGENT_KEY: &str = "_user_agent";
 /// The key whose `user_id` field is copied into the indexed column.
 pub const AUTH_KEY: &str = "auth";
 
@@ -188,6 +193,7 @@ struct LoadedRow {
     credential_epoch: Option<i64>,
     display_name: Option<String>,
     about: Option<String>,
+    user_agent_last: Option<String>,
 }
 
 struct RowParts {
@@ -203,7 +209,7 @@ fn split_record(record: &Record) -> session_store::Result<RowParts> {
     let mut client = ClientInfo::default();
     for (key, value) in &record.data {
         match key.as_str() {
-            META_KEY | LOADED_KEY | OWNER_KEY => {}
+            META_KEY | LOADED_KEY | OWNER_KEY | USER_AGENT_KEY => {}
             CLIENT_KEY => {
                 client = serde_json::from_value(value.clone())
                     .map_err(|e| session_store::Error::Encode(e.to_string()))?
@@ -246,6 +252,9 @@ impl TryFrom<LoadedRow> for CachedRow {
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         data.insert(META_KEY.to_owned(), deadlines_to_json(&deadlines));
         data.insert(LOADED_KEY.to_owned(), Value::String(row.data));
+        if let Some(user_agent) = row.user_agent_last {
+            data.insert(USER_AGENT_KEY.to_owned(), Value::String(user_agent));
+        }
         if let (Some(username), Some(credential_epoch)) = (row.username, row.credential_epoch) {
             let owner = SessionOwner {
                 username,
@@ -440,7 +449,8 @@ impl SessionStore for SqliteSessionStore {
         let row: Option<LoadedRow> = sqlx::query_as(
             "SELECT s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, \
                     s.absolute_expires_at, s.data, \
-                    u.username, u.credential_epoch, u.display_name, u.about \
+                    u.username, u.credential_epoch, u.display_name, u.about, \
+                    s.user_agent_last \
              FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2",
         )
