@@ -98,6 +98,9 @@ pub async fn login(
                 details,
             )
             .await;
+            if event == Event::SignIn {
+                crate::ssr::alerts::after_failed_sign_in(&ctx.state, target, &ctx.client()).await;
+            }
             return Err(error);
         }
     };
@@ -105,6 +108,7 @@ pub async fn login(
     // second factor" (grants nothing) and the code page comes next.
     let goes_to = flows::after_password(&ctx, &user, safe_next(next.as_deref())).await?;
     let second_step = goes_to == "/login/verify";
+    crate::ssr::alerts::before_sign_in_recorded(&ctx.state, user.id, &ctx.client()).await;
     ctx.audit(
         Event::SignIn,
         Outcome::Success,

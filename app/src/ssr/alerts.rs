@@ -2,10 +2,12 @@
 //! is an audit event (`alert`, with its kind and severity in the details),
 //! and a `warn` log line for whoever watches the logs.
 //!
-//! Raised for: a burst of failed sign-ins (a throttle engaging), a sign-in
-//! from a browser and system the account has not used before, a session
-//! whose browser or system changed (revoked as stolen), a sign-in that
-//! succeeds right after many failures.
+//! Raised for: a burst of failed sign-ins for one account or from one
+//! address, a sign-in from a browser and system the account has not
+//! signed in with before, a session whose browser or system changed
+//! (revoked as stolen), a sign-in that succeeds right after many failures,
+//! sessions made and ended fast for one user. Thresholds: `[alerts]`. The
+//! rules count recent audit events, so they hold across restarts.
 
 use serde_json::{json, Value};
 
@@ -23,6 +25,8 @@ pub enum Alert {
     SessionBrowserChanged,
     /// A sign-in succeeded after several failures for the account.
     SuccessAfterFailures,
+    /// Sessions made and ended fast for one user.
+    RapidSessions,
 }
 
 impl Alert {
@@ -32,13 +36,16 @@ impl Alert {
             Alert::NewDevice => "new_device",
             Alert::SessionBrowserChanged => "session_browser_changed",
             Alert::SuccessAfterFailures => "success_after_failures",
+            Alert::RapidSessions => "rapid_sessions",
         }
     }
 
     pub fn severity(self) -> &'static str {
         match self {
             Alert::NewDevice => "info",
-            Alert::FailedSignInBurst | Alert::SuccessAfterFailures => "warning",
+            Alert::FailedSignInBurst | Alert::SuccessAfterFailures | Alert::RapidSessions => {
+                "warning"
+            }
             Alert::SessionBrowserChanged => "high",
         }
     }
@@ -70,4 +77,164 @@ pub async fn raise(
         details: json!({ "kind": alert.kind(), "severity": alert.severity(), "details": details }),
     };
     audit::record(&state.db, state.clock.now(), entry).await;
+}
+
+/// Counts of recent audit events, as the alert rules read them.
+async fn count(db: &sqlx::SqlitePool, query: &str, key: Value, since: i64) -> i64 {
+    let bound = sqlx::query_scalar::<_, i64>(query);
+    let bound = match key {
+        Value::Number(n) => bound.bind(n.as_i64()),
+        Value::String(s) => bound.bind(s),
+        _ => return 0,
+    };
+    match bound.bind(since).fetch_one(db).await {
+        Ok(n) => n,
+        Err(error) => {
+            tracing::error!(%error, "alert rule could not count");
+            0
+        }
+    }
+}
+
+/// After a failed sign-in: a burst for the account or from the address
+/// raises one alert when its count reaches the threshold (not one per
+/// failure).
+pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client: &ClientInfo) {
+    let rules = &state.settings.alerts;
+    let since = state
+        .clock
+        .now()
+        .saturating_sub(i64::try_from(rules.window_secs).unwrap_or(i64::MAX));
+    if let Some(user_id) = user_id {
+        let failures = count(
+            &state.db,
+            "SELECT COUNT(*) FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
+             AND outcome = 'failure' AND at > ?2",
+            json!(user_id),
+            since,
+        )
+        .await;
+        if failures == i64::from(rules.failed_sign_ins_per_account) {
+            let details = json!({ "failures": failures, "per": "account" });
+            raise(
+                state,
+                Alert::FailedSignInBurst,
+                Some(user_id),
+                client,
+                None,
+                details,
+            )
+            .await;
+        }
+    }
+    if let Some(ip) = &client.ip {
+        let failures = count(
+            &state.db,
+            "SELECT COUNT(*) FROM audit_events WHERE ip = ?1 AND event = 'sign_in' \
+             AND outcome = 'failure' AND at > ?2",
+            json!(ip),
+            since,
+        )
+        .await;
+        if failures == i64::from(rules.failed_sign_ins_per_address) {
+            let details = json!({ "failures": failures, "per": "address" });
+            raise(state, Alert::FailedSignInBurst, None, client, None, details).await;
+        }
+    }
+}
+
+/// Before a successful sign-in is recorded: success right after many
+/// failures, a browser and system the account has not signed in with
+/// before, sessions made and ended fast.
+pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &ClientInfo) {
+    let rules = &state.settings.alerts;
+    let db = &state.db;
+    let failures = count(
+        db,
+        "SELECT COUNT(*) FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
+         AND outcome = 'failure' AND at > (SELECT COALESCE(MAX(at), ?2) FROM audit_events \
+         WHERE user_id = ?1 AND event = 'sign_in' AND outcome = 'success')",
+        json!(user_id),
+        0,
+    )
+    .await;
+    if failures >= i64::from(rules.failures_before_success) {
+        let details = json!({ "failures_before": failures });
+        raise(
+            state,
+            Alert::SuccessAfterFailures,
+            Some(user_id),
+            client,
+            None,
+            details,
+        )
+        .await;
+    }
+
+    // New device: the browser family and system of earlier successful
+    // sign-ins (the last 50), compared as the sessions page shows them.
+    let earlier: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT user_agent FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
+         AND outcome = 'success' ORDER BY at DESC LIMIT 50",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+    .unwrap_or_default();
+    if !earlier.is_empty() {
+        let parser = woothee::parser::Parser::new();
+        let family = |ua: Option<&str>| {
+            ua.and_then(|ua| parser.parse(ua))
+                .map(|p| (p.name.to_owned(), p.os.to_owned()))
+        };
+        let this = family(client.user_agent.as_deref());
+        if !earlier.iter().any(|ua| family(ua.as_deref()) == this) {
+            let device = audit::describe_user_agent(client.user_agent.as_deref());
+            let details = json!({ "device": device });
+            raise(
+                state,
+                Alert::NewDevice,
+                Some(user_id),
+                client,
+                None,
+                details,
+            )
+            .await;
+        }
+    }
+
+    let since = state
+        .clock
+        .now()
+        .saturating_sub(i64::try_from(rules.window_secs).unwrap_or(i64::MAX));
+    let churn = count(
+        db,
+        "SELECT COUNT(*) FROM audit_events WHERE user_id = ?1 \
+         AND event IN ('sign_in', 'sign_out') AND outcome = 'success' AND at > ?2",
+        json!(user_id),
+        since,
+    )
+    .await;
+    // This sign-in is not recorded yet: it is the next one. One alert per
+    // window, however long the churn goes on.
+    let raised = count(
+        db,
+        "SELECT COUNT(*) FROM audit_events WHERE user_id = ?1 AND event = 'alert' \
+         AND json_extract(details, '$.kind') = 'rapid_sessions' AND at > ?2",
+        json!(user_id),
+        since,
+    )
+    .await;
+    if churn + 1 >= i64::from(rules.session_churn_per_user) && raised == 0 {
+        let details = json!({ "sign_ins_and_outs": churn + 1 });
+        raise(
+            state,
+            Alert::RapidSessions,
+            Some(user_id),
+            client,
+            None,
+            details,
+        )
+        .await;
+    }
 }

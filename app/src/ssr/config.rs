@@ -19,6 +19,7 @@ pub struct Settings {
     pub mfa: MfaSettings,
     pub webauthn: WebauthnSettings,
     pub audit: AuditSettings,
+    pub alerts: AlertSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -212,6 +213,35 @@ pub struct AuditSettings {
 impl Default for AuditSettings {
     fn default() -> Self {
         Self { retention_days: 90 }
+    }
+}
+
+/// When alerts are raised (issue 12). Defaults follow the OWASP
+/// Authentication Cheat Sheet's advice to alert on many failures, not on
+/// each one; every count is within `window_secs`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    pub window_secs: u64,
+    /// Failed sign-ins for one account.
+    pub failed_sign_ins_per_account: u32,
+    /// Failed sign-ins from one address.
+    pub failed_sign_ins_per_address: u32,
+    /// Sign-ins and sign-outs of one user (sessions made and ended fast).
+    pub session_churn_per_user: u32,
+    /// Failed sign-ins since the last success before one that succeeds.
+    pub failures_before_success: u32,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            window_secs: 300,
+            failed_sign_ins_per_account: 10,
+            failed_sign_ins_per_address: 20,
+            session_churn_per_user: 20,
+            failures_before_success: 5,
+        }
     }
 }
 
@@ -414,6 +444,19 @@ impl Settings {
         ];
         if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
             return Err(ConfigError::Invalid((*message).to_owned()));
+        }
+        let alerts = &self.alerts;
+        if alerts.window_secs == 0
+            || too_long(alerts.window_secs)
+            || alerts.failed_sign_ins_per_account == 0
+            || alerts.failed_sign_ins_per_address == 0
+            || alerts.session_churn_per_user == 0
+            || alerts.failures_before_success == 0
+        {
+            return Err(ConfigError::Invalid(
+                "alerts.window_secs must be 1 to 31536000 and every alerts threshold > 0"
+                    .to_owned(),
+            ));
         }
         if self.audit.retention_days == 0 || self.audit.retention_days > 3650 {
             return Err(ConfigError::Invalid(

@@ -292,3 +292,88 @@ async fn a_browser_update_is_noted_once_and_keeps_the_session() {
     );
     assert!(!events.iter().any(|e| e.starts_with("alert")), "{events:?}");
 }
+
+async fn alerts(app: &crate::helpers::TestApp) -> Vec<String> {
+    let mut db = app.db().await;
+    sqlx::query_scalar(
+        "SELECT json_extract(details, '$.kind') FROM audit_events WHERE event = 'alert' ORDER BY id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("alerts")
+}
+
+async fn sign_in_as(app: &crate::helpers::TestApp, username: &str, user_agent: &str) -> u16 {
+    app.http
+        .post(app.url("/api/login"))
+        .header("user-agent", user_agent)
+        .form(&[("username", username), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("POST")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_burst_of_failures_raises_one_alert_and_a_success_after_them_another() {
+    let app = spawn_app_with(|s| {
+        s.alerts.failed_sign_ins_per_account = 3;
+        s.alerts.failures_before_success = 3;
+    })
+    .await;
+    app.register("alice").await;
+    for _ in 0..5 {
+        let res = app
+            .post_form(
+                "/api/login",
+                &[("username", "alice"), ("password", "wrong-one")],
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        alerts(&app).await,
+        vec!["failed_sign_in_burst".to_owned()],
+        "once per burst"
+    );
+    app.login("alice", None).await;
+    assert_eq!(
+        alerts(&app).await,
+        vec![
+            "failed_sign_in_burst".to_owned(),
+            "success_after_failures".to_owned()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_browser_and_system_raises_an_alert_the_user_sees() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    app.login("alice", None).await;
+    app.login("alice", None).await;
+    assert!(
+        alerts(&app).await.is_empty(),
+        "the first device, then the same one"
+    );
+    assert_eq!(sign_in_as(&app, "alice", FIREFOX_ON_LINUX).await, 200);
+    assert_eq!(alerts(&app).await, vec!["new_device".to_owned()]);
+    let sid = app.login("alice", None).await;
+    let page = app.page("/account/activity", &sid).await;
+    assert!(page.contains("Security alert"), "{page}");
+}
+
+#[tokio::test]
+async fn sessions_made_and_ended_fast_raise_an_alert() {
+    let app = spawn_app_with(|s| s.alerts.session_churn_per_user = 4).await;
+    app.register("alice").await;
+    for _ in 0..2 {
+        let sid = app.login("alice", None).await;
+        let _ = app.post_form("/api/logout", &[], Some(&sid)).await;
+    }
+    assert_eq!(alerts(&app).await, Vec::<String>::new());
+    app.login("alice", None).await;
+    assert_eq!(alerts(&app).await, vec!["rapid_sessions".to_owned()]);
+}
