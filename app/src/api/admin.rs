@@ -17,6 +17,44 @@ pub struct AdminView {
     pub page: i64,
     pub has_next: bool,
     pub search: String,
+    /// The latest alerts (issue 12).
+    pub alerts: Vec<AdminEvent>,
+    /// Live sessions of all users, most recently active first.
+    pub sessions: Vec<AdminSession>,
+    /// The audit log, filtered by `filter`.
+    pub events: Vec<AdminEvent>,
+    pub filter: AuditFilter,
+}
+
+/// The audit log's filter on `/admin`: a username, an event type, and how
+/// many hours back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    pub user: String,
+    pub event: String,
+    pub hours: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminEvent {
+    pub when: String,
+    pub event: String,
+    pub succeeded: bool,
+    pub user: String,
+    pub ip: String,
+    pub device: String,
+    /// The event's details (JSON; never a secret).
+    pub details: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSession {
+    pub user_id: i64,
+    pub username: String,
+    pub handle: String,
+    pub device: String,
+    pub ip: String,
+    pub last_active: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +83,26 @@ pub async fn admin_enter() -> Result<(), AppError> {
     .await;
     result?;
     leptos_axum::redirect("/admin");
+    Ok(())
+}
+
+/// `POST /api/admin_revoke_session` with `user_id` and `handle` (from the
+/// admin page's session list): ends that one session.
+#[server(endpoint = "admin_revoke_session")]
+pub async fn admin_revoke_session(user_id: i64, handle: String) -> Result<(), AppError> {
+    use crate::ssr::{admin, web::RequestContext};
+    let ctx = RequestContext::get()?;
+    let result = admin::revoke_session(&ctx, user_id, &handle).await;
+    let by = ctx.current_user().map(|u| u.user_id);
+    ctx.audit_result(
+        crate::ssr::audit::Event::SessionRevoked,
+        Some(user_id),
+        &result,
+        serde_json::json!({ "by": by, "by_admin": true, "session": handle }),
+    )
+    .await;
+    result?;
+    leptos_axum::redirect("/admin?ended=1");
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::AdminView;
+use crate::api::{AdminEvent, AdminView};
 use crate::components::form::PostedError;
 use crate::components::step_up_dialog::StepUpDialog;
 use crate::request::{admin_view, query_param};
@@ -44,6 +44,10 @@ fn UserList(view: AdminView) -> impl IntoView {
         page,
         has_next,
         search,
+        alerts,
+        sessions,
+        events,
+        filter,
         ..
     } = view;
     let encoded = crate::urls::percent_encode(&search);
@@ -83,5 +87,62 @@ fn UserList(view: AdminView) -> impl IntoView {
         </table>
         <PostedError endpoint="admin_end_sessions"/>
         <p>{previous} " " {next}</p>
+        <h2>"Recent alerts"</h2>
+        <EventTable id="admin-alerts" events=alerts/>
+        <h2>"Live sessions"</h2>
+        <table id="admin-sessions">
+            <thead>
+                <tr><th>"User"</th><th>"Browser"</th><th>"IP"</th><th>"Last active"</th><th></th></tr>
+            </thead>
+            <tbody>
+                {sessions.into_iter().map(|s| view! {
+                    <tr>
+                        <td>{s.username.clone()}</td>
+                        <td>{s.device}</td>
+                        <td>{s.ip}</td>
+                        <td>{s.last_active}</td>
+                        <td>
+                            <form method="post" action="/api/admin_revoke_session" class="inline-form">
+                                <input type="hidden" name="user_id" value=s.user_id/>
+                                <input type="hidden" name="handle" value=s.handle/>
+                                <button type="submit">{format!("End this session of {}", s.username)}</button>
+                            </form>
+                        </td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <PostedError endpoint="admin_revoke_session"/>
+        <h2>"Audit log"</h2>
+        <form method="get" action="/admin" class="inline-form" id="audit-filter">
+            <label>"User " <input name="log_user" value=filter.user maxlength="32"/></label>
+            <label>"Event " <input name="log_event" value=filter.event maxlength="32"/></label>
+            <label>"Hours back " <input name="log_hours" type="number" min="1" value=filter.hours/></label>
+            <button type="submit">"Show"</button>
+        </form>
+        <EventTable id="admin-events" events/>
+    }
+}
+
+#[component]
+fn EventTable(id: &'static str, events: Vec<AdminEvent>) -> impl IntoView {
+    view! {
+        <table id=id>
+            <thead>
+                <tr><th>"When (UTC)"</th><th>"Event"</th><th>"User"</th><th>"IP"</th><th>"Browser"</th><th>"Details"</th></tr>
+            </thead>
+            <tbody>
+                {events.into_iter().map(|e| view! {
+                    <tr class=if e.succeeded { "event" } else { "event failed" }>
+                        <td>{e.when}</td>
+                        <td>{e.event}{(!e.succeeded).then_some(" (failed)")}</td>
+                        <td>{e.user}</td>
+                        <td>{e.ip}</td>
+                        <td>{e.device}</td>
+                        <td><code>{e.details}</code></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -6,7 +6,7 @@
 
 use sqlx::SqlitePool;
 
-use crate::api::{AdminUserRow, AdminView, AppError};
+use crate::api::{AdminEvent, AdminSession, AdminUserRow, AdminView, AppError, AuditFilter};
 use crate::ssr::accounts;
 use crate::ssr::error::internal;
 use crate::ssr::mfa::flows;
@@ -100,12 +100,126 @@ pub async fn end_sessions_of(ctx: &RequestContext, user_id: i64) -> Result<u64, 
     Ok(ended)
 }
 
+/// Ends one session of `user_id`, named by its handle (admins in the admin
+/// area only).
+pub async fn revoke_session(
+    ctx: &RequestContext,
+    user_id: i64,
+    handle: &str,
+) -> Result<(), AppError> {
+    let _admin = require_elevated_admin(ctx).await?;
+    let state = &ctx.state;
+    let rows = state
+        .sessions
+        .live_sessions_of(user_id)
+        .await
+        .map_err(internal)?;
+    let row = rows
+        .into_iter()
+        .find(|row| crate::ssr::devices::handle_of(&state.audit_key, &row.id_hash) == handle)
+        .ok_or_else(|| AppError::Invalid("That session has already ended.".to_owned()))?;
+    let key: crate::ssr::session::cache::StorageKey =
+        row.id_hash[..].try_into().map_err(internal)?;
+    state
+        .sessions
+        .delete_one_for_user(user_id, &key)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+type EventRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn admin_event(row: EventRow) -> AdminEvent {
+    let (at, event, outcome, user, ip, user_agent, details) = row;
+    AdminEvent {
+        when: format_time(at),
+        event,
+        succeeded: outcome == "success",
+        user: user.unwrap_or_else(|| "-".to_owned()),
+        ip: ip.unwrap_or_else(|| "unknown".to_owned()),
+        device: crate::ssr::audit::describe_user_agent(user_agent.as_deref()),
+        details,
+    }
+}
+
+/// The audit log for the admin: newest first, at most 50, filtered.
+async fn audit_log(
+    state: &AppState,
+    filter: &AuditFilter,
+    only_alerts: bool,
+    limit: i64,
+) -> Result<Vec<AdminEvent>, AppError> {
+    let since = state
+        .clock
+        .now()
+        .saturating_sub(filter.hours.clamp(1, 24 * 3650) * 3600);
+    let event = if only_alerts {
+        "alert"
+    } else {
+        filter.event.as_str()
+    };
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT a.at, a.event, a.outcome, COALESCE(u.username, a.username), a.ip, a.user_agent, \
+                a.details \
+         FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
+         WHERE (?1 = '' OR u.username = ?1 OR a.username = ?1) \
+           AND (?2 = '' OR a.event = ?2) AND a.at >= ?3 \
+         ORDER BY a.at DESC, a.id DESC LIMIT ?4",
+    )
+    .bind(filter.user.trim())
+    .bind(event)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(&state.db)
+    .await
+    .map_err(internal)?;
+    Ok(rows.into_iter().map(admin_event).collect())
+}
+
+/// Live sessions of all users, most recently active first (at most 50).
+async fn live_sessions(state: &AppState) -> Result<Vec<AdminSession>, AppError> {
+    type Row = (Vec<u8>, i64, String, Option<String>, Option<String>, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT s.id_hash, u.id, u.username, s.user_agent_last, s.ip_last, s.last_seen_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.idle_expires_at > ?1 AND s.absolute_expires_at > ?1 \
+         ORDER BY s.last_seen_at DESC LIMIT 50",
+    )
+    .bind(state.clock.now())
+    .fetch_all(&state.db)
+    .await
+    .map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id_hash, user_id, username, user_agent, ip, last)| AdminSession {
+                user_id,
+                username,
+                handle: crate::ssr::devices::handle_of(&state.audit_key, &id_hash),
+                device: crate::ssr::audit::describe_user_agent(user_agent.as_deref()),
+                ip: ip.unwrap_or_else(|| "unknown".to_owned()),
+                last_active: format_time(last),
+            },
+        )
+        .collect())
+}
+
 /// The admin page's data: `None` fields mean "not allowed to see".
 pub async fn view(
     state: &AppState,
     user: &CurrentUser,
     search: &str,
     page: i64,
+    filter: AuditFilter,
 ) -> Result<AdminView, AppError> {
     let now = state.clock.now();
     let mut view = AdminView {
@@ -167,5 +281,22 @@ pub async fn view(
         .collect();
     view.page = page;
     view.search = search.to_owned();
+    let filter = AuditFilter {
+        hours: if filter.hours <= 0 { 24 } else { filter.hours },
+        ..filter
+    };
+    view.alerts = audit_log(
+        state,
+        &AuditFilter {
+            hours: 24 * 7,
+            ..AuditFilter::default()
+        },
+        true,
+        20,
+    )
+    .await?;
+    view.sessions = live_sessions(state).await?;
+    view.events = audit_log(state, &filter, false, 50).await?;
+    view.filter = filter;
     Ok(view)
 }

@@ -60,7 +60,7 @@ pub fn compare_user_agents(recorded: Option<&str>, now: Option<&str>) -> UserAge
 /// Events per page of `/account/activity`.
 pub const ACTIVITY_PAGE: i64 = 20;
 
-fn handle_of(key: &[u8; 32], id_hash: &[u8]) -> String {
+pub fn handle_of(key: &[u8; 32], id_hash: &[u8]) -> String {
     let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
     mac.update(b"session handle");
     mac.update(id_hash);

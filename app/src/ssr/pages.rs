@@ -129,12 +129,26 @@ pub async fn prepare(
             struct AdminQuery {
                 q: String,
                 page: i64,
+                log_user: String,
+                log_event: String,
+                log_hours: i64,
             }
             // A malformed query is the first page of everyone.
             let parsed: AdminQuery =
                 serde_urlencoded::from_str(query.unwrap_or_default()).unwrap_or_default();
             Some(PageData::Admin(
-                crate::ssr::admin::view(state, user, &parsed.q, parsed.page).await?,
+                crate::ssr::admin::view(
+                    state,
+                    user,
+                    &parsed.q,
+                    parsed.page,
+                    crate::api::AuditFilter {
+                        user: parsed.log_user,
+                        event: parsed.log_event,
+                        hours: parsed.log_hours,
+                    },
+                )
+                .await?,
             ))
         }
         ("/account/sessions", Some(user)) => Some(PageData::Sessions(

@@ -88,12 +88,19 @@ async fn entering_the_admin_area_needs_a_step_up_rotates_the_id_and_lapses() {
     assert!(!app.is_signed_in(&stepped).await, "the old ID is dead");
 
     // The list, searchable; wildcards are text.
+    let users_table = |page: &str| {
+        page.split("id=\"admin-users\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</table>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let page = app.page("/admin?q=targ", &elevated).await;
-    assert!(page.contains("id=\"admin-users\""));
-    assert!(page.contains("<td>target</td>"), "{page}");
-    assert!(!page.contains("<td>root (admin)</td>"));
+    let users = users_table(&page);
+    assert!(users.contains("<td>target</td>"), "{page}");
+    assert!(!users.contains("<td>root (admin)</td>"));
     let page = app.page("/admin?q=%25", &elevated).await;
-    assert!(!page.contains("<td>target</td>"));
+    assert!(!users_table(&page).contains("<td>target</td>"));
     let res = app.get("/admin?page=abc&q=", Some(&elevated)).await;
     assert_eq!(
         res.status(),
@@ -133,4 +140,95 @@ async fn entering_the_admin_area_needs_a_step_up_rotates_the_id_and_lapses() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let page = app.page("/admin", &elevated).await;
     assert!(page.contains("Enter the admin area"));
+}
+
+#[tokio::test]
+async fn the_admin_area_shows_alerts_live_sessions_and_the_audit_log_and_ends_one_session() {
+    let app = spawn_app().await;
+    app.register("target").await;
+    let target = app.login("target", None).await;
+    let target_elsewhere = app.login("target", None).await;
+    // A failed sign-in, for the log.
+    let _ = app
+        .post_form(
+            "/api/login",
+            &[("username", "target"), ("password", "wrong")],
+            None,
+        )
+        .await;
+    let sid = app.registered_and_logged_in("root").await;
+    app.cli(&["admin", "grant", "root"]).await.expect("granted");
+    let res = app
+        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
+        .await;
+    let res = app
+        .post_form("/api/admin_enter", &[], Some(&new_sid(&res)))
+        .await;
+    let elevated = new_sid(&res);
+
+    let page = app.page("/admin", &elevated).await;
+    assert!(page.contains("id=\"admin-alerts\""));
+    assert!(page.contains("id=\"admin-sessions\""));
+    assert!(page.contains("End this session of target"), "{page}");
+    assert!(!page.contains(&target) && !page.contains(&target_elsewhere));
+    // The audit log, filtered by user and event.
+    let page = app
+        .page(
+            "/admin?log_user=target&log_event=sign_in&log_hours=1",
+            &elevated,
+        )
+        .await;
+    let log = page.split("id=\"admin-events\"").nth(1).expect("the log");
+    assert!(log.contains("sign_in (failed)"), "{log}");
+    assert!(!log.contains("<td>root</td>"), "filtered by user: {log}");
+
+    // End one of target's sessions, named by its handle.
+    let target_id: i64 = {
+        let mut db = app.db().await;
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'target'")
+            .fetch_one(&mut db)
+            .await
+            .expect("id")
+    };
+    let sessions = page
+        .split("id=\"admin-sessions\"")
+        .nth(1)
+        .expect("the session list");
+    let handle = sessions
+        .split(&format!("name=\"user_id\" value=\"{target_id}\""))
+        .nth(1)
+        .and_then(|rest| rest.split("name=\"handle\" value=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a handle in {sessions}"))
+        .to_owned();
+    let res = app
+        .post_form(
+            "/api/admin_revoke_session",
+            &[("user_id", &target_id.to_string()), ("handle", &handle)],
+            Some(&elevated),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let alive = [
+        app.is_signed_in(&target).await,
+        app.is_signed_in(&target_elsewhere).await,
+    ];
+    assert_eq!(
+        alive.iter().filter(|a| **a).count(),
+        1,
+        "exactly one ended: {alive:?}"
+    );
+    // A non-admin cannot.
+    let res = app
+        .post_form(
+            "/api/admin_revoke_session",
+            &[("user_id", &target_id.to_string()), ("handle", &handle)],
+            Some(&target_elsewhere),
+        )
+        .await;
+    assert!(
+        res.status() == StatusCode::FORBIDDEN
+            || res.status() == StatusCode::SEE_OTHER
+            || res.status() == StatusCode::UNAUTHORIZED
+    );
 }
