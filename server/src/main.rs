@@ -33,7 +33,12 @@ async fn main() -> ExitCode {
             }
         };
     }
-    server::telemetry::init();
+    // The log format is a setting: read them first (a settings error is
+    // reported on stderr and again by `run`).
+    let format = load_settings()
+        .map(|(settings, _)| settings.log.format)
+        .unwrap_or_default();
+    server::telemetry::init(format);
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|c| server::cli::is_command(c)) {
         let outcome = match load_settings() {

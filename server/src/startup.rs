@@ -110,6 +110,9 @@ impl Application {
             audit_key: mfa_key
                 .as_ref()
                 .map_or_else(app::ssr::audit::ephemeral_key, SealingKey::audit_key),
+            alert_webhook: Some(settings.alerts.webhook_url.trim())
+                .filter(|url| !url.is_empty())
+                .map(|url| app::ssr::alerts::Webhook::start(url.to_owned())),
             mfa_key,
             webauthn: Arc::new(webauthn),
             settings: Arc::new(settings),

@@ -20,6 +20,7 @@ pub struct Settings {
     pub webauthn: WebauthnSettings,
     pub audit: AuditSettings,
     pub alerts: AlertSettings,
+    pub log: LogSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -216,6 +217,23 @@ impl Default for AuditSettings {
     }
 }
 
+/// How log lines look.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for a log shipper.
+    Json,
+}
+
 /// When alerts are raised (issue 12). Defaults follow the OWASP
 /// Authentication Cheat Sheet's advice to alert on many failures, not on
 /// each one; every count is within `window_secs`.
@@ -231,6 +249,10 @@ pub struct AlertSettings {
     pub session_churn_per_user: u32,
     /// Failed sign-ins since the last success before one that succeeds.
     pub failures_before_success: u32,
+    /// When set (`https://…`, or `http://` to a local receiver), each alert
+    /// is also POSTed there as JSON, from a bounded queue that never holds
+    /// up a request, with retries.
+    pub webhook_url: String,
 }
 
 impl Default for AlertSettings {
@@ -241,6 +263,7 @@ impl Default for AlertSettings {
             failed_sign_ins_per_address: 20,
             session_churn_per_user: 20,
             failures_before_success: 5,
+            webhook_url: String::new(),
         }
     }
 }
@@ -458,6 +481,14 @@ impl Settings {
                     .to_owned(),
             ));
         }
+        let webhook = alerts.webhook_url.trim();
+        let webhook_ok =
+            webhook.is_empty() || webhook.starts_with("https://") || webhook.starts_with("http://");
+        if !webhook_ok {
+            return Err(ConfigError::Invalid(
+                "alerts.webhook_url must be an http:// or https:// URL, or empty".to_owned(),
+            ));
+        }
         if self.audit.retention_days == 0 || self.audit.retention_days > 3650 {
             return Err(ConfigError::Invalid(
                 "audit.retention_days must be 1 to 3650".to_owned(),
@@ -590,6 +621,13 @@ mod tests {
                 "max_failures_per_account",
             ),
             ("[limits]\nmax_body_bytes = 0\n", "max_body_bytes"),
+            ("[audit]\nretention_days = 0\n", "retention_days"),
+            ("[alerts]\nwindow_secs = 0\n", "window_secs"),
+            (
+                "[alerts]\nwebhook_url = \"ftp://example.com\"\n",
+                "webhook_url",
+            ),
+            ("[webauthn]\nrp_id = \"127.0.0.1\"\n", "IP address"),
         ];
         for (file, name) in cases {
             let error = Settings::from_sources(Some(file), no_env)
@@ -597,6 +635,15 @@ mod tests {
                 .to_string();
             assert!(error.contains(name), "{file}: {error}");
         }
+    }
+
+    #[test]
+    fn logs_are_text_or_json() {
+        let json =
+            Settings::from_sources(Some("[log]\nformat = \"json\"\n"), no_env).expect("json");
+        assert_eq!(json.log.format, LogFormat::Json);
+        assert_eq!(Settings::default().log.format, LogFormat::Text);
+        assert!(Settings::from_sources(Some("[log]\nformat = \"xml\"\n"), no_env).is_err());
     }
 
     #[test]

@@ -377,3 +377,86 @@ async fn sessions_made_and_ended_fast_raise_an_alert() {
     app.login("alice", None).await;
     assert_eq!(alerts(&app).await, vec!["rapid_sessions".to_owned()]);
 }
+
+/// A local webhook receiver: each POSTed body arrives on the channel.
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::Receiver<String>) {
+    use axum::{routing::post, Router};
+    let (sender, receiver) = tokio::sync::mpsc::channel::<String>(16);
+    let app = Router::new().route(
+        "/hook",
+        post(move |body: String| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(body).await;
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hook"), receiver)
+}
+
+#[tokio::test]
+async fn alerts_are_posted_to_the_webhook() {
+    let (url, mut received) = webhook_receiver().await;
+    let app = spawn_app_with(move |s| s.alerts.webhook_url = url).await;
+    let sid = app.registered_and_logged_in("alice").await;
+    assert_eq!(get_as(&app, "/account", &sid, FIREFOX_ON_LINUX).await, 303);
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), received.recv())
+        .await
+        .expect("the webhook was called")
+        .expect("a body");
+    let alert: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(alert["alert"], "session_browser_changed");
+    assert_eq!(alert["severity"], "high");
+    assert!(!body.contains(&sid), "no session ID in the alert");
+}
+
+#[tokio::test]
+async fn a_dead_webhook_does_not_slow_sign_in() {
+    // Accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", silent.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = spawn_app_with(move |s| {
+        s.alerts.webhook_url = url;
+        s.alerts.failures_before_success = 1;
+    })
+    .await;
+    app.register("alice").await;
+    for _ in 0..3 {
+        let _ = app
+            .post_form(
+                "/api/login",
+                &[("username", "alice"), ("password", "wrong")],
+                None,
+            )
+            .await;
+        let started = std::time::Instant::now();
+        app.login("alice", None).await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "a sign-in that raises an alert waits for no webhook: {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(
+        alerts(&app)
+            .await
+            .iter()
+            .filter(|a| *a == "success_after_failures")
+            .count(),
+        3
+    );
+}
