@@ -110,6 +110,9 @@ impl Application {
             audit_key: mfa_key
                 .as_ref()
                 .map_or_else(app::ssr::audit::ephemeral_key, SealingKey::audit_key),
+            // `validate` has parsed it already.
+            trusted_proxies: app::ssr::proxy::parse_trusted(&settings.proxy.trusted)
+                .unwrap_or_default(),
             alert_webhook: Some(settings.alerts.webhook_url.trim())
                 .filter(|url| !url.is_empty())
                 .map(|url| app::ssr::alerts::Webhook::start(url.to_owned())),

@@ -21,6 +21,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub alerts: AlertSettings,
     pub log: LogSettings,
+    pub proxy: ProxySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -215,6 +216,16 @@ impl Default for AuditSettings {
     fn default() -> Self {
         Self { retention_days: 90 }
     }
+}
+
+/// Reverse proxies in front of the server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxySettings {
+    /// Comma-separated addresses or networks (`10.0.0.0/8`, `::1`) whose
+    /// `X-Forwarded-For` is believed. Empty: the socket's peer is the
+    /// client, and the header is ignored.
+    pub trusted: String,
 }
 
 /// How log lines look.
@@ -468,6 +479,8 @@ impl Settings {
         if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
             return Err(ConfigError::Invalid((*message).to_owned()));
         }
+        crate::ssr::proxy::parse_trusted(&self.proxy.trusted)
+            .map_err(|why| ConfigError::Invalid(format!("proxy.trusted: {why}")))?;
         let alerts = &self.alerts;
         if alerts.window_secs == 0
             || too_long(alerts.window_secs)

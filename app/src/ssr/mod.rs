@@ -13,6 +13,7 @@ pub mod mfa;
 pub mod pages;
 pub mod password;
 pub mod profile;
+pub mod proxy;
 pub mod session;
 pub mod state;
 pub mod throttle;

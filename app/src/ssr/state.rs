@@ -50,6 +50,8 @@ pub struct Shared {
     /// random for this process when there is none (hashes then link
     /// events only until a restart).
     pub audit_key: [u8; 32],
+    /// `[proxy] trusted`, parsed.
+    pub trusted_proxies: Vec<crate::ssr::proxy::Network>,
     /// `[alerts] webhook_url`'s sender, when one is set.
     pub alert_webhook: Option<crate::ssr::alerts::Webhook>,
     /// Verifies passkeys for `[webauthn]`'s relying party.

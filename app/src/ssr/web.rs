@@ -2,7 +2,7 @@
 //! `server/src/startup.rs` composes them; the order there is the order a
 //! request meets them.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
@@ -55,16 +55,29 @@ fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/health" || STATIC_FILES.contains(&path)
 }
 
-fn peer_of(parts: &Parts) -> Option<SocketAddr> {
+/// The client's address as `resolve_session` worked it out (the socket's
+/// peer, or behind a trusted proxy the forwarded address: `ssr::proxy`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
+
+fn socket_peer(parts: &Parts) -> Option<IpAddr> {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr)
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
-fn client_info_of(peer: Option<SocketAddr>, user_agent: Option<&HeaderValue>) -> ClientInfo {
+fn peer_of(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ClientAddress>()
+        .map(|address| address.0)
+        .or_else(|| socket_peer(parts))
+}
+
+fn client_info_of(peer: Option<IpAddr>, user_agent: Option<&HeaderValue>) -> ClientInfo {
     ClientInfo {
-        ip: peer.map(|peer| peer.ip().to_string()),
+        ip: peer.map(|peer| peer.to_string()),
         user_agent: user_agent.and_then(|v| v.to_str().ok()).map(str::to_owned),
     }
 }
@@ -96,6 +109,16 @@ pub async fn resolve_session(
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
+    // Who the client is, once, before anything records it.
+    if let Some(peer) = socket_peer(&parts) {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let client = crate::ssr::proxy::client_address(peer, forwarded, &state.trusted_proxies);
+        parts.extensions.insert(ClientAddress(client));
+    }
     let Some(session) = parts.extensions.get::<Session>().cloned() else {
         return internal_error("the session layer is missing");
     };
@@ -525,7 +548,7 @@ pub struct RequestContext {
     user: Option<Arc<CurrentUser>>,
     session: Option<Session>,
     client_gone: Option<ClientGone>,
-    peer: Option<SocketAddr>,
+    peer: Option<IpAddr>,
     user_agent: Option<HeaderValue>,
     /// A plain HTML form post (no JavaScript): it is answered with
     /// redirects, and errors go back to the form in the URL.
@@ -690,7 +713,7 @@ impl RequestContext {
 
     pub fn address(&self) -> String {
         self.peer
-            .map(|peer| peer.ip().to_string())
+            .map(|peer| peer.to_string())
             .unwrap_or_else(|| "unknown".to_owned())
     }
 }

@@ -181,3 +181,69 @@ async fn the_throttle_survives_a_restart() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+async fn wrong_from(app: &TestApp, username: &str, forwarded_for: &str) -> StatusCode {
+    app.http
+        .post(app.url("/api/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[("username", username), ("password", "not-the-password")])
+        .send()
+        .await
+        .expect("POST")
+        .status()
+}
+
+async fn audited_ips(app: &TestApp) -> Vec<Option<String>> {
+    let mut db = app.db().await;
+    sqlx::query_scalar("SELECT ip FROM audit_events ORDER BY id")
+        .fetch_all(&mut db)
+        .await
+        .expect("events")
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_ignored_from_an_untrusted_peer() {
+    let app = spawn_app_with(|s| s.login.max_failures_per_address = 2).await;
+    for _ in 0..2 {
+        assert_eq!(
+            wrong_from(&app, "ann", "203.0.113.9").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // A new forged address does not buy fresh attempts.
+    assert_eq!(
+        wrong_from(&app, "ann", "198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert!(audited_ips(&app)
+        .await
+        .iter()
+        .all(|ip| ip.as_deref() == Some("127.0.0.1")));
+}
+
+#[tokio::test]
+async fn x_forwarded_for_names_the_client_behind_a_trusted_proxy() {
+    let app = spawn_app_with(|s| {
+        s.proxy.trusted = "127.0.0.1".to_owned();
+        s.login.max_failures_per_address = 2;
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            wrong_from(&app, "ann", "203.0.113.9").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        wrong_from(&app, "ann", "203.0.113.9").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy is another address.
+    assert_eq!(
+        wrong_from(&app, "ann", "198.51.100.1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let ips = audited_ips(&app).await;
+    assert!(ips.contains(&Some("203.0.113.9".to_owned())), "{ips:?}");
+    assert!(!ips.contains(&Some("127.0.0.1".to_owned())), "{ips:?}");
+}
