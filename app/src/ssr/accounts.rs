@@ -182,13 +182,9 @@ pub async fn authenticate(
 
     match check_credentials(state, username, &password, client_gone).await {
         Ok(Some(user)) => {
-            throttle::refund(&state.db, attempt)
-                .await
-                .map_err(internal)?;
-            throttle::clear(&state.db, &account_key)
-                .await
-                .map_err(internal)?;
-            throttle::mark_known(&state.db, &account_key, now)
+            // One transaction: the attempt back, this address's count for
+            // the account cleared, the address noted as known.
+            throttle::settle_success(&state.db, attempt, &account_key, &account_key, now)
                 .await
                 .map_err(internal)?;
             Ok(user)

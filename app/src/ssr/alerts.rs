@@ -146,15 +146,17 @@ async fn deliver(client: &reqwest::Client, url: &str, alert: &Value) {
     tracing::error!("alert webhook gave up after 4 tries (the alert is in the audit log)");
 }
 
-/// Counts of recent audit events, as the alert rules read them.
-async fn count(db: &sqlx::SqlitePool, query: &str, key: Value, since: i64) -> i64 {
+/// Counts of recent audit events, as the alert rules read them, up to
+/// `cap`: every rule asks "at least N?", so no count reads more than N
+/// rows (the index `audit_events_user_event` keeps each a range scan).
+async fn count(db: &sqlx::SqlitePool, query: &str, key: Value, since: i64, cap: u32) -> i64 {
     let bound = sqlx::query_scalar::<_, i64>(query);
     let bound = match key {
         Value::Number(n) => bound.bind(n.as_i64()),
         Value::String(s) => bound.bind(s),
         _ => return 0,
     };
-    match bound.bind(since).fetch_one(db).await {
+    match bound.bind(since).bind(i64::from(cap)).fetch_one(db).await {
         Ok(n) => n,
         Err(error) => {
             tracing::error!(%error, "alert rule could not count");
@@ -163,25 +165,29 @@ async fn count(db: &sqlx::SqlitePool, query: &str, key: Value, since: i64) -> i6
     }
 }
 
+fn since(state: &AppState) -> i64 {
+    let window = i64::try_from(state.settings.alerts.window_secs).unwrap_or(i64::MAX);
+    state.clock.now().saturating_sub(window)
+}
+
 /// After a failed sign-in: a burst for the account or from the address
 /// raises one alert when its count reaches the threshold (not one per
 /// failure).
 pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client: &ClientInfo) {
     let rules = &state.settings.alerts;
-    let since = state
-        .clock
-        .now()
-        .saturating_sub(i64::try_from(rules.window_secs).unwrap_or(i64::MAX));
+    let since = since(state);
     if let Some(user_id) = user_id {
+        let threshold = rules.failed_sign_ins_per_account;
         let failures = count(
             &state.db,
-            "SELECT COUNT(*) FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
-             AND outcome = 'failure' AND at > ?2",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
+             AND event = 'sign_in' AND outcome = 'failure' AND at > ?2 LIMIT ?3)",
             json!(user_id),
             since,
+            threshold + 1,
         )
         .await;
-        if failures == i64::from(rules.failed_sign_ins_per_account) {
+        if failures == i64::from(threshold) {
             let details = json!({ "failures": failures, "per": "account" });
             raise(
                 state,
@@ -195,15 +201,17 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
         }
     }
     if let Some(ip) = &client.ip {
+        let threshold = rules.failed_sign_ins_per_address;
         let failures = count(
             &state.db,
-            "SELECT COUNT(*) FROM audit_events WHERE ip = ?1 AND event = 'sign_in' \
-             AND outcome = 'failure' AND at > ?2",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE ip = ?1 AND at > ?2 \
+             AND event = 'sign_in' AND outcome = 'failure' LIMIT ?3)",
             json!(ip),
             since,
+            threshold + 1,
         )
         .await;
-        if failures == i64::from(rules.failed_sign_ins_per_address) {
+        if failures == i64::from(threshold) {
             let details = json!({ "failures": failures, "per": "address" });
             raise(state, Alert::FailedSignInBurst, None, client, None, details).await;
         }
@@ -216,13 +224,19 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
 pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &ClientInfo) {
     let rules = &state.settings.alerts;
     let db = &state.db;
+    // Failures after the last success (the newest success found through
+    // the index; ties in time are told apart by id).
     let failures = count(
         db,
-        "SELECT COUNT(*) FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
-         AND outcome = 'failure' AND id > (SELECT COALESCE(MAX(id), ?2) FROM audit_events \
-         WHERE user_id = ?1 AND event = 'sign_in' AND outcome = 'success')",
+        "WITH last AS (SELECT id, at FROM audit_events WHERE user_id = ?1 \
+           AND event = 'sign_in' AND outcome = 'success' ORDER BY at DESC, id DESC LIMIT 1) \
+         SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
+           AND event = 'sign_in' AND outcome = 'failure' \
+           AND at >= COALESCE((SELECT at FROM last), ?2) \
+           AND id > COALESCE((SELECT id FROM last), 0) LIMIT ?3)",
         json!(user_id),
         0,
+        rules.failures_before_success,
     )
     .await;
     if failures >= i64::from(rules.failures_before_success) {
@@ -239,7 +253,8 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
     }
 
     // New device: the browser family and system of earlier successful
-    // sign-ins (the last 50), compared as the sessions page shows them.
+    // sign-ins (the last 50), compared as the sessions page shows them;
+    // the same user agent string needs no parsing at all.
     let earlier: Vec<Option<String>> = sqlx::query_scalar(
         "SELECT user_agent FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
          AND outcome = 'success' ORDER BY at DESC LIMIT 50",
@@ -248,14 +263,21 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
     .fetch_all(db)
     .await
     .unwrap_or_default();
-    if !earlier.is_empty() {
+    let seen_exactly = earlier.contains(&client.user_agent);
+    if !earlier.is_empty() && !seen_exactly {
         let parser = woothee::parser::Parser::new();
         let family = |ua: Option<&str>| {
             ua.and_then(|ua| parser.parse(ua))
                 .map(|p| (p.name.to_owned(), p.os.to_owned()))
         };
         let this = family(client.user_agent.as_deref());
-        if !earlier.iter().any(|ua| family(ua.as_deref()) == this) {
+        let mut distinct: Vec<&Option<String>> = Vec::new();
+        for ua in &earlier {
+            if !distinct.contains(&ua) {
+                distinct.push(ua);
+            }
+        }
+        if !distinct.iter().any(|ua| family(ua.as_deref()) == this) {
             let device = audit::describe_user_agent(client.user_agent.as_deref());
             let details = json!({ "device": device });
             raise(
@@ -270,38 +292,41 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
         }
     }
 
-    let since = state
-        .clock
-        .now()
-        .saturating_sub(i64::try_from(rules.window_secs).unwrap_or(i64::MAX));
+    let since = since(state);
+    let threshold = rules.session_churn_per_user;
     let churn = count(
         db,
-        "SELECT COUNT(*) FROM audit_events WHERE user_id = ?1 \
-         AND event IN ('sign_in', 'sign_out') AND outcome = 'success' AND at > ?2",
+        "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
+         AND event IN ('sign_in', 'sign_out') AND outcome = 'success' AND at > ?2 LIMIT ?3)",
         json!(user_id),
         since,
+        threshold,
     )
     .await;
     // This sign-in is not recorded yet: it is the next one. One alert per
     // window, however long the churn goes on.
-    let raised = count(
-        db,
-        "SELECT COUNT(*) FROM audit_events WHERE user_id = ?1 AND event = 'alert' \
-         AND json_extract(details, '$.kind') = 'rapid_sessions' AND at > ?2",
-        json!(user_id),
-        since,
-    )
-    .await;
-    if churn + 1 >= i64::from(rules.session_churn_per_user) && raised == 0 {
-        let details = json!({ "sign_ins_and_outs": churn + 1 });
-        raise(
-            state,
-            Alert::RapidSessions,
-            Some(user_id),
-            client,
-            None,
-            details,
+    if churn + 1 >= i64::from(threshold) {
+        let raised = count(
+            db,
+            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
+             AND event = 'alert' AND outcome = 'success' AND at > ?2 \
+             AND json_extract(details, '$.kind') = 'rapid_sessions' LIMIT ?3)",
+            json!(user_id),
+            since,
+            1,
         )
         .await;
+        if raised == 0 {
+            let details = json!({ "sign_ins_and_outs": churn + 1 });
+            raise(
+                state,
+                Alert::RapidSessions,
+                Some(user_id),
+                client,
+                None,
+                details,
+            )
+            .await;
+        }
     }
 }

@@ -118,6 +118,37 @@ pub async fn refund(db: &SqlitePool, attempt: Attempt) -> Result<(), sqlx::Error
     Ok(())
 }
 
+/// A sign-in that succeeded, in one transaction: its attempt given back,
+/// the account + address count `clear` forgotten, and `known` noted.
+pub async fn settle_success(
+    db: &SqlitePool,
+    attempt: Attempt,
+    clear: &str,
+    known: &str,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    for key in attempt.keys {
+        sqlx::query("UPDATE throttle SET failures = MAX(0, failures - 1) WHERE key_hash = ?1")
+            .bind(&key[..])
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM throttle WHERE key_hash = ?1")
+        .bind(&digest(clear)[..])
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO throttle_known (key_hash, last_success_at) VALUES (?1, ?2) \
+         ON CONFLICT (key_hash) DO UPDATE SET last_success_at = ?2",
+    )
+    .bind(&digest(known)[..])
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
 /// Forgets every attempt counted against `key` (a sign-in that succeeded
 /// from this address clears its account + address count).
 pub async fn clear(db: &SqlitePool, key: &str) -> Result<(), sqlx::Error> {
@@ -125,19 +156,6 @@ pub async fn clear(db: &SqlitePool, key: &str) -> Result<(), sqlx::Error> {
         .bind(&digest(key)[..])
         .execute(db)
         .await?;
-    Ok(())
-}
-
-/// Notes that `key` (an account and address) succeeded.
-pub async fn mark_known(db: &SqlitePool, key: &str, now: UnixTime) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO throttle_known (key_hash, last_success_at) VALUES (?1, ?2) \
-         ON CONFLICT (key_hash) DO UPDATE SET last_success_at = ?2",
-    )
-    .bind(&digest(key)[..])
-    .bind(now)
-    .execute(db)
-    .await?;
     Ok(())
 }
 
