@@ -460,3 +460,34 @@ async fn a_dead_webhook_does_not_slow_sign_in() {
         3
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_never_bring_a_revoked_session_back() {
+    use futures::future::join_all;
+    let app = spawn_app().await;
+    let mine = app.registered_and_logged_in("alice").await;
+    for round in 0..5 {
+        let other = app.login("alice", None).await;
+        // Past the touch window, so every request of the other session
+        // tries to write (a touch, and a profile save that changes data).
+        app.clock.advance(61);
+        let page = app.page("/account/sessions", &mine).await;
+        let handle = between(&page, "name=\"handle\" value=\"", "\"")
+            .first()
+            .map(|h| (*h).to_owned())
+            .expect("the other session");
+        let (app, other) = (&app, &other);
+        let readers = (0..12).map(|_| app.get("/account", Some(other)));
+        let profile_form = [("display_name", "in flight"), ("about", "")];
+        let writer = app.post_form("/api/profile", &profile_form, Some(other));
+        let revoke_form = [("handle", handle.as_str())];
+        let revoke = app.post_form("/api/session_revoke", &revoke_form, Some(&mine));
+        let (_, _, revoked) = tokio::join!(join_all(readers), writer, revoke);
+        assert_eq!(revoked.status(), StatusCode::OK, "round {round}");
+        assert!(
+            !app.is_signed_in(other).await,
+            "round {round}: the revoked session came back"
+        );
+        assert!(app.is_signed_in(&mine).await, "round {round}");
+    }
+}
