@@ -109,17 +109,7 @@ pub async fn revoke_session(
 ) -> Result<(), AppError> {
     let _admin = require_elevated_admin(ctx).await?;
     let state = &ctx.state;
-    let rows = state
-        .sessions
-        .live_sessions_of(user_id)
-        .await
-        .map_err(internal)?;
-    let row = rows
-        .into_iter()
-        .find(|row| crate::ssr::devices::handle_of(&state.audit_key, &row.id_hash) == handle)
-        .ok_or_else(|| AppError::Invalid("That session has already ended.".to_owned()))?;
-    let key: crate::ssr::session::cache::StorageKey =
-        row.id_hash[..].try_into().map_err(internal)?;
+    let key = crate::ssr::devices::session_named(state, user_id, handle).await?;
     state
         .sessions
         .delete_one_for_user(user_id, &key)

@@ -105,30 +105,35 @@ pub async fn sessions_view(
     })
 }
 
+/// The storage key of `user_id`'s live session named `handle`; a stale or
+/// foreign handle is "already ended" (nothing of another user is found).
+pub async fn session_named(
+    state: &AppState,
+    user_id: i64,
+    handle: &str,
+) -> Result<StorageKey, AppError> {
+    let rows = state
+        .sessions
+        .live_sessions_of(user_id)
+        .await
+        .map_err(internal)?;
+    let row = rows
+        .into_iter()
+        .find(|row| handle_of(&state.audit_key, &row.id_hash) == handle)
+        .ok_or_else(|| AppError::Invalid("That session has already ended.".to_owned()))?;
+    row.id_hash[..].try_into().map_err(internal)
+}
+
 /// Ends one of the user's other sessions.
 pub async fn revoke(ctx: &RequestContext, handle: &str) -> Result<(), AppError> {
     let user = ctx.require_user()?;
     let state = &ctx.state;
-    let current = ctx.auth_session()?.storage_key();
-    let rows = state
-        .sessions
-        .live_sessions_of(user.user_id)
-        .await
-        .map_err(internal)?;
-    let Some(row) = rows
-        .into_iter()
-        .find(|row| handle_of(&state.audit_key, &row.id_hash) == handle)
-    else {
-        return Err(AppError::Invalid(
-            "That session has already ended.".to_owned(),
-        ));
-    };
-    if current.is_some_and(|key| key[..] == row.id_hash[..]) {
+    let key = session_named(state, user.user_id, handle).await?;
+    if ctx.auth_session()?.storage_key() == Some(key) {
         return Err(AppError::Invalid(
             "That is the session you are using now: use Sign out instead.".to_owned(),
         ));
     }
-    let key: StorageKey = row.id_hash[..].try_into().map_err(internal)?;
     let ended = state
         .sessions
         .delete_one_for_user(user.user_id, &key)
