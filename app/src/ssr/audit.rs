@@ -5,7 +5,6 @@
 //! A failed audit write never fails the request: it is logged as an error
 //! and the user gets their answer.
 
-use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sqlx::SqlitePool;
 
@@ -106,9 +105,7 @@ pub struct Entry {
 /// raw ID under the audit key. Without the key it cannot be linked to the
 /// ID or to the SHA-256 storage key of the sessions table.
 pub fn session_hash(key: &[u8; 32], session_id: i128) -> [u8; 32] {
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
-    mac.update(&session_id.to_le_bytes());
-    mac.finalize().into_bytes().into()
+    crate::ssr::keyed_hash::hmac_sha256(key, &[&session_id.to_le_bytes()])
 }
 
 /// A key for this process only, when there is no MFA key to derive one

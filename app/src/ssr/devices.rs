@@ -5,8 +5,6 @@
 //! Sessions are named in pages and forms by a handle: a keyed hash of the
 //! storage key, so the page never shows what would find a session row.
 
-use hmac::{Hmac, Mac};
-
 use crate::api::{ActivityItem, ActivityView, AppError, SessionItem, SessionsView};
 use crate::ssr::audit::{self, Event, Outcome};
 use crate::ssr::error::internal;
@@ -61,10 +59,7 @@ pub fn compare_user_agents(recorded: Option<&str>, now: Option<&str>) -> UserAge
 pub const ACTIVITY_PAGE: i64 = 20;
 
 pub fn handle_of(key: &[u8; 32], id_hash: &[u8]) -> String {
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
-    mac.update(b"session handle");
-    mac.update(id_hash);
-    let digest = mac.finalize().into_bytes();
+    let digest = crate::ssr::keyed_hash::hmac_sha256(key, &[b"session handle", id_hash]);
     digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -109,8 +109,9 @@ pub async fn resolve_session(
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    // Who the client is, once, before anything records it.
-    if let Some(peer) = socket_peer(&parts) {
+    // Who the client is behind a trusted proxy, once, before anything
+    // records it (without one, the socket's peer is read where needed).
+    if let Some(peer) = socket_peer(&parts).filter(|_| !state.trusted_proxies.is_empty()) {
         let forwarded = parts
             .headers
             .get_all("x-forwarded-for")

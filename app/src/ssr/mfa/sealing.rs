@@ -58,13 +58,12 @@ impl std::fmt::Debug for SealingKey {
 
 impl SealingKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        use hmac::{Hmac, Mac};
-        let mut mac =
-            <Hmac<sha2::Sha256> as Mac>::new_from_slice(bytes).expect("HMAC takes any key length");
-        mac.update(b"tessera audit session hash v1");
         Self {
             cipher: Aes256Gcm::new(bytes.into()),
-            audit_key: mac.finalize().into_bytes().into(),
+            audit_key: crate::ssr::keyed_hash::hmac_sha256(
+                bytes,
+                &[b"tessera audit session hash v1"],
+            ),
         }
     }
 

@@ -79,7 +79,6 @@ pub struct StoredSession {
     pub last_seen_at: i64,
     pub ip_first: Option<String>,
     pub ip_last: Option<String>,
-    pub user_agent_first: Option<String>,
     pub user_agent_last: Option<String>,
 }
 
@@ -607,7 +606,7 @@ impl SessionBackend for SqliteSessionStore {
 
     async fn live_sessions_of(&self, user_id: i64) -> session_store::Result<Vec<StoredSession>> {
         sqlx::query_as(
-            "SELECT id_hash, created_at, last_seen_at, ip_first, ip_last, user_agent_first, \
+            "SELECT id_hash, created_at, last_seen_at, ip_first, ip_last, \
                     user_agent_last FROM sessions \
              WHERE user_id = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2 \
              ORDER BY last_seen_at DESC, created_at DESC",
