@@ -9,10 +9,6 @@ use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
 use crate::ssr::throttle;
 
-/// How long an address an account signed in from stays "known" (exempt
-/// from the per-account limit across addresses).
-const KNOWN_ADDRESS_SECS: u64 = 90 * 24 * 3600;
-
 /// Seconds a client is asked to wait when the hashing queue is full.
 const BUSY_RETRY_SECS: u64 = 2;
 
@@ -112,6 +108,7 @@ pub async fn register(
     let _counted = throttle::reserve(
         &state.db,
         &[(&registrations, login.max_registrations_per_address)],
+        None,
         login.failure_window_secs,
         state.clock.now(),
     )
@@ -159,32 +156,38 @@ pub async fn authenticate(
     let account_key = format!("account+address:{name}|{address}");
     let address_key = format!("address:{address}");
     let everywhere_key = format!("account:{name}");
-    let mut limits = vec![
+    let limits = [
         (account_key.as_str(), login.max_failures_per_account),
         (address_key.as_str(), login.max_failures_per_address),
     ];
     // The higher per-account limit across addresses does not reach an
     // address this account signed in from before: an attacker elsewhere
     // cannot lock the user out of their usual device.
-    if !throttle::is_known(&state.db, &account_key, KNOWN_ADDRESS_SECS, now)
-        .await
-        .map_err(internal)?
-    {
-        limits.push((&everywhere_key, login.max_failures_per_account_everywhere));
-    }
-    let attempt = throttle::reserve(&state.db, &limits, login.failure_window_secs, now)
-        .await
-        .map_err(internal)?
-        .map_err(|wait_secs| {
-            tracing::warn!(address = %address, "sign-in throttled");
-            AppError::TooManyAttempts(wait_secs)
-        })?;
+    let everywhere = throttle::UnlessKnown {
+        key: &everywhere_key,
+        limit: login.max_failures_per_account_everywhere,
+        known: &account_key,
+        within_secs: throttle::KNOWN_FOR_SECS,
+    };
+    let attempt = throttle::reserve(
+        &state.db,
+        &limits,
+        Some(everywhere),
+        login.failure_window_secs,
+        now,
+    )
+    .await
+    .map_err(internal)?
+    .map_err(|wait_secs| {
+        tracing::warn!(address = %address, "sign-in throttled");
+        AppError::TooManyAttempts(wait_secs)
+    })?;
 
     match check_credentials(state, username, &password, client_gone).await {
         Ok(Some(user)) => {
-            // One transaction: the attempt back, this address's count for
+            // One statement: the attempt back, this address's count for
             // the account cleared, the address noted as known.
-            throttle::settle_success(&state.db, attempt, &account_key, &account_key, now)
+            throttle::settle_success(&state.db, attempt, &account_key, now)
                 .await
                 .map_err(internal)?;
             Ok(user)
@@ -248,19 +251,6 @@ async fn check_credentials(
                 mfa_enabled: mfa == 1,
             },
         ))
-}
-
-/// Notes the time of a completed sign-in (the admin list shows it). A
-/// failure here is logged, not fatal: the user is signed in already.
-pub async fn record_sign_in(state: &AppState, user_id: i64) {
-    let result = sqlx::query("UPDATE users SET last_sign_in_at = ?2 WHERE id = ?1")
-        .bind(user_id)
-        .bind(state.clock.now())
-        .execute(&state.db)
-        .await;
-    if let Err(e) = result {
-        let _ = internal(e);
-    }
 }
 
 /// The id of the account named `username` (as sign-in matches names), for

@@ -242,7 +242,10 @@ pub async fn view(
     );
     let page = page.max(1);
     let rows: Vec<(i64, String, Option<i64>, i64, i64, i64)> = sqlx::query_as(
-        "SELECT u.id, u.username, u.last_sign_in_at, u.is_admin, \
+        "SELECT u.id, u.username, \
+           (SELECT MAX(a.at) FROM audit_events a WHERE a.user_id = u.id \
+              AND a.event IN ('sign_in', 'second_factor') AND a.outcome = 'success'), \
+           u.is_admin, \
            EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id), \
            (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id \
               AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2) \
@@ -263,7 +266,11 @@ pub async fn view(
         .map(|(id, username, last, admin, mfa, sessions)| AdminUserRow {
             id,
             username,
-            last_sign_in: last.map(format_time).unwrap_or_else(|| "never".to_owned()),
+            // From the audit log (no write per sign-in for it): within
+            // `[audit] retention_days`.
+            last_sign_in: last
+                .map(format_time)
+                .unwrap_or_else(|| "not in the log".to_owned()),
             is_admin: admin == 1,
             mfa_enabled: mfa == 1,
             active_sessions: sessions,

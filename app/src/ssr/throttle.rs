@@ -10,11 +10,10 @@
 //! window has passed.
 //!
 //! An attempt is counted before the work it guards (argon2, a code check)
-//! by one conditional upsert per key, in one transaction for all its keys:
-//! a blocked key refuses the attempt and counts nothing anywhere, and of a
-//! parallel burst only as many pass as the limit lets through (SQLite runs
-//! one writer at a time; on PostgreSQL the same statement takes the row
-//! lock). Keys are stored as SHA-256 digests, so a client's long username
+//! by one conditional upsert for all its keys: a blocked key refuses the
+//! attempt and counts nothing anywhere, and of a parallel burst only as
+//! many pass as the limit lets through (SQLite runs one writer at a time;
+//! on PostgreSQL the same statement takes the row locks). Keys are stored as SHA-256 digests, so a client's long username
 //! costs 32 bytes.
 
 use sha2::{Digest, Sha256};
@@ -49,125 +48,211 @@ pub struct Attempt {
     keys: Vec<KeyDigest>,
 }
 
-/// Counts one attempt against every `(key, limit)` in `window_secs`, or
-/// refuses it with the seconds to wait when any key is waiting out its
-/// delay. Nothing is counted when it is refused.
+/// A key counted only for clients not known to the account: the
+/// per-account limit across all addresses does not reach an address the
+/// account signed in from within `within_secs` (so an attacker elsewhere
+/// cannot lock the user out of their usual device).
+#[derive(Debug, Clone, Copy)]
+pub struct UnlessKnown<'a> {
+    pub key: &'a str,
+    pub limit: u32,
+    /// The account + address key whose row `settle_success` marks as
+    /// known.
+    pub known: &'a str,
+    pub within_secs: u64,
+}
+
+/// Counts one attempt against every `(key, limit)` (and `unless_known`'s
+/// key when it applies) in `window_secs`, or refuses it with the seconds to
+/// wait when any of those keys is waiting out its delay. Nothing is
+/// counted when it is refused.
+///
+/// One statement, so one round trip on the common path (sign-in made four
+/// before this; A/B in the commit): the `NOT EXISTS` guard reads the rows
+/// as they were before the statement (SQLite materialises a SELECT that
+/// reads the table it inserts into; PostgreSQL reads its snapshot), so
+/// either every key is counted or none is. Each row's limit is picked by
+/// its key in the `DO UPDATE` (`excluded` carries only the table's
+/// columns).
 pub async fn reserve(
     db: &SqlitePool,
     limits: &[(&str, u32)],
+    unless_known: Option<UnlessKnown<'_>>,
     window_secs: u64,
     now: UnixTime,
 ) -> Result<Result<Attempt, u64>, sqlx::Error> {
     let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
-    let mut tx = db.begin().await?;
-    let mut keys = Vec::with_capacity(limits.len());
-    for (key, limit) in limits {
-        let digest = digest(key);
-        // The row is updated only if its delay has passed; the count starts
-        // again once the window has. `excluded`-free: every CASE reads the
-        // old row, so the new count is spelt out where it is used.
-        let counted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO throttle (key_hash, failures, window_start, next_allowed_at) \
-             VALUES (?1, 1, ?2, ?2 + CASE WHEN 1 >= ?3 THEN 1 ELSE 0 END) \
-             ON CONFLICT (key_hash) DO UPDATE SET \
-               failures = CASE WHEN throttle.window_start + ?4 <= ?2 THEN 1 \
-                               ELSE throttle.failures + 1 END, \
-               window_start = CASE WHEN throttle.window_start + ?4 <= ?2 THEN ?2 \
-                                   ELSE throttle.window_start END, \
-               next_allowed_at = ?2 + CASE \
-                 WHEN (CASE WHEN throttle.window_start + ?4 <= ?2 THEN 1 \
-                            ELSE throttle.failures + 1 END) < ?3 THEN 0 \
-                 ELSE MIN(?5, 1 << MIN(20, (CASE WHEN throttle.window_start + ?4 <= ?2 THEN 1 \
-                            ELSE throttle.failures + 1 END) - ?3)) END \
-             WHERE throttle.next_allowed_at <= ?2 \
-             RETURNING failures",
+    // (digest, limit, whether counted only for an unknown client)
+    let mut rows: Vec<(KeyDigest, u32, bool)> = limits
+        .iter()
+        .map(|(key, limit)| (digest(key), *limit, false))
+        .collect();
+    let (known, known_since) = match unless_known {
+        Some(u) => {
+            rows.push((digest(u.key), u.limit, true));
+            let within = i64::try_from(u.within_secs).unwrap_or(i64::MAX);
+            (Some(digest(u.known)), now.saturating_sub(within))
+        }
+        None => (None, now),
+    };
+    // ?1 now, ?2 window, ?3 the delay cap, ?4 the known key, ?5 known
+    // since; row i is key ?(6 + 3i), limit ?(7 + 3i), optional ?(8 + 3i).
+    let key_param = |i: usize| format!("?{}", 6 + 3 * i);
+    let limit_param = |i: usize| format!("?{}", 7 + 3 * i);
+    let optional_param = |i: usize| format!("?{}", 8 + 3 * i);
+    let n = rows.len();
+    let values = (0..n)
+        .map(|i| {
+            format!(
+                "({}, {}, {})",
+                key_param(i),
+                limit_param(i),
+                optional_param(i)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let applies = |i: usize| {
+        format!(
+            "(key_hash = {} AND ({} = 0 OR NOT known.yes))",
+            key_param(i),
+            optional_param(i)
         )
-        .bind(&digest[..])
+    };
+    let applying_keys = (0..n).map(applies).collect::<Vec<_>>().join(" OR ");
+    let limit_of_row = (0..n)
+        .map(|i| format!("WHEN {} THEN {}", key_param(i), limit_param(i)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let limit = format!("(CASE throttle.key_hash {limit_of_row} END)");
+    // The row's new count: the window starts again once it has passed. The
+    // `DO UPDATE ... WHERE` repeats the guard on the row as locked, for an
+    // engine whose guard read an older snapshot.
+    let count =
+        "(CASE WHEN throttle.window_start + ?2 <= ?1 THEN 1 ELSE throttle.failures + 1 END)";
+    let sql = format!(
+        "WITH known AS (SELECT EXISTS (SELECT 1 FROM throttle \
+                          WHERE key_hash = ?4 AND last_success_at > ?5) AS yes) \
+         INSERT INTO throttle (key_hash, failures, window_start, next_allowed_at) \
+         SELECT column1, 1, ?1, ?1 + CASE WHEN 1 >= column2 THEN 1 ELSE 0 END \
+         FROM (VALUES {values}), known \
+         WHERE (column3 = 0 OR NOT known.yes) \
+           AND NOT EXISTS (SELECT 1 FROM throttle, known \
+                           WHERE ({applying_keys}) AND next_allowed_at > ?1) \
+         ON CONFLICT (key_hash) DO UPDATE SET \
+           failures = {count}, \
+           window_start = CASE WHEN throttle.window_start + ?2 <= ?1 THEN ?1 \
+                               ELSE throttle.window_start END, \
+           next_allowed_at = ?1 + CASE WHEN {count} < {limit} THEN 0 \
+                               ELSE MIN(?3, 1 << MIN(20, {count} - {limit})) END \
+         WHERE throttle.next_allowed_at <= ?1 \
+         RETURNING key_hash"
+    );
+    let mut query = sqlx::query_scalar::<_, Vec<u8>>(&sql)
         .bind(now)
-        .bind(i64::from(*limit))
         .bind(window)
         .bind(MAX_DELAY_SECS)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if counted.is_none() {
-            let next: i64 =
-                sqlx::query_scalar("SELECT next_allowed_at FROM throttle WHERE key_hash = ?1")
-                    .bind(&digest[..])
-                    .fetch_one(&mut *tx)
-                    .await?;
-            tx.rollback().await?;
-            return Ok(Err(u64::try_from(next.saturating_sub(now))
-                .unwrap_or(0)
-                .max(1)));
-        }
-        keys.push(digest);
+        .bind(known.as_ref().map(|k| &k[..]))
+        .bind(known_since);
+    for (digest, limit, optional) in &rows {
+        query = query
+            .bind(&digest[..])
+            .bind(i64::from(*limit))
+            .bind(i64::from(*optional));
     }
-    tx.commit().await?;
-    Ok(Ok(Attempt { keys }))
+    let counted = query.fetch_all(db).await?;
+    if !counted.is_empty() || rows.is_empty() {
+        let keys = rows
+            .iter()
+            .map(|(digest, ..)| *digest)
+            .filter(|digest| counted.iter().any(|c| c[..] == digest[..]))
+            .collect();
+        return Ok(Ok(Attempt { keys }));
+    }
+    // Refused: nothing was written. The longest wait among the keys.
+    let sql = format!(
+        "SELECT MAX(next_allowed_at) FROM throttle WHERE key_hash IN ({})",
+        placeholders(n)
+    );
+    let mut query = sqlx::query_scalar::<_, Option<i64>>(&sql);
+    for (digest, ..) in &rows {
+        query = query.bind(&digest[..]);
+    }
+    let next = query.fetch_one(db).await?.unwrap_or(now);
+    Ok(Err(u64::try_from(next.saturating_sub(now))
+        .unwrap_or(0)
+        .max(1)))
+}
+
+/// `?1, ?2, ... ?n` for an `IN` list.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Gives an attempt back: it was not a failure (the password was right) or
 /// it was never judged (the server was busy, the client left).
 pub async fn refund(db: &SqlitePool, attempt: Attempt) -> Result<(), sqlx::Error> {
-    for key in attempt.keys {
-        sqlx::query("UPDATE throttle SET failures = MAX(0, failures - 1) WHERE key_hash = ?1")
-            .bind(&key[..])
-            .execute(db)
-            .await?;
-    }
-    Ok(())
+    give_back(db, &attempt.keys).await
 }
 
-/// A sign-in that succeeded, in one transaction: its attempt given back,
-/// the account + address count `clear` forgotten, and `known` noted.
+async fn give_back(db: &SqlitePool, keys: &[KeyDigest]) -> Result<(), sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE throttle SET failures = MAX(0, failures - 1) WHERE key_hash IN ({})",
+        placeholders(keys.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for key in keys {
+        query = query.bind(&key[..]);
+    }
+    query.execute(db).await.map(|_| ())
+}
+
+/// A sign-in that succeeded, in one statement: its attempt given back, and
+/// the account + address key `clear` started again from zero and marked
+/// as known (its `last_success_at`; see `UnlessKnown`).
 pub async fn settle_success(
     db: &SqlitePool,
     attempt: Attempt,
     clear: &str,
-    known: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    for key in attempt.keys {
-        sqlx::query("UPDATE throttle SET failures = MAX(0, failures - 1) WHERE key_hash = ?1")
-            .bind(&key[..])
-            .execute(&mut *tx)
-            .await?;
+    let clear = digest(clear);
+    let others: Vec<KeyDigest> = attempt.keys.into_iter().filter(|k| *k != clear).collect();
+    // ?1 the cleared key, ?2 now, then the others (each once: PostgreSQL
+    // refuses an upsert that touches a row twice).
+    let other_rows: String = (3..others.len() + 3)
+        .map(|i| format!(", (?{i}, 0, ?2, 0, 0)"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO throttle (key_hash, failures, window_start, next_allowed_at, \
+           last_success_at) VALUES (?1, 0, ?2, 0, ?2){other_rows} \
+         ON CONFLICT (key_hash) DO UPDATE SET \
+           failures = CASE WHEN throttle.key_hash = ?1 THEN 0 \
+                           ELSE MAX(0, throttle.failures - 1) END, \
+           next_allowed_at = CASE WHEN throttle.key_hash = ?1 THEN 0 \
+                                  ELSE throttle.next_allowed_at END, \
+           last_success_at = CASE WHEN throttle.key_hash = ?1 THEN ?2 \
+                                  ELSE throttle.last_success_at END"
+    );
+    let mut query = sqlx::query(&sql).bind(&clear[..]).bind(now);
+    for key in &others {
+        query = query.bind(&key[..]);
     }
-    sqlx::query("DELETE FROM throttle WHERE key_hash = ?1")
-        .bind(&digest(clear)[..])
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO throttle_known (key_hash, last_success_at) VALUES (?1, ?2) \
-         ON CONFLICT (key_hash) DO UPDATE SET last_success_at = ?2",
-    )
-    .bind(&digest(known)[..])
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+    query.execute(db).await?;
+    Ok(())
 }
 
-/// Whether `key` succeeded within the last `within_secs`.
-pub async fn is_known(
-    db: &SqlitePool,
-    key: &str,
-    within_secs: u64,
-    now: UnixTime,
-) -> Result<bool, sqlx::Error> {
-    let since = now.saturating_sub(i64::try_from(within_secs).unwrap_or(i64::MAX));
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM throttle_known WHERE key_hash = ?1 AND last_success_at > ?2",
-    )
-    .bind(&digest(key)[..])
-    .bind(since)
-    .fetch_optional(db)
-    .await?;
-    Ok(found.is_some())
-}
+/// How long an account + address stays known after its last success.
+pub const KNOWN_FOR_SECS: u64 = 90 * 24 * 3600;
 
-/// Deletes rows whose window and delay have both passed (bounded batch).
+/// Deletes rows whose window and delay have both passed and that no longer
+/// mark a known address (bounded batch).
 pub async fn delete_expired(
     db: &SqlitePool,
     window_secs: u64,
@@ -177,11 +262,13 @@ pub async fn delete_expired(
     let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
     let done = sqlx::query(
         "DELETE FROM throttle WHERE key_hash IN (SELECT key_hash FROM throttle \
-         WHERE window_start + ?1 <= ?2 AND next_allowed_at <= ?2 LIMIT ?3)",
+         WHERE window_start + ?1 <= ?2 AND next_allowed_at <= ?2 \
+           AND last_success_at <= MAX(0, ?2 - ?4) LIMIT ?3)",
     )
     .bind(window)
     .bind(now)
     .bind(i64::from(batch))
+    .bind(i64::try_from(KNOWN_FOR_SECS).unwrap_or(i64::MAX))
     .execute(db)
     .await?;
     Ok(done.rows_affected())
@@ -198,12 +285,15 @@ mod tests {
             .connect("sqlite::memory:")
             .await
             .expect("memory");
-        sqlx::raw_sql(include_str!(
-            "../../../migrations/20261128000005_throttle.sql"
-        ))
-        .execute(&pool)
-        .await
-        .expect("table");
+        for migration in [
+            include_str!("../../../migrations/20261128000005_throttle.sql"),
+            include_str!("../../../migrations/20261128000009_throttle_known_in_row.sql"),
+        ] {
+            sqlx::raw_sql(migration)
+                .execute(&pool)
+                .await
+                .expect("table");
+        }
         pool
     }
 
@@ -221,47 +311,47 @@ mod tests {
     async fn attempts_past_the_limit_wait_a_growing_delay() {
         let db = db().await;
         for _ in 0..3 {
-            let _ = reserve(&db, &[("k", 3)], 900, 100)
+            let _ = reserve(&db, &[("k", 3)], None, 900, 100)
                 .await
                 .expect("db")
                 .expect("allowed");
         }
         // The third set a 1 s delay, and the SQL agrees with delay_after.
         assert_eq!(
-            reserve(&db, &[("k", 3)], 900, 100)
+            reserve(&db, &[("k", 3)], None, 900, 100)
                 .await
                 .expect("db")
                 .unwrap_err(),
             1
         );
-        let _ = reserve(&db, &[("k", 3)], 900, 101)
+        let _ = reserve(&db, &[("k", 3)], None, 900, 101)
             .await
             .expect("db")
             .expect("after 1 s");
         assert_eq!(
-            reserve(&db, &[("k", 3)], 900, 101)
+            reserve(&db, &[("k", 3)], None, 900, 101)
                 .await
                 .expect("db")
                 .unwrap_err(),
             2
         );
-        let _ = reserve(&db, &[("k", 3)], 900, 103)
+        let _ = reserve(&db, &[("k", 3)], None, 900, 103)
             .await
             .expect("db")
             .expect("after 2 s");
         assert_eq!(
-            reserve(&db, &[("k", 3)], 900, 103)
+            reserve(&db, &[("k", 3)], None, 900, 103)
                 .await
                 .expect("db")
                 .unwrap_err(),
             4
         );
         // A new window starts the count again.
-        let _ = reserve(&db, &[("k", 3)], 900, 1_100)
+        let _ = reserve(&db, &[("k", 3)], None, 900, 1_100)
             .await
             .expect("db")
             .expect("new window");
-        let _ = reserve(&db, &[("k", 3)], 900, 1_100)
+        let _ = reserve(&db, &[("k", 3)], None, 900, 1_100)
             .await
             .expect("db")
             .expect("second");
@@ -270,15 +360,19 @@ mod tests {
     #[tokio::test]
     async fn a_refused_attempt_counts_nowhere() {
         let db = db().await;
-        let _ = reserve(&db, &[("account", 1)], 900, 0).await.expect("db");
+        let _ = reserve(&db, &[("account", 1)], None, 900, 0)
+            .await
+            .expect("db");
         for _ in 0..5 {
-            assert!(reserve(&db, &[("address", 5), ("account", 1)], 900, 0)
-                .await
-                .expect("db")
-                .is_err());
+            assert!(
+                reserve(&db, &[("address", 5), ("account", 1)], None, 900, 0)
+                    .await
+                    .expect("db")
+                    .is_err()
+            );
         }
         for _ in 0..4 {
-            let _ = reserve(&db, &[("address", 5)], 900, 0)
+            let _ = reserve(&db, &[("address", 5)], None, 900, 0)
                 .await
                 .expect("db")
                 .expect("fits");
@@ -288,35 +382,89 @@ mod tests {
     #[tokio::test]
     async fn refund_and_clear_give_attempts_back() {
         let db = db().await;
-        let attempt = reserve(&db, &[("k", 2)], 900, 0)
+        let attempt = reserve(&db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .expect("first");
         refund(&db, attempt).await.expect("refund");
-        let _ = reserve(&db, &[("k", 2)], 900, 0)
+        let _ = reserve(&db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .expect("refunded");
-        let _ = reserve(&db, &[("k", 2)], 900, 0)
+        let _ = reserve(&db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .expect("second");
-        assert!(reserve(&db, &[("k", 2)], 900, 0)
+        assert!(reserve(&db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .is_err());
-        let attempt = reserve(&db, &[("other", 9)], 900, 0)
+        let attempt = reserve(&db, &[("other", 9)], None, 900, 0)
             .await
             .expect("db")
             .expect("other");
-        settle_success(&db, attempt, "k", "k", 0)
+        settle_success(&db, attempt, "k", 1).await.expect("settle");
+        assert!(reserve(&db, &[("k", 2)], None, 900, 0)
             .await
-            .expect("settle");
-        assert!(reserve(&db, &[("k", 2)], 900, 0).await.expect("db").is_ok());
+            .expect("db")
+            .is_ok());
         assert_eq!(
             delete_expired(&db, 900, 10_000, 100).await.expect("db"),
-            2,
-            "k and other"
+            1,
+            "other; k stays while it marks a known address"
         );
+        let later = i64::try_from(KNOWN_FOR_SECS).expect("secs") + 10_000;
+        assert_eq!(delete_expired(&db, 900, later, 100).await.expect("db"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_known_client_is_not_counted_nor_held_by_the_account_wide_key() {
+        let db = db().await;
+        let everywhere = UnlessKnown {
+            key: "everywhere",
+            limit: 2,
+            known: "home",
+            within_secs: 1_000,
+        };
+        // An attacker elsewhere exhausts the account-wide key.
+        for _ in 0..2 {
+            let _ = reserve(&db, &[("attacker", 50)], Some(everywhere), 900, 10)
+                .await
+                .expect("db")
+                .expect("allowed");
+        }
+        assert!(reserve(&db, &[("attacker", 50)], Some(everywhere), 900, 10)
+            .await
+            .expect("db")
+            .is_err());
+        // An unknown address is held by it too...
+        assert!(reserve(&db, &[("home", 50)], Some(everywhere), 900, 10)
+            .await
+            .expect("db")
+            .is_err());
+        // ...until "home" has signed in once: then it is neither held nor
+        // counted there.
+        let attempt = reserve(&db, &[("other", 50)], None, 900, 5)
+            .await
+            .expect("db")
+            .expect("other");
+        settle_success(&db, attempt, "home", 5)
+            .await
+            .expect("settle");
+        let attempt = reserve(&db, &[("home", 50)], Some(everywhere), 900, 10)
+            .await
+            .expect("db")
+            .expect("known address passes");
+        assert_eq!(
+            attempt.keys,
+            vec![digest("home")],
+            "only its own key counted"
+        );
+        // Long enough ago, it is a stranger again (counted everywhere).
+        let attempt = reserve(&db, &[("home", 50)], Some(everywhere), 900, 1_010)
+            .await
+            .expect("db")
+            .expect("a new window");
+        assert_eq!(attempt.keys, vec![digest("home"), digest("everywhere")]);
     }
 }

@@ -180,6 +180,7 @@ pub async fn verify(
     let attempt = crate::ssr::throttle::reserve(
         &state.db,
         &[(&limit_key, mfa.max_failures_per_account)],
+        None,
         mfa.failure_window_secs,
         state.clock.now(),
     )

@@ -141,7 +141,6 @@ pub async fn after_password(
     auth.log_in(user.id, user.credential_epoch, &["pwd"], &ctx.client())
         .await
         .map_err(session_failed)?;
-    accounts::record_sign_in(&ctx.state, user.id).await;
     if mfa_required(ctx.state.settings.mfa.require, user.is_admin) {
         // The password was just proven: that is the step-up the enrolment
         // needs. Until MFA is on, the session reaches nothing else.
@@ -222,7 +221,6 @@ pub async fn complete_sign_in(
             )
             .await
             .map_err(session_failed)?;
-            accounts::record_sign_in(state, pending.user_id).await;
             tracing::info!(
                 user_id = pending.user_id,
                 method = proof.method(),

@@ -279,7 +279,6 @@ async fn check_answer(
             auth.log_in(user_id, epoch, &[method], &ctx.client())
                 .await
                 .map_err(session_failed)?;
-            accounts::record_sign_in(state, user_id).await;
             tracing::info!(user_id, method, "signed in with a passkey");
             Ok(Finished {
                 next: "/account".to_owned(),
@@ -304,7 +303,6 @@ async fn check_answer(
             auth.log_in(pending.user_id, epoch, &["pwd", result], &ctx.client())
                 .await
                 .map_err(session_failed)?;
-            accounts::record_sign_in(state, pending.user_id).await;
             tracing::info!(
                 user_id = pending.user_id,
                 method = result,
