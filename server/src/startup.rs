@@ -220,8 +220,9 @@ fn router(state: AppState) -> Router {
 }
 
 /// Deletes expired session rows in bounded batches, so that one pass never
-/// holds the write lock for long. Expired rows are already refused on load;
-/// this only reclaims space.
+/// holds the write lock for long, and audits the signed-in ones. Expired
+/// rows are already refused on load; this reclaims space and records when
+/// (and by which deadline) each ended.
 fn spawn_session_cleanup(state: AppState) {
     let every = Duration::from_secs(state.settings.session.cleanup_interval_secs.max(1));
     let batch = state.settings.session.cleanup_batch_size;
@@ -232,8 +233,16 @@ fn spawn_session_cleanup(state: AppState) {
             ticks.tick().await;
             loop {
                 match state.sessions.delete_expired(batch).await {
-                    Ok(deleted) if deleted >= u64::from(batch) => tokio::task::yield_now().await,
-                    Ok(_) => break,
+                    Ok(deleted) => {
+                        // Each signed-in session that expired is an
+                        // authentication event (issue 12).
+                        app::ssr::audit::record_expired(&state.db, &state.audit_key, &deleted)
+                            .await;
+                        if deleted.len() < batch as usize {
+                            break;
+                        }
+                        tokio::task::yield_now().await
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "session clean-up failed");
                         break;

@@ -20,6 +20,9 @@ pub struct AccountView {
     pub about: String,
     /// While a step-up holds ("sudo mode"): until when (UTC).
     pub stepped_up_until: Option<String>,
+    /// A sign-in from a browser and system not used before, until
+    /// dismissed (issue 12).
+    pub device_notice: Option<String>,
 }
 
 /// Profile limits, shared by the form (maxlength) and the server's check.
@@ -49,6 +52,21 @@ pub async fn get_account() -> Result<AccountView, AppError> {
     let ctx = RequestContext::get()?;
     let user = ctx.require_user()?;
     Ok(account_of(&ctx.state, user))
+}
+
+/// `POST /api/dismiss_device_notice`: "I have seen it" for the new-device
+/// notice on the account page.
+#[server(endpoint = "dismiss_device_notice")]
+pub async fn dismiss_device_notice() -> Result<(), AppError> {
+    use crate::ssr::{alerts, error::internal, web::RequestContext};
+
+    let ctx = RequestContext::get()?;
+    let user = ctx.require_user()?;
+    alerts::set_device_notice(&ctx.state, user.user_id, None)
+        .await
+        .map_err(internal)?;
+    leptos_axum::redirect("/account");
+    Ok(())
 }
 
 /// The signed-in user's name, or `None`: for the header of every page.

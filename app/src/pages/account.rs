@@ -33,8 +33,23 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
         display_name,
         about,
         stepped_up_until,
+        device_notice,
     } = account;
     view! {
+        // A sign-in from a browser and system this account had not used
+        // (issue 12), until dismissed.
+        {device_notice.map(|notice| view! {
+            <div class="notice warning" role="alert" id="device-notice">
+                <p>
+                    "New sign-in to your account: " {notice} ". If this was not you, "
+                    <a href="/account/sessions">"end that session"</a>
+                    " and change your password."
+                </p>
+                <form method="post" action="/api/dismiss_device_notice">
+                    <button type="submit" id="dismiss-device-notice">"It was me"</button>
+                </form>
+            </div>
+        })}
         // WCAG 2.2.6: the time limit is stated up front.
         <p class="notice" id="idle-policy">
             "For your security you are signed out after " {idle_timeout}

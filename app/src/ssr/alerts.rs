@@ -224,21 +224,45 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
 pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &ClientInfo) {
     let rules = &state.settings.alerts;
     let db = &state.db;
-    // Failures after the last success (the newest success found through
-    // the index; ties in time are told apart by id).
-    let failures = count(
-        db,
+    // One round trip for what the rules read (each bounded by LIMIT and
+    // served by the `audit_events_user_event` index): failures after the
+    // last success (the newest success found through the index; ties in
+    // time are told apart by id), sign-ins and outs in the window, whether
+    // this window's churn alert is raised already, and whether the last
+    // 50 successful sign-ins exist and include this very user agent.
+    let since = since(state);
+    let churn_threshold = rules.session_churn_per_user;
+    let counts: Result<(i64, i64, i64, i64, i64), sqlx::Error> = sqlx::query_as(
         "WITH last AS (SELECT id, at FROM audit_events WHERE user_id = ?1 \
-           AND event = 'sign_in' AND outcome = 'success' ORDER BY at DESC, id DESC LIMIT 1) \
-         SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
-           AND event = 'sign_in' AND outcome = 'failure' \
-           AND at >= COALESCE((SELECT at FROM last), ?2) \
-           AND id > COALESCE((SELECT id FROM last), 0) LIMIT ?3)",
-        json!(user_id),
-        0,
-        rules.failures_before_success,
+           AND event = 'sign_in' AND outcome = 'success' ORDER BY at DESC, id DESC LIMIT 1), \
+         recent AS (SELECT user_agent FROM audit_events WHERE user_id = ?1 \
+           AND event = 'sign_in' AND outcome = 'success' ORDER BY at DESC LIMIT 50) \
+         SELECT \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
+              AND event = 'sign_in' AND outcome = 'failure' \
+              AND at >= COALESCE((SELECT at FROM last), 0) \
+              AND id > COALESCE((SELECT id FROM last), 0) LIMIT ?2)), \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
+              AND event IN ('sign_in', 'sign_out') AND outcome = 'success' AND at > ?3 \
+              LIMIT ?4)), \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
+              AND event = 'alert' AND outcome = 'success' AND at > ?3 \
+              AND json_extract(details, '$.kind') = 'rapid_sessions' LIMIT 1)), \
+           EXISTS (SELECT 1 FROM last), \
+           EXISTS (SELECT 1 FROM recent WHERE user_agent IS ?5)",
     )
+    .bind(user_id)
+    .bind(i64::from(rules.failures_before_success))
+    .bind(since)
+    .bind(i64::from(churn_threshold))
+    .bind(client.user_agent.as_deref())
+    .fetch_one(db)
     .await;
+    let (failures, churn, churn_raised, signed_in_before, seen_exactly) =
+        counts.unwrap_or_else(|error| {
+            tracing::error!(%error, "alert rules could not count");
+            (0, 0, 1, 0, 1)
+        });
     if failures >= i64::from(rules.failures_before_success) {
         let details = json!({ "failures_before": failures });
         raise(
@@ -254,17 +278,17 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
 
     // New device: the browser family and system of earlier successful
     // sign-ins (the last 50), compared as the sessions page shows them;
-    // the same user agent string needs no parsing at all.
-    let earlier: Vec<Option<String>> = sqlx::query_scalar(
-        "SELECT user_agent FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
-         AND outcome = 'success' ORDER BY at DESC LIMIT 50",
-    )
-    .bind(user_id)
-    .fetch_all(db)
-    .await
-    .unwrap_or_default();
-    let seen_exactly = earlier.contains(&client.user_agent);
-    if !earlier.is_empty() && !seen_exactly {
+    // the same user agent string (the common case) needs no parsing and
+    // no second query.
+    if signed_in_before == 1 && seen_exactly == 0 {
+        let earlier: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT user_agent FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
+             AND outcome = 'success' ORDER BY at DESC LIMIT 50",
+        )
+        .bind(user_id)
+        .fetch_all(db)
+        .await
+        .unwrap_or_default();
         let parser = woothee::parser::Parser::new();
         let family = |ua: Option<&str>| {
             ua.and_then(|ua| parser.parse(ua))
@@ -277,8 +301,20 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
                 distinct.push(ua);
             }
         }
-        if !distinct.iter().any(|ua| family(ua.as_deref()) == this) {
+        if !earlier.is_empty() && !distinct.iter().any(|ua| family(ua.as_deref()) == this) {
             let device = audit::describe_user_agent(client.user_agent.as_deref());
+            let notice = format!(
+                "{device}{} at {}",
+                client
+                    .ip
+                    .as_deref()
+                    .map(|ip| format!(" from {ip}"))
+                    .unwrap_or_default(),
+                crate::ssr::web::format_time(state.clock.now())
+            );
+            if let Err(error) = set_device_notice(state, user_id, Some(&notice)).await {
+                tracing::error!(%error, "device notice not saved");
+            }
             let details = json!({ "device": device });
             raise(
                 state,
@@ -292,41 +328,34 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
         }
     }
 
-    let since = since(state);
-    let threshold = rules.session_churn_per_user;
-    let churn = count(
-        db,
-        "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
-         AND event IN ('sign_in', 'sign_out') AND outcome = 'success' AND at > ?2 LIMIT ?3)",
-        json!(user_id),
-        since,
-        threshold,
-    )
-    .await;
     // This sign-in is not recorded yet: it is the next one. One alert per
     // window, however long the churn goes on.
-    if churn + 1 >= i64::from(threshold) {
-        let raised = count(
-            db,
-            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
-             AND event = 'alert' AND outcome = 'success' AND at > ?2 \
-             AND json_extract(details, '$.kind') = 'rapid_sessions' LIMIT ?3)",
-            json!(user_id),
-            since,
-            1,
+    if churn + 1 >= i64::from(churn_threshold) && churn_raised == 0 {
+        let details = json!({ "sign_ins_and_outs": churn + 1 });
+        raise(
+            state,
+            Alert::RapidSessions,
+            Some(user_id),
+            client,
+            None,
+            details,
         )
         .await;
-        if raised == 0 {
-            let details = json!({ "sign_ins_and_outs": churn + 1 });
-            raise(
-                state,
-                Alert::RapidSessions,
-                Some(user_id),
-                client,
-                None,
-                details,
-            )
-            .await;
-        }
     }
+}
+
+/// Sets (or with `None` clears) the new-device notice the account page
+/// shows; sessions holding the user's row read it again.
+pub async fn set_device_notice(
+    state: &AppState,
+    user_id: i64,
+    notice: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET device_notice = ?2 WHERE id = ?1")
+        .bind(user_id)
+        .bind(notice)
+        .execute(&state.db)
+        .await?;
+    crate::ssr::session::SessionBackend::user_changed(&*state.sessions, user_id);
+    Ok(())
 }

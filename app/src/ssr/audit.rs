@@ -30,6 +30,12 @@ pub enum Event {
     Throttled,
     /// The session's browser version changed (an update): noted, not fatal.
     UserAgentChanged,
+    /// The session is used from another IP address: noted, not fatal
+    /// (phones and laptops move between networks).
+    AddressChanged,
+    /// The idle or absolute deadline passed; recorded by the clean-up
+    /// that deletes the row.
+    SessionExpired,
     /// See `crate::ssr::alerts`.
     Alert,
 }
@@ -53,6 +59,8 @@ impl Event {
             Event::AccountDeleted => "account_deleted",
             Event::Throttled => "throttled",
             Event::UserAgentChanged => "user_agent_changed",
+            Event::AddressChanged => "address_changed",
+            Event::SessionExpired => "session_expired",
             Event::Alert => "alert",
         }
     }
@@ -76,6 +84,8 @@ impl Event {
             "account_deleted" => "Account deleted",
             "throttled" => "Sign-in attempts paused",
             "user_agent_changed" => "Browser updated",
+            "address_changed" => "Used from another network",
+            "session_expired" => "Session expired",
             "alert" => "Security alert",
             _ => "Other",
         }
@@ -102,10 +112,12 @@ pub struct Entry {
 }
 
 /// The keyed hash a session appears under in the log: HMAC-SHA256 of the
-/// raw ID under the audit key. Without the key it cannot be linked to the
-/// ID or to the SHA-256 storage key of the sessions table.
-pub fn session_hash(key: &[u8; 32], session_id: i128) -> [u8; 32] {
-    crate::ssr::keyed_hash::hmac_sha256(key, &[&session_id.to_le_bytes()])
+/// session's storage key (SHA-256 of the ID) under the audit key, so that
+/// the clean-up task, which sees only storage keys, can name the sessions
+/// it ends. Without the audit key it cannot be linked to the ID or to the
+/// storage key (ASVS 16.2.5: no token in the log).
+pub fn session_hash(key: &[u8; 32], storage_key: &[u8]) -> [u8; 32] {
+    crate::ssr::keyed_hash::hmac_sha256(key, &[b"audit session", storage_key])
 }
 
 /// A key for this process only, when there is no MFA key to derive one
@@ -143,6 +155,54 @@ pub async fn record(db: &SqlitePool, now: i64, entry: Entry) {
     .await;
     if let Err(error) = written {
         tracing::error!(%error, event = entry.event.name(), "audit event not written");
+    }
+}
+
+/// Records the signed-in sessions the clean-up found expired, in one
+/// statement (visitors' sessions are not authentication events). The
+/// time is the deadline that passed, not the clean-up's.
+pub async fn record_expired(
+    db: &SqlitePool,
+    key: &[u8; 32],
+    expired: &[crate::ssr::session::ExpiredSession],
+) {
+    let signed_in: Vec<_> = expired.iter().filter(|s| s.user_id.is_some()).collect();
+    // 6 parameters a row; SQLite allows 32,766 in a statement.
+    for chunk in signed_in.chunks(1_000) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let p = i * 6;
+                format!(
+                    "(?{}, 'session_expired', 'success', ?{}, ?{}, ?{}, ?{}, ?{})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO audit_events (at, event, outcome, user_id, session_hash, ip, \
+             user_agent, details) VALUES {rows}"
+        );
+        let mut query = sqlx::query(&sql);
+        for session in chunk {
+            let at = session.idle_expires_at.min(session.absolute_expires_at);
+            let details = serde_json::json!({ "reason": session.reason() }).to_string();
+            query = query
+                .bind(at)
+                .bind(session.user_id)
+                .bind(session_hash(key, &session.id_hash).to_vec())
+                .bind(session.ip_last.clone())
+                .bind(session.user_agent_last.clone())
+                .bind(details);
+        }
+        if let Err(error) = query.execute(db).await {
+            tracing::error!(%error, count = chunk.len(), "expired sessions not audited");
+        }
     }
 }
 
@@ -229,11 +289,16 @@ mod tests {
 
     #[test]
     fn session_hashes_are_keyed() {
-        let id = 0x1234_5678_9abc_def0_i128;
-        let a = session_hash(&[1; 32], id);
-        assert_eq!(a, session_hash(&[1; 32], id));
-        assert_ne!(a, session_hash(&[2; 32], id), "another key, another hash");
-        assert_ne!(a, session_hash(&[1; 32], id + 1));
+        let storage_key = [7u8; 32];
+        let a = session_hash(&[1; 32], &storage_key);
+        assert_eq!(a, session_hash(&[1; 32], &storage_key));
+        assert_ne!(
+            a,
+            session_hash(&[2; 32], &storage_key),
+            "another key, another hash"
+        );
+        assert_ne!(a, session_hash(&[1; 32], &[8u8; 32]));
+        assert_ne!(a, storage_key, "never the storage key itself");
     }
 
     #[test]

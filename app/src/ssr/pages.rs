@@ -68,6 +68,7 @@ pub fn account_of(state: &AppState, user: &CurrentUser) -> AccountView {
         display_name: user.profile.display_name.clone(),
         about: user.profile.about.clone(),
         stepped_up_until: stepped_up_until(state, user),
+        device_notice: user.device_notice.clone(),
     }
 }
 

@@ -45,6 +45,8 @@ pub struct CurrentUser {
     pub user_id: i64,
     pub username: String,
     pub profile: Profile,
+    /// A sign-in from a new device to show on the account page.
+    pub device_notice: Option<String>,
     pub session: LiveSession,
 }
 
@@ -223,6 +225,7 @@ async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Res
                     display_name: owner.display_name,
                     about: owner.about,
                 },
+                device_notice: owner.device_notice,
                 session: live,
             }))
         }
@@ -235,11 +238,11 @@ async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Res
     }
 }
 
-/// Compares the request's browser with the session's (issue 12). Another
-/// browser family or system: the session is revoked as stolen (deleted now,
-/// audited, alerted) and the request goes on as a visitor's. Another
-/// version of the same browser: noted once (an audit event, and the
-/// session records the new user agent).
+/// Compares the request's browser and address with the session's (issue
+/// 12). Another browser family or system: the session is revoked as stolen
+/// (deleted now, audited, alerted) and the request goes on as a visitor's.
+/// Another version of the same browser, or another IP address: noted once
+/// (an audit event, and the session records the new value).
 async fn check_browser(
     state: &AppState,
     auth: &AuthSession,
@@ -255,15 +258,36 @@ async fn check_browser(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let check = compare_user_agents(user.session.user_agent.as_deref(), now);
-    if check == UserAgentCheck::Same {
+    let peer = peer_of(parts);
+    let moved = user.session.ip.is_some() && peer.is_some() && user.session.ip != peer;
+    if check == UserAgentCheck::Same && !moved {
         return Ok(Some(user));
     }
     let client = client_info(parts);
     let session_hash = auth
-        .session_id()
-        .map(|id| audit::session_hash(&state.audit_key, id));
+        .storage_key()
+        .map(|key| audit::session_hash(&state.audit_key, &key));
     match check {
-        UserAgentCheck::Same => Ok(Some(user)),
+        UserAgentCheck::Same => {
+            // Another network: an event, not fatal (issue 12). The touch
+            // records the new address, so it is noted once per move.
+            let entry = audit::Entry {
+                event: Event::AddressChanged,
+                outcome: Outcome::Success,
+                user_id: Some(user.user_id),
+                username: None,
+                session_hash,
+                client: client.clone(),
+                details: serde_json::json!({
+                    "from": user.session.ip.map(|ip| ip.to_string()),
+                }),
+            };
+            audit::record(&state.db, state.clock.now(), entry).await;
+            if let Err(e) = auth.extend(&client).await {
+                let _ = internal(e);
+            }
+            Ok(Some(user))
+        }
         UserAgentCheck::Updated => {
             let entry = audit::Entry {
                 event: Event::UserAgentChanged,
@@ -671,11 +695,10 @@ impl RequestContext {
         details: serde_json::Value,
     ) {
         use crate::ssr::audit;
-        let session_hash = self
-            .session
-            .as_ref()
-            .and_then(|s| s.id())
-            .map(|id| audit::session_hash(&self.state.audit_key, id.0));
+        let session_hash = self.session.as_ref().and_then(|s| s.id()).map(|id| {
+            let key = crate::ssr::session::id::storage_key(&id);
+            audit::session_hash(&self.state.audit_key, &key)
+        });
         let entry = audit::Entry {
             event,
             outcome,

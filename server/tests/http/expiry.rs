@@ -93,5 +93,6 @@ impl TestApp {
             .delete_expired(self.state.settings.session.cleanup_batch_size)
             .await
             .expect("delete")
+            .len() as u64
     }
 }

@@ -363,7 +363,33 @@ async fn a_sign_in_from_a_new_browser_and_system_raises_an_alert_the_user_sees()
     let sid = app.login("alice", None).await;
     let page = app.page("/account/activity", &sid).await;
     assert!(page.contains("Security alert"), "{page}");
+    // And at the top of the account page, on every device, until dismissed.
+    let page = app.page("/account", &sid).await;
+    assert!(page.contains("id=\"device-notice\""), "{page}");
+    assert!(page.contains("Firefox") && page.contains("Linux"), "{page}");
+    let res = app
+        .post_html_form("/api/dismiss_device_notice", &[], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let page = app.page("/account", &sid).await;
+    assert!(!page.contains("id=\"device-notice\""), "dismissed: {page}");
+    // A cross-site post cannot dismiss it for the user.
+    assert_eq!(sign_in_as(&app, "alice", CHROME_ON_WINDOWS).await, 200);
+    let res = app
+        .http
+        .post(app.url("/api/dismiss_device_notice"))
+        .header("cookie", format!("__Host-sid={sid}"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let page = app.page("/account", &sid).await;
+    assert!(page.contains("Windows"), "still shown: {page}");
 }
+
+const CHROME_ON_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
+     (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 #[tokio::test]
 async fn sessions_made_and_ended_fast_raise_an_alert() {
@@ -490,4 +516,75 @@ async fn requests_in_flight_never_bring_a_revoked_session_back() {
         );
         assert!(app.is_signed_in(&mine).await, "round {round}");
     }
+}
+
+#[tokio::test]
+async fn a_move_to_another_address_is_noted_once_and_keeps_the_session() {
+    let app = spawn_app_with(|s| s.proxy.trusted = "127.0.0.1".to_owned()).await;
+    let sid = app.registered_and_logged_in("alice").await;
+    for _ in 0..3 {
+        let res = app
+            .http
+            .get(app.url("/account"))
+            .header("cookie", format!("__Host-sid={sid}"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status(), StatusCode::OK, "another network is not fatal");
+    }
+    let mut db = app.db().await;
+    let rows = sqlx::query(
+        "SELECT ip, details, session_hash FROM audit_events WHERE event = 'address_changed'",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("events");
+    assert_eq!(rows.len(), 1, "noted once per move");
+    assert_eq!(rows[0].get::<String, _>("ip"), "203.0.113.9");
+    assert!(rows[0]
+        .get::<String, _>("details")
+        .contains("\"from\":\"127.0.0.1\""));
+    assert!(rows[0].get::<Option<Vec<u8>>, _>("session_hash").is_some());
+    assert!(app.is_signed_in(&sid).await);
+    assert!(!app
+        .audit_events()
+        .await
+        .iter()
+        .any(|e| e.starts_with("alert")));
+}
+
+#[tokio::test]
+async fn expired_sessions_are_audited_by_the_clean_up() {
+    let app = spawn_app_with(|s| s.session.cleanup_interval_secs = 1).await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let idle = app.state.settings.session.idle_timeout_secs;
+    app.clock.advance(i64::try_from(idle).expect("secs") + 1);
+    let mut db = app.db().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut rows = Vec::new();
+    while rows.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        rows = sqlx::query(
+            "SELECT user_id, ip, user_agent, details, session_hash FROM audit_events \
+             WHERE event = 'session_expired'",
+        )
+        .fetch_all(&mut db)
+        .await
+        .expect("events");
+    }
+    assert_eq!(rows.len(), 1, "the signed-in session only");
+    assert!(rows[0].get::<Option<i64>, _>("user_id").is_some());
+    assert!(rows[0]
+        .get::<String, _>("details")
+        .contains("\"reason\":\"idle\""));
+    assert_eq!(rows[0].get::<String, _>("ip"), "127.0.0.1");
+    assert!(rows[0].get::<Option<String>, _>("user_agent").is_some());
+    let hash: Vec<u8> = rows[0].get("session_hash");
+    assert_eq!(hash.len(), 32);
+    assert!(
+        !String::from_utf8_lossy(&hash).contains(&sid),
+        "never the ID itself"
+    );
+    assert!(!app.is_signed_in(&sid).await);
 }

@@ -9,7 +9,7 @@ use tower_sessions::{Expiry, Session};
 use super::policy::{Deadlines, SessionPolicy};
 use super::store::{
     deadlines_from_json, owner_from_json, ClientInfo, SessionBackend, SessionOwner, Touch,
-    AUTH_KEY, CLIENT_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
+    AUTH_KEY, CLIENT_KEY, IP_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
 };
 use crate::ssr::clock::SharedClock;
 
@@ -76,6 +76,8 @@ pub struct LiveSession {
     pub owner: Option<SessionOwner>,
     /// The user agent the session last recorded.
     pub user_agent: Option<String>,
+    /// The IP address the session last recorded.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 pub type SessionError = tower_sessions::session::Error;
@@ -158,11 +160,16 @@ impl AuthSession {
             Some(serde_json::Value::String(user_agent)) => Some(user_agent),
             _ => None,
         };
+        let ip = match self.session.get_value(IP_KEY).await? {
+            Some(serde_json::Value::String(ip)) => ip.parse().ok(),
+            _ => None,
+        };
         Ok(Some(LiveSession {
             auth,
             deadlines,
             owner,
             user_agent,
+            ip,
         }))
     }
 

@@ -16,4 +16,6 @@ pub mod store;
 
 pub use auth::{AuthSession, AuthState, Held, LiveSession, PendingSignIn, SealedInSession};
 pub use policy::{Deadlines, SessionPolicy};
-pub use store::{ClientInfo, SessionBackend, SessionOwner, SqliteSessionStore, StoredSession};
+pub use store::{
+    ClientInfo, ExpiredSession, SessionBackend, SessionOwner, SqliteSessionStore, StoredSession,
+};

@@ -19,6 +19,9 @@
 //!   user agent the row last recorded (a touch writes it): a request from
 //!   another browser or system on this session is refused (issue 12).
 //!   Never written back.
+//! - `IP_KEY` (`"_ip"`) likewise holds the IP address the row last
+//!   recorded: a move to another one is noted (issue 12). Never written
+//!   back.
 //!
 //! Every other key is the session's data, stored as JSON.
 //!
@@ -49,6 +52,7 @@ pub const CLIENT_KEY: &str = "_client";
 pub const LOADED_KEY: &str = "_loaded";
 pub const OWNER_KEY: &str = "_owner";
 pub const USER_AGENT_KEY: &str = "_user_agent";
+pub const IP_KEY: &str = "_ip";
 /// The key whose `user_id` field is copied into the indexed column.
 pub const AUTH_KEY: &str = "auth";
 
@@ -68,6 +72,8 @@ pub struct SessionOwner {
     pub credential_epoch: i64,
     pub display_name: String,
     pub about: String,
+    /// A sign-in from a new device, until the user dismisses it.
+    pub device_notice: Option<String>,
 }
 
 /// A live session as the user's sessions page lists it.
@@ -80,6 +86,30 @@ pub struct StoredSession {
     pub ip_first: Option<String>,
     pub ip_last: Option<String>,
     pub user_agent_last: Option<String>,
+}
+
+/// A session the clean-up deleted because it had expired.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExpiredSession {
+    /// The storage key (SHA-256 of the ID).
+    pub id_hash: Vec<u8>,
+    /// `None` for a visitor's session (nobody signed in).
+    pub user_id: Option<i64>,
+    pub idle_expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub ip_last: Option<String>,
+    pub user_agent_last: Option<String>,
+}
+
+impl ExpiredSession {
+    /// Which deadline ended it: "absolute" when that one came first.
+    pub fn reason(&self) -> &'static str {
+        if self.absolute_expires_at <= self.idle_expires_at {
+            "absolute"
+        } else {
+            "idle"
+        }
+    }
 }
 
 /// Which touches write: the throttled one of ordinary requests, or the
@@ -123,8 +153,9 @@ pub trait SessionBackend: SessionStore {
         when: Touch,
         client: &ClientInfo,
     ) -> session_store::Result<Option<Deadlines>>;
-    /// Deletes up to `batch` expired sessions; returns how many.
-    async fn delete_expired(&self, batch: u32) -> session_store::Result<u64>;
+    /// Deletes up to `batch` expired sessions and returns them (the
+    /// clean-up audits the signed-in ones).
+    async fn delete_expired(&self, batch: u32) -> session_store::Result<Vec<ExpiredSession>>;
     /// Ends every session of a user (e.g. after a password change).
     async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64>;
     /// Ends one session of a user, named by its storage key (the sessions
@@ -193,6 +224,8 @@ struct LoadedRow {
     display_name: Option<String>,
     about: Option<String>,
     user_agent_last: Option<String>,
+    ip_last: Option<String>,
+    device_notice: Option<String>,
 }
 
 struct RowParts {
@@ -208,7 +241,7 @@ fn split_record(record: &Record) -> session_store::Result<RowParts> {
     let mut client = ClientInfo::default();
     for (key, value) in &record.data {
         match key.as_str() {
-            META_KEY | LOADED_KEY | OWNER_KEY | USER_AGENT_KEY => {}
+            META_KEY | LOADED_KEY | OWNER_KEY | USER_AGENT_KEY | IP_KEY => {}
             CLIENT_KEY => {
                 client = serde_json::from_value(value.clone())
                     .map_err(|e| session_store::Error::Encode(e.to_string()))?
@@ -254,12 +287,16 @@ impl TryFrom<LoadedRow> for CachedRow {
         if let Some(user_agent) = row.user_agent_last {
             data.insert(USER_AGENT_KEY.to_owned(), Value::String(user_agent));
         }
+        if let Some(ip) = row.ip_last {
+            data.insert(IP_KEY.to_owned(), Value::String(ip));
+        }
         if let (Some(username), Some(credential_epoch)) = (row.username, row.credential_epoch) {
             let owner = SessionOwner {
                 username,
                 credential_epoch,
                 display_name: row.display_name.unwrap_or_default(),
                 about: row.about.unwrap_or_default(),
+                device_notice: row.device_notice,
             };
             data.insert(OWNER_KEY.to_owned(), owner_to_json(owner));
         }
@@ -449,7 +486,7 @@ impl SessionStore for SqliteSessionStore {
             "SELECT s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, \
                     s.absolute_expires_at, s.data, \
                     u.username, u.credential_epoch, u.display_name, u.about, \
-                    s.user_agent_last \
+                    s.user_agent_last, s.ip_last, u.device_notice \
              FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2",
         )
@@ -537,22 +574,24 @@ impl SessionBackend for SqliteSessionStore {
         }))
     }
 
-    async fn delete_expired(&self, batch: u32) -> session_store::Result<u64> {
-        let done = sqlx::query(
+    async fn delete_expired(&self, batch: u32) -> session_store::Result<Vec<ExpiredSession>> {
+        let done: Vec<ExpiredSession> = sqlx::query_as(
             "DELETE FROM sessions WHERE id_hash IN ( \
                SELECT id_hash FROM sessions WHERE idle_expires_at <= ?1 \
                UNION SELECT id_hash FROM sessions WHERE absolute_expires_at <= ?1 \
-               LIMIT ?2)",
+               LIMIT ?2) \
+             RETURNING id_hash, user_id, idle_expires_at, absolute_expires_at, ip_last, \
+               user_agent_last",
         )
         .bind(self.clock.now())
         .bind(i64::from(batch))
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        if done.rows_affected() > 0 {
+        if !done.is_empty() {
             self.count_write();
         }
-        Ok(done.rows_affected())
+        Ok(done)
     }
 
     async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64> {
@@ -635,17 +674,19 @@ fn owner_to_json(owner: SessionOwner) -> Value {
         Value::from(owner.credential_epoch),
         Value::String(owner.display_name),
         Value::String(owner.about),
+        owner.device_notice.map_or(Value::Null, Value::String),
     ])
 }
 
 pub fn owner_from_json(value: Value) -> Option<SessionOwner> {
-    let (username, credential_epoch, display_name, about) =
-        serde_json::from_value::<(String, i64, String, String)>(value).ok()?;
+    let (username, credential_epoch, display_name, about, device_notice) =
+        serde_json::from_value::<(String, i64, String, String, Option<String>)>(value).ok()?;
     Some(SessionOwner {
         username,
         credential_epoch,
         display_name,
         about,
+        device_notice,
     })
 }
 
