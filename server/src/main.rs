@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use app::ssr::clock::SystemClock;
-use app::ssr::config::Settings;
+use app::ssr::config::{LogFormat, Settings};
 use server::startup::Application;
 
 /// See server/Cargo.toml: measured by `make bench`.
@@ -56,11 +56,15 @@ async fn main() -> ExitCode {
             }
         };
     }
-    match run().await {
+    match run(format).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
-            eprintln!("tessera: {message}");
+            // With JSON logs every line is JSON (a log shipper reads them):
+            // the error line above is the message.
+            if format == LogFormat::Text {
+                eprintln!("tessera: {message}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -77,7 +81,7 @@ fn load_settings() -> Result<(Settings, PathBuf), String> {
     Ok((settings, config))
 }
 
-async fn run() -> Result<(), String> {
+async fn run(format: LogFormat) -> Result<(), String> {
     let (settings, config) = load_settings()?;
     let leptos_options = leptos::config::get_configuration(config.to_str())
         .map_err(|e| format!("cannot read Leptos settings from {}: {e}", config.display()))?
@@ -85,6 +89,9 @@ async fn run() -> Result<(), String> {
     let app = Application::build(settings, leptos_options, Arc::new(SystemClock))
         .await
         .map_err(|e| e.to_string())?;
-    println!("Tessera is running at http://{}", app.address());
+    match format {
+        LogFormat::Text => println!("Tessera is running at http://{}", app.address()),
+        LogFormat::Json => tracing::info!(address = %app.address(), "Tessera is running"),
+    }
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }
