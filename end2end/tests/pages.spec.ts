@@ -31,12 +31,21 @@ async function problemsDuring(page: Page, visit: () => Promise<void>): Promise<s
   return problems;
 }
 
-test("every page loads and hydrates its islands with no error in the console", async ({ page }) => {
+/** Goes to `path` and checks the page came with a nonce CSP (issue 13):
+ * a refused inline script or style would be a console error. */
+async function gotoUnderCsp(page: Page, path: string) {
+  const res = await page.goto(path);
+  const csp = res?.headers()["content-security-policy"] ?? "";
+  expect(csp, path).toContain("'nonce-");
+  expect(csp, path).not.toContain("unsafe-inline");
+}
+
+test("every page loads and hydrates its islands under the CSP with no error in the console", async ({ page }) => {
   const username = uniqueUsername("pages");
   await register(page, username);
   const anonymous = await problemsDuring(page, async () => {
     for (const path of ["/", "/about", "/login", "/register", "/login/verify"]) {
-      await page.goto(path);
+      await gotoUnderCsp(page, path);
       await waitForHydration(page);
     }
   });
@@ -44,8 +53,11 @@ test("every page loads and hydrates its islands with no error in the console", a
 
   await signIn(page, username);
   const signedIn = await problemsDuring(page, async () => {
-    for (const path of ["/account", "/", "/about", "/account/security", "/step-up", "/admin"]) {
-      await page.goto(path);
+    for (const path of [
+      "/account", "/", "/about", "/account/security", "/account/sessions",
+      "/account/activity", "/step-up", "/admin",
+    ]) {
+      await gotoUnderCsp(page, path);
       await waitForHydration(page);
       // The countdown island runs on every signed-in page.
       await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();

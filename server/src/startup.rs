@@ -164,7 +164,10 @@ impl Application {
 fn router(state: AppState) -> Router {
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            app::ssr::headers::provide_request_nonce();
+        }
     };
     let server_fns = {
         let context = context.clone();
@@ -184,7 +187,7 @@ fn router(state: AppState) -> Router {
         .route("/api/{*fn_name}", post(server_fns))
         // leptos_axum provides the router state (`AppState`) as context to
         // every page and server function it registers.
-        .leptos_routes_with_context(&state, routes, || {}, {
+        .leptos_routes_with_context(&state, routes, app::ssr::headers::provide_request_nonce, {
             let state = state.clone();
             move || shell(state.leptos_options.clone())
         })
@@ -197,6 +200,13 @@ fn router(state: AppState) -> Router {
     app.layer(
         ServiceBuilder::new()
             .layer(TraceLayer::new_for_http())
+            // Security headers and the CSP nonce on every response,
+            // including the errors of the layers below.
+            .layer(from_fn_with_state(
+                dev_reload_port(&state.leptos_options),
+                app::ssr::headers::security_headers,
+            ))
+            .layer(from_fn(cache_policy))
             // Everything below finishes even if the client goes away.
             .layer(from_fn(run_to_completion))
             // Oversized bodies: 413, announced or chunked.
@@ -204,7 +214,6 @@ fn router(state: AppState) -> Router {
                 settings.limits.max_body_bytes,
                 limit_body,
             ))
-            .layer(from_fn(cache_policy))
             .layer(from_fn(refuse_cross_site))
             // The cookie in, the session loaded lazily, the cookie out.
             .layer(from_fn_with_state(
@@ -217,6 +226,12 @@ fn router(state: AppState) -> Router {
             .layer(map_response(server_fn_status))
             .layer(from_fn_with_state(state, resolve_session)),
     )
+}
+
+/// `cargo leptos watch` (LEPTOS_WATCH) reloads pages over a WebSocket on
+/// the reload port: the CSP lets that one through, in development only.
+fn dev_reload_port(options: &leptos::config::LeptosOptions) -> Option<u16> {
+    std::env::var_os("LEPTOS_WATCH").map(|_| options.reload_port as u16)
 }
 
 /// Deletes expired session rows in bounded batches, so that one pass never

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod devices;
 pub mod error;
+pub mod headers;
 pub mod keyed_hash;
 pub mod mfa;
 pub mod pages;

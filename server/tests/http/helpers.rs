@@ -45,6 +45,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
     let leptos_options = LeptosOptions::builder()
         .output_name("tessera")
+        // The static files cargo-leptos copies into the site (no build
+        // output is needed by these tests).
+        .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../public"))
         .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
     let clock = ManualClock::starting_now();

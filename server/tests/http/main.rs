@@ -12,6 +12,7 @@ mod cross_site;
 mod enumeration;
 mod expiry;
 mod fixation;
+mod headers;
 mod logout;
 mod mfa;
 mod monitoring;
