@@ -214,7 +214,7 @@ fn router(state: AppState) -> Router {
                 settings.limits.max_body_bytes,
                 limit_body,
             ))
-            .layer(from_fn(refuse_cross_site))
+            .layer(from_fn_with_state(state.clone(), refuse_cross_site))
             // The cookie in, the session loaded lazily, the cookie out.
             .layer(from_fn_with_state(
                 SessionCookies::new(state.sessions.clone(), &settings.session),
