@@ -49,6 +49,13 @@ pub enum StartupError {
     MfaKeyMissing(String),
     #[error("cannot check the MFA data: {0}")]
     MfaCheck(#[from] sqlx::Error),
+    #[error(
+        "refusing to serve plain HTTP on {0}: session cookies would cross the network \
+         unencrypted. Listen on a loopback address (127.0.0.1) behind a reverse proxy that \
+         terminates TLS, and list that proxy in [proxy] trusted (TESSERA_PROXY_TRUSTED); \
+         see the README, \"Deployment\""
+    )]
+    PlainHttpOnPublicAddress(SocketAddr),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -72,6 +79,12 @@ impl Application {
     ) -> Result<Self, StartupError> {
         // Settings built in code (tests) pass the same checks as a file.
         settings.validate()?;
+        // ASVS 12.2.1 / the seed's "always HTTPS": plain HTTP only where no
+        // network sits between us and the TLS terminator we trust.
+        let address = leptos_options.site_addr;
+        if !address.ip().is_loopback() && settings.proxy.trusted.trim().is_empty() {
+            return Err(StartupError::PlainHttpOnPublicAddress(address));
+        }
         for warning in settings.warnings() {
             tracing::warn!("{warning}");
         }
@@ -203,7 +216,7 @@ fn router(state: AppState) -> Router {
             // Security headers and the CSP nonce on every response,
             // including the errors of the layers below.
             .layer(from_fn_with_state(
-                dev_reload_port(&state.leptos_options),
+                state.clone(),
                 app::ssr::headers::security_headers,
             ))
             .layer(from_fn(cache_policy))
@@ -226,12 +239,6 @@ fn router(state: AppState) -> Router {
             .layer(map_response(server_fn_status))
             .layer(from_fn_with_state(state, resolve_session)),
     )
-}
-
-/// `cargo leptos watch` (LEPTOS_WATCH) reloads pages over a WebSocket on
-/// the reload port: the CSP lets that one through, in development only.
-fn dev_reload_port(options: &leptos::config::LeptosOptions) -> Option<u16> {
-    std::env::var_os("LEPTOS_WATCH").map(|_| options.reload_port as u16)
 }
 
 /// Deletes expired session rows in bounded batches, so that one pass never

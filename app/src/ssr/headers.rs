@@ -13,6 +13,8 @@ use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::ssr::state::AppState;
+
 /// The nonce of this request's response, put in the request by
 /// `security_headers` and handed to Leptos by `provide_request_nonce`.
 #[derive(Debug, Clone)]
@@ -78,14 +80,27 @@ const STATIC_HEADERS: [(HeaderName, &str); 6] = [
     (header::X_FRAME_OPTIONS, "DENY"),
 ];
 
+/// Two years, subdomains included (the preload list's minimum is one).
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000; includeSubDomains";
+
+/// `cargo leptos watch` (LEPTOS_WATCH) reloads pages over a WebSocket on
+/// the reload port: the CSP lets that one through, in development only.
+fn dev_reload_port(state: &AppState) -> Option<u16> {
+    static WATCHING: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| std::env::var_os("LEPTOS_WATCH").is_some());
+    WATCHING.then(|| u16::try_from(state.leptos_options.reload_port).unwrap_or(3001))
+}
+
 /// The layer: a nonce for every dynamic request, the headers on every
 /// response (pages, server functions, static files, errors). No `Server`
 /// header is ever added (hyper sends none).
 pub async fn security_headers(
-    State(dev_reload_port): State<Option<u16>>,
+    State(state): State<AppState>,
     mut req: Request<Body>,
     next: Next,
 ) -> Response {
+    // HSTS only on an HTTPS answer (RFC 6797 §7.2: ignored over HTTP).
+    let https = crate::ssr::web::request_scheme(&state, &req) == "https";
     let nonce = (!req.uri().path().starts_with("/pkg/")).then(new_nonce);
     if let Some(nonce) = &nonce {
         req.extensions_mut().insert(nonce.clone());
@@ -95,6 +110,13 @@ pub async fn security_headers(
     for (name, value) in STATIC_HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
+    }
+    let dev_reload_port = dev_reload_port(&state);
     let policy = content_security_policy(nonce.as_ref().map(|n| &*n.0), dev_reload_port);
     if let Ok(policy) = HeaderValue::from_str(&policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);

@@ -126,3 +126,40 @@ async fn the_nonce_is_fresh_per_response_and_on_every_inline_script() {
         }
     }
 }
+
+#[tokio::test]
+async fn hsts_only_on_https_answers_as_a_trusted_proxy_reports_them() {
+    let hsts_of = |res: &reqwest::Response| {
+        res.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().expect("ASCII").to_owned())
+    };
+    let direct = spawn_app().await;
+    let plain = direct.get("/about", None).await;
+    assert_eq!(hsts_of(&plain), None, "not over plain HTTP");
+    let spoofed = direct
+        .http
+        .get(direct.url("/about"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        hsts_of(&spoofed),
+        None,
+        "an untrusted peer's header is ignored"
+    );
+
+    let proxied = spawn_app_with(|s| s.proxy.trusted = "127.0.0.1/32".to_owned()).await;
+    let res = proxied
+        .http
+        .get(proxied.url("/about"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        hsts_of(&res).as_deref(),
+        Some("max-age=63072000; includeSubDomains")
+    );
+}

@@ -23,3 +23,4 @@ mod status_and_extend;
 mod stored_sessions;
 mod throttle;
 mod touch_throttle;
+mod transport;
