@@ -3,5 +3,6 @@
 
 pub mod argon2_rate;
 pub mod cli;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;

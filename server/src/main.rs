@@ -93,5 +93,10 @@ async fn run(format: LogFormat) -> Result<(), String> {
         LogFormat::Text => println!("Tessera is running at http://{}", app.address()),
         LogFormat::Json => tracing::info!(address = %app.address(), "Tessera is running"),
     }
-    app.run_until_stopped().await.map_err(|e| e.to_string())
+    match app.run_until_signalled().await.map_err(|e| e.to_string())? {
+        server::serve::Stopped::Gracefully => Ok(()),
+        server::serve::Stopped::Forced => {
+            Err("stopped before every request in flight was answered".to_owned())
+        }
+    }
 }

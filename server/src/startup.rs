@@ -28,6 +28,8 @@ use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use tokio::net::TcpListener;
+
+use crate::serve::{StopSignals, Stopped};
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
@@ -161,14 +163,29 @@ impl Application {
         &self.state
     }
 
+    /// Serves until stopped; see `serve`. Then closes the database pool
+    /// (SQLite checkpoints its WAL into the file when the last connection
+    /// closes).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
+        self.run_until(StopSignals::never()).await.map(|_| ())
+    }
+
+    /// As `run_until_stopped`, stopped by SIGTERM/SIGINT (`main`).
+    pub async fn run_until_signalled(self) -> std::io::Result<Stopped> {
+        self.run_until(StopSignals::from_os()?).await
+    }
+
+    async fn run_until(self, signals: StopSignals) -> std::io::Result<Stopped> {
+        let stopped = crate::serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            &self.state.settings.server,
+            signals,
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+        self.state.db.close().await;
+        tracing::info!(?stopped, "stopped");
+        Ok(stopped)
     }
 }
 
@@ -220,13 +237,26 @@ fn router(state: AppState) -> Router {
                 app::ssr::headers::security_headers,
             ))
             .layer(from_fn(cache_policy))
-            // Everything below finishes even if the client goes away.
-            .layer(from_fn(run_to_completion))
-            // Oversized bodies: 413, announced or chunked.
+            // Beyond these, 503 or 408 at once (issue 13).
+            .layer(from_fn_with_state(
+                Arc::new(tokio::sync::Semaphore::new(
+                    settings.server.max_concurrent_requests as usize,
+                )),
+                app::ssr::limits::limit_concurrency,
+            ))
+            .layer(from_fn_with_state(
+                Duration::from_secs(settings.server.request_timeout_secs),
+                app::ssr::limits::limit_time,
+            ))
+            // Oversized bodies: 413, announced or chunked. The body is read
+            // whole here, within the time limit: a client that trickles it
+            // is cut off before any work starts.
             .layer(from_fn_with_state(
                 settings.limits.max_body_bytes,
                 limit_body,
             ))
+            // Everything below finishes even if the client goes away.
+            .layer(from_fn(run_to_completion))
             .layer(from_fn_with_state(state.clone(), refuse_cross_site))
             // The cookie in, the session loaded lazily, the cookie out.
             .layer(from_fn_with_state(
@@ -299,9 +329,4 @@ fn spawn_session_cleanup(state: AppState) {
             }
         }
     });
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
 }

@@ -68,6 +68,10 @@ pub enum AppError {
     CrossSite,
     #[error("The request is too large. Please shorten what you typed and try again.")]
     TooLarge,
+    /// The request did not arrive (and get its answer) within
+    /// `[server] request_timeout_secs`.
+    #[error("The request took too long. Please check your connection and try again.")]
+    TimedOut,
     /// The request itself was malformed (missing fields, wrong encoding).
     #[error("The form was incomplete or malformed. Please reload the page and try again.")]
     BadRequest,
@@ -92,6 +96,7 @@ impl AppError {
             AppError::UsernameTaken => 409,
             AppError::CrossSite => 403,
             AppError::TooLarge => 413,
+            AppError::TimedOut => 408,
             AppError::TooManyAttempts(_) | AppError::TooManyCodes(_) => 429,
             AppError::Unreachable | AppError::Busy(_) | AppError::MfaUnavailable => 503,
             AppError::Internal => 500,

@@ -22,6 +22,7 @@ pub struct Settings {
     pub alerts: AlertSettings,
     pub log: LogSettings,
     pub proxy: ProxySettings,
+    pub server: ServerSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -140,6 +141,36 @@ impl Default for LoginSettings {
             max_failures_per_account_everywhere: 100,
             max_registrations_per_address: 20,
             failure_window_secs: 900,
+        }
+    }
+}
+
+/// The listener's own limits and its shutdown (issue 13).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// After SIGTERM or SIGINT: how long requests in flight may take to
+    /// finish before the server stops anyway (a second signal stops it at
+    /// once).
+    pub shutdown_grace_secs: u64,
+    /// A request (headers and body) that takes longer is answered 408 and
+    /// its connection closed: a client trickling bytes (slow loris) cannot
+    /// hold a connection open.
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; beyond it 503 with `Retry-After` at once,
+    /// not an ever-growing queue.
+    pub max_concurrent_requests: u32,
+    /// Request headers larger than this in total are refused (431).
+    pub max_header_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            shutdown_grace_secs: 10,
+            request_timeout_secs: 30,
+            max_concurrent_requests: 1024,
+            max_header_bytes: 16 * 1024,
         }
     }
 }
@@ -474,6 +505,16 @@ impl Settings {
             (
                 self.limits.max_body_bytes == 0,
                 "limits.max_body_bytes must be > 0",
+            ),
+            (
+                self.server.request_timeout_secs == 0
+                    || self.server.request_timeout_secs > 3600
+                    || self.server.shutdown_grace_secs > 3600,
+                "server.request_timeout_secs must be 1-3600 and shutdown_grace_secs at most 3600",
+            ),
+            (
+                self.server.max_concurrent_requests == 0 || self.server.max_header_bytes < 1024,
+                "server.max_concurrent_requests must be > 0 and max_header_bytes at least 1024",
             ),
         ];
         if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {

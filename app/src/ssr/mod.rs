@@ -11,6 +11,7 @@ pub mod devices;
 pub mod error;
 pub mod headers;
 pub mod keyed_hash;
+pub mod limits;
 pub mod mfa;
 pub mod pages;
 pub mod password;

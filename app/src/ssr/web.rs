@@ -849,6 +849,7 @@ pub fn reason_of(error: &AppError) -> &'static str {
         AppError::Busy(_) => "busy",
         AppError::CrossSite => "cross_site",
         AppError::TooLarge => "too_large",
+        AppError::TimedOut => "timed_out",
         AppError::BadRequest => "bad_request",
         AppError::Unreachable => "unreachable",
         AppError::Internal => "internal",

@@ -13,6 +13,7 @@ mod enumeration;
 mod expiry;
 mod fixation;
 mod headers;
+mod limits;
 mod logout;
 mod mfa;
 mod monitoring;

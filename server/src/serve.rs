@@ -1,0 +1,161 @@
+//! The accept loop (issue 13). `axum::serve` does not expose hyper's limits
+//! or a bounded shutdown, so connections are served here with hyper's own
+//! builder, as axum does it, plus:
+//! - a header read timeout (a client trickling its headers, slow loris, is
+//!   cut off) and a header size limit (431 beyond it);
+//! - graceful shutdown: on the first SIGTERM or SIGINT no new connection is
+//!   accepted, idle keep-alive connections are closed, and requests in
+//!   flight get `[server] shutdown_grace_secs` to finish; a second signal,
+//!   or the end of the grace period, stops at once.
+
+use std::pin::pin;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use app::ssr::config::ServerSettings;
+
+/// How the server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every request in flight was answered.
+    Gracefully,
+    /// The grace period ended, or a second signal came, first.
+    Forced,
+}
+
+/// The process's stop requests: the first starts a graceful shutdown, the
+/// second forces it.
+pub struct StopSignals {
+    count: watch::Receiver<u32>,
+}
+
+impl StopSignals {
+    /// SIGTERM (what service managers send) and SIGINT (Ctrl-C).
+    pub fn from_os() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let (tx, count) = watch::channel(0u32);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+                tx.send_modify(|n| *n += 1);
+            }
+        });
+        Ok(Self { count })
+    }
+
+    /// Never signalled (tests that run the app in-process).
+    pub fn never() -> Self {
+        let (tx, count) = watch::channel(0u32);
+        // Kept alive for the life of the process: `changed` then pends.
+        std::mem::forget(tx);
+        Self { count }
+    }
+
+    async fn reaches(&mut self, n: u32) {
+        let _ = self.count.wait_for(|count| *count >= n).await;
+    }
+}
+
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    settings: &ServerSettings,
+    mut signals: StopSignals,
+) -> Stopped {
+    let header_timeout = Duration::from_secs(settings.request_timeout_secs);
+    // hyper's minimum buffer is 8 KiB; headers beyond it get 431.
+    let max_header_bytes = settings.max_header_bytes.max(8192);
+    // Each connection holds a receiver; the sender sees them all gone.
+    let (close_tx, close_rx) = watch::channel(());
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = signals.reaches(1) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: do not spin.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = router.clone().map_request(move |req: Request<Incoming>| {
+            let mut req = req.map(Body::new);
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
+        let service = TowerToHyperService::new(service);
+        let mut stop = stop_rx.clone();
+        let close_rx = close_rx.clone();
+        tokio::spawn(async move {
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(max_header_bytes);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_header_list_size(u32::try_from(max_header_bytes).unwrap_or(u32::MAX));
+            let mut conn =
+                pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+            loop {
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = stop.wait_for(|stopping| *stopping) => {
+                        // Finish the request in flight, then close.
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(close_rx);
+        });
+    }
+
+    drop(listener);
+    drop(close_rx);
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "shutting down: no new connections; requests in flight are finishing \
+         (a second signal stops at once)"
+    );
+    tokio::select! {
+        () = close_tx.closed() => Stopped::Gracefully,
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!("the grace period ended with requests still in flight");
+            Stopped::Forced
+        }
+        () = signals.reaches(2) => {
+            tracing::warn!("second signal: stopping now");
+            Stopped::Forced
+        }
+    }
+}

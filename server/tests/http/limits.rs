@@ -1,0 +1,160 @@
+//! Limits and robustness (issue 13): slow clients are cut off, the server
+//! answers 503 over its concurrency limit and 431 to oversized headers.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::*;
+
+async fn connect(app: &TestApp) -> TcpStream {
+    let address = app.base.trim_start_matches("http://");
+    TcpStream::connect(address).await.expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_body_is_cut_off_with_408() {
+    let app = spawn_app_with(|s| s.server.request_timeout_secs = 1).await;
+    let mut stream = connect(&app).await;
+    let started = Instant::now();
+    stream
+        .write_all(
+            b"POST /api/login HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nu",
+        )
+        .await
+        .expect("write");
+    // One byte every 300 ms: the whole body would take a minute.
+    let (mut read, mut write) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if write.write_all(b"x").await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let closed = tokio::time::timeout(Duration::from_secs(6), async {
+        loop {
+            match read.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    trickle.abort();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("TimedOut"), "a clear message: {answer}");
+    assert!(closed.is_ok(), "and the connection closed");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_headers_is_disconnected() {
+    let app = spawn_app_with(|s| s.server.request_timeout_secs = 1).await;
+    let mut stream = connect(&app).await;
+    let started = Instant::now();
+    stream
+        .write_all(b"GET /about HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let (read, write) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        let mut write = write;
+        for byte in b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if write.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut read = read;
+    let mut buffer = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(6), async {
+        loop {
+            match read.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection was closed");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    trickle.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_concurrency_limit_the_answer_is_503_at_once() {
+    let app = spawn_app_with(|s| s.server.max_concurrent_requests = 2).await;
+    app.register("alice").await;
+    app.register("bob").await;
+    // Both hashing slots held: the two sign-ins below wait in the queue,
+    // holding the two request slots.
+    let slots = [
+        app.state.hasher.hold_slot().await.expect("slot"),
+        app.state.hasher.hold_slot().await.expect("slot"),
+    ];
+    let waiting: Vec<_> = ["alice", "bob"]
+        .into_iter()
+        .map(|name| {
+            let http = app.http.clone();
+            let url = app.url("/api/login");
+            tokio::spawn(async move {
+                http.post(url)
+                    .form(&[("username", name), ("password", PASSWORD)])
+                    .send()
+                    .await
+                    .expect("POST")
+                    .status()
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.hasher.waiting() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(app.state.hasher.waiting(), 2);
+    let started = Instant::now();
+    let busy = app.get("/about", None).await;
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    assert!(started.elapsed() < Duration::from_secs(1), "not queued");
+    assert_eq!(busy.text().await.expect("body"), "{\"Busy\":1}");
+    drop(slots);
+    for request in waiting {
+        assert_eq!(
+            request.await.expect("task").as_u16(),
+            200,
+            "answered once free"
+        );
+    }
+    assert_eq!(app.get("/about", None).await.status(), 200, "free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_are_refused() {
+    let app = spawn_app_with(|s| s.server.max_header_bytes = 8192).await;
+    let res = app
+        .http
+        .get(app.url("/about"))
+        .header("x-big", "a".repeat(20_000))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.status(), 431);
+    assert_eq!(app.get("/about", None).await.status(), 200);
+}

@@ -1,0 +1,179 @@
+//! Graceful shutdown (issue 13), on the real binary: SIGTERM while 50
+//! sign-ins are in flight. Every one is answered (none lost), the server
+//! exits cleanly, and after a restart on the same database every session
+//! still works.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "Quartz ladle orbit 97 yawn";
+const USERS: usize = 50;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+/// A failed assertion must not leave a server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: &Path) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_OUTPUT_NAME", "tessera")
+        .env("TESSERA_DATABASE_PATH", db)
+        .env("TESSERA_MFA_KEY_FILE", db.with_extension("key"))
+        .env("TESSERA_LOGIN_MAX_REGISTRATIONS_PER_ADDRESS", "1000")
+        .env("TESSERA_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000")
+        .env("TESSERA_SERVER_SHUTDOWN_GRACE_SECS", "20")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn wait_up(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(res) = http.get(format!("{base}/health")).send().await {
+            if res.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not come up");
+}
+
+fn session_of(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("__Host-sid="))
+        .and_then(|rest| rest.split(';').next())
+        .filter(|sid| !sid.is_empty())
+        .map(str::to_owned)
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str, name: &str) -> Result<String, String> {
+    let res = http
+        .post(format!("{base}/api/login"))
+        .form(&[("username", name), ("password", PASSWORD)])
+        .send()
+        .await
+        .map_err(|e| format!("{name}: lost: {e}"))?;
+    if res.status() != 200 {
+        return Err(format!("{name}: {}", res.status()));
+    }
+    session_of(&res).ok_or_else(|| format!("{name}: no session cookie"))
+}
+
+/// `/account` renders (200) for a live session and redirects (303) to
+/// sign-in otherwise.
+async fn is_signed_in(http: &reqwest::Client, base: &str, sid: &str) -> bool {
+    let res = http
+        .get(format!("{base}/account"))
+        .header("cookie", format!("__Host-sid={sid}"))
+        .send()
+        .await
+        .expect("GET");
+    res.status() == 200
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_answers_every_request_in_flight_and_sessions_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("t.db");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    let mut server = start(&db);
+    wait_up(&http, &server.base).await;
+    let names: Vec<String> = (0..USERS).map(|i| format!("user{i:02}")).collect();
+    for name in names.iter().chain(std::iter::once(&"keeper".to_owned())) {
+        let res = http
+            .post(format!("{}/api/register", server.base))
+            .form(&[
+                ("username", name.as_str()),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("register");
+        assert!(res.status().is_success(), "{name}: {}", res.status());
+    }
+    let keeper = sign_in(&http, &server.base, "keeper")
+        .await
+        .expect("keeper signs in");
+    assert!(is_signed_in(&http, &server.base, &keeper).await);
+
+    // 50 sign-ins at once: each waits its turn for argon2, so most are
+    // still in flight when SIGTERM comes (sent when the first is answered).
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+    let first_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(first_tx)));
+    let sign_ins: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let http = http.clone();
+            let base = server.base.clone();
+            let name = name.clone();
+            let first = first_tx.clone();
+            tokio::spawn(async move {
+                let result = sign_in(&http, &base, &name).await;
+                if let Some(tx) = first.lock().ok().and_then(|mut f| f.take()) {
+                    let _ = tx.send(());
+                }
+                result
+            })
+        })
+        .collect();
+    first_rx.await.expect("a first answer");
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let mut sessions = Vec::new();
+    for sign_in in sign_ins {
+        sessions.push(sign_in.await.expect("task").expect("answered, not lost"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a graceful stop exits with 0: {status:?}");
+
+    // Same database, new process: every session still works.
+    let restarted = start(&db);
+    wait_up(&http, &restarted.base).await;
+    assert!(is_signed_in(&http, &restarted.base, &keeper).await);
+    for sid in &sessions {
+        assert!(is_signed_in(&http, &restarted.base, sid).await);
+    }
+    drop(restarted);
+    drop(server);
+}
