@@ -8,12 +8,30 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # so the two share one target directory without rebuilding each other.
 export RUSTFLAGS := --cfg erase_components
 
-.PHONY: run test test-rust test-e2e build tools e2e-tools bench bench-micro fmt lint clean-data
+.PHONY: run run-tls tls-check test test-rust test-e2e build tools e2e-tools bench bench-micro fmt lint clean-data
 
 run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
 	@scripts/dev-mfa-key.sh
 	@echo "Tessera will be at http://127.0.0.1:3000 once built."
 	cargo leptos serve
+
+# The same over HTTPS with built-in TLS: https://localhost:3443, a self-signed
+# certificate for localhost made on first use in data/tls/ (README, "Trying
+# HTTPS locally"); http://127.0.0.1:3080 only redirects there.
+TLS_ENV := TESSERA_TLS_CERT_PATH=data/tls/localhost.pem \
+	TESSERA_TLS_KEY_PATH=data/tls/localhost-key.pem TESSERA_TLS_SELF_SIGNED=true
+run-tls: tools
+	@scripts/dev-mfa-key.sh
+	@echo "Tessera will be at https://localhost:3443 once built."
+	$(TLS_ENV) TESSERA_TLS_REDIRECT_ADDR=127.0.0.1:3080 \
+	  TESSERA_WEBAUTHN_ORIGINS=https://localhost:3443 \
+	  LEPTOS_SITE_ADDR=127.0.0.1:3443 cargo leptos serve
+
+# testssl.sh against the TLS listener (protocols, ciphers, server defaults,
+# known vulnerabilities); summary in bench/out/tls-check.txt.
+tls-check: build
+	@scripts/ensure-tools.sh tls
+	scripts/tls-check.sh
 
 test: e2e-tools test-rust test-e2e ## Unit + HTTP tests, then Playwright in Chromium
 

@@ -14,7 +14,7 @@ const address = startServer
   ? process.env.E2E_ADDRESS ?? "127.0.0.1:3100"
   : process.env.LEPTOS_SITE_ADDR ?? "127.0.0.1:3000";
 const baseURL = `http://${address}`;
-import { ABSOLUTE_ADDRESS, SHORT_ADDRESS } from "./tests/servers";
+import { ABSOLUTE_ADDRESS, SHORT_ADDRESS, TLS_ADDRESS, TLS_URL } from "./tests/servers";
 
 export default defineConfig({
   testDir: "./tests",
@@ -61,18 +61,27 @@ export default defineConfig({
       TESSERA_SESSION_WARN_BEFORE_SECS: "20",
       TESSERA_SESSION_TOUCH_INTERVAL_SECS: "2",
     }),
+    server(TLS_ADDRESS, { TLS: "on", TESSERA_WEBAUTHN_ORIGINS: TLS_URL }),
   ],
 });
 
-function server(addr: string, settings: Record<string, string>) {
+function server(addr: string, { TLS, ...settings }: Record<string, string>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-"));
+  const tls = TLS === "on"
+    ? {
+        TESSERA_TLS_CERT_PATH: path.join(dir, "cert.pem"),
+        TESSERA_TLS_KEY_PATH: path.join(dir, "key.pem"),
+        TESSERA_TLS_SELF_SIGNED: "true",
+      }
+    : {};
   // Each server gets its own MFA key, as `make run` makes one.
   const keyFile = path.join(dir, "mfa.key");
   fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
   return {
     command: "target/debug/server",
     cwd: "..",
-    url: `http://${addr}/health`,
+    url: `${TLS === "on" ? "https" : "http"}://${addr}/health`,
+    ignoreHTTPSErrors: TLS === "on",
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "ignore" as const,
@@ -89,6 +98,7 @@ function server(addr: string, settings: Record<string, string>) {
       TESSERA_LOGIN_MAX_REGISTRATIONS_PER_ADDRESS: "10000",
       TESSERA_WEBAUTHN_ORIGINS: `http://localhost:${addr.split(":").pop()}`,
       RUST_LOG: "warn",
+      ...tls,
       ...settings,
     },
   };

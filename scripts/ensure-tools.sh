@@ -10,6 +10,7 @@
 #                                    wasm-bindgen-cli, wasm-opt)
 #   scripts/ensure-tools.sh e2e      the above + Chromium + Playwright packages
 #   scripts/ensure-tools.sh bench    the build tools + oha (load) + brotli (bundle size)
+#   scripts/ensure-tools.sh tls      the build tools + testssl.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,6 +96,18 @@ ensure_bench_tools() {
   fi
 }
 
+# `make tls-check`: Debian's testssl.sh (3.0.8 on bookworm).
+ensure_testssl() {
+  if command -v testssl >/dev/null || command -v testssl.sh >/dev/null; then
+    return
+  fi
+  say "installing Debian's testssl.sh (to check the TLS listener)"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq testssl.sh >/dev/null
+}
+
 ensure_playwright() {
   local installed
   installed=$(node -p 'require("./end2end/node_modules/@playwright/test/package.json").version' 2>/dev/null || true)
@@ -119,5 +132,8 @@ case "${1:-}" in
     ;;
   bench)
     ensure_bench_tools
+    ;;
+  tls)
+    ensure_testssl
     ;;
 esac

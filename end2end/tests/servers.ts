@@ -3,3 +3,7 @@ export const SHORT_ADDRESS = process.env.E2E_SHORT_ADDRESS ?? "127.0.0.1:3101"; 
 export const ABSOLUTE_ADDRESS = process.env.E2E_ABSOLUTE_ADDRESS ?? "127.0.0.1:3102"; // absolute 30 s
 export const SHORT_URL = `http://${SHORT_ADDRESS}`;
 export const ABSOLUTE_URL = `http://${ABSOLUTE_ADDRESS}`;
+// Built-in TLS (issue 13): a self-signed certificate for localhost made by
+// the server in its temporary directory; pages hydrate under the CSP.
+export const TLS_ADDRESS = process.env.E2E_TLS_ADDRESS ?? "127.0.0.1:3103";
+export const TLS_URL = `https://localhost:${TLS_ADDRESS.split(":").pop()}`;

@@ -3,12 +3,16 @@
 //! builder, as axum does it, plus:
 //! - a header read timeout (a client trickling its headers, slow loris, is
 //!   cut off) and a header size limit (431 beyond it);
+//! - TLS (`crate::tls`) when configured, the handshake held to the same
+//!   timeout;
 //! - graceful shutdown: on the first SIGTERM or SIGINT no new connection is
 //!   accepted, idle keep-alive connections are closed, and requests in
 //!   flight get `[server] shutdown_grace_secs` to finish; a second signal,
 //!   or the end of the grace period, stops at once.
 
+use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -24,6 +28,9 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use app::ssr::config::ServerSettings;
+use app::ssr::web::ServedOverTls;
+
+use crate::tls::Certificates;
 
 /// How the server stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +43,7 @@ pub enum Stopped {
 
 /// The process's stop requests: the first starts a graceful shutdown, the
 /// second forces it.
+#[derive(Clone)]
 pub struct StopSignals {
     count: watch::Receiver<u32>,
 }
@@ -72,15 +80,25 @@ impl StopSignals {
     }
 }
 
+/// What each connection is held to.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    header_timeout: Duration,
+    max_header_bytes: usize,
+}
+
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     settings: &ServerSettings,
     mut signals: StopSignals,
+    tls: Option<Arc<Certificates>>,
 ) -> Stopped {
-    let header_timeout = Duration::from_secs(settings.request_timeout_secs);
-    // hyper's minimum buffer is 8 KiB; headers beyond it get 431.
-    let max_header_bytes = settings.max_header_bytes.max(8192);
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(settings.request_timeout_secs),
+        // hyper's minimum buffer is 8 KiB; headers beyond it get 431.
+        max_header_bytes: settings.max_header_bytes.max(8192),
+    };
     // Each connection holds a receiver; the sender sees them all gone.
     let (close_tx, close_rx) = watch::channel(());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -99,38 +117,23 @@ pub async fn serve(
                 continue;
             }
         };
-        let service = router.clone().map_request(move |req: Request<Incoming>| {
-            let mut req = req.map(Body::new);
-            req.extensions_mut().insert(ConnectInfo(peer));
-            req
-        });
-        let service = TowerToHyperService::new(service);
-        let mut stop = stop_rx.clone();
+        let router = router.clone();
+        let stop = stop_rx.clone();
         let close_rx = close_rx.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let mut builder = Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .max_buf_size(max_header_bytes);
-            builder
-                .http2()
-                .timer(TokioTimer::new())
-                .max_header_list_size(u32::try_from(max_header_bytes).unwrap_or(u32::MAX));
-            let mut conn =
-                pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
-            loop {
-                tokio::select! {
-                    result = conn.as_mut() => {
-                        if let Err(error) = result {
-                            tracing::debug!(%error, "connection ended with an error");
+            match tls {
+                None => serve_connection(stream, peer, false, router, limits, stop).await,
+                Some(certificates) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(certificates.current());
+                    // The handshake is held to the header timeout too.
+                    match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, peer, true, router, limits, stop).await
                         }
-                        break;
-                    }
-                    _ = stop.wait_for(|stopping| *stopping) => {
-                        // Finish the request in flight, then close.
-                        conn.as_mut().graceful_shutdown();
+                        Ok(Err(error)) => tracing::debug!(%error, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
             }
@@ -156,6 +159,54 @@ pub async fn serve(
         () = signals.reaches(2) => {
             tracing::warn!("second signal: stopping now");
             Stopped::Forced
+        }
+    }
+}
+
+/// One connection, HTTP/1.1 or HTTP/2, until it ends or the server stops
+/// (then its request in flight is finished first).
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    over_tls: bool,
+    router: Router,
+    limits: ConnectionLimits,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = router.map_request(move |req: Request<Incoming>| {
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if over_tls {
+            req.extensions_mut().insert(ServedOverTls);
+        }
+        req
+    });
+    let service = TowerToHyperService::new(service);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    let mut conn = pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                break;
+            }
+            _ = stop.wait_for(|stopping| *stopping) => {
+                // Finish the request in flight, then close.
+                conn.as_mut().graceful_shutdown();
+            }
         }
     }
 }

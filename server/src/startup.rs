@@ -30,6 +30,7 @@ use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRou
 use tokio::net::TcpListener;
 
 use crate::serve::{StopSignals, Stopped};
+use crate::tls::Certificates;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
@@ -53,11 +54,14 @@ pub enum StartupError {
     MfaCheck(#[from] sqlx::Error),
     #[error(
         "refusing to serve plain HTTP on {0}: session cookies would cross the network \
-         unencrypted. Listen on a loopback address (127.0.0.1) behind a reverse proxy that \
-         terminates TLS, and list that proxy in [proxy] trusted (TESSERA_PROXY_TRUSTED); \
-         see the README, \"Deployment\""
+         unencrypted. Turn on built-in TLS ([tls] cert_path and key_path), or listen on a \
+         loopback address (127.0.0.1) behind a reverse proxy that terminates TLS and list \
+         that proxy in [proxy] trusted (TESSERA_PROXY_TRUSTED); see the README, \
+         \"Deployment\""
     )]
     PlainHttpOnPublicAddress(SocketAddr),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -69,6 +73,10 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// With `[tls]` on: the certificate new connections get.
+    tls: Option<Arc<Certificates>>,
+    /// With `[tls] redirect_addr`: the plain-HTTP listener that redirects.
+    redirect: Option<TcpListener>,
 }
 
 impl Application {
@@ -84,9 +92,38 @@ impl Application {
         // ASVS 12.2.1 / the seed's "always HTTPS": plain HTTP only where no
         // network sits between us and the TLS terminator we trust.
         let address = leptos_options.site_addr;
-        if !address.ip().is_loopback() && settings.proxy.trusted.trim().is_empty() {
+        let tls = &settings.tls;
+        if !tls.enabled() && !address.ip().is_loopback() && settings.proxy.trusted.trim().is_empty()
+        {
             return Err(StartupError::PlainHttpOnPublicAddress(address));
         }
+        let certificates = if tls.enabled() {
+            if tls.self_signed && crate::tls::ensure_self_signed(&tls.cert_path, &tls.key_path)? {
+                tracing::warn!(
+                    cert = %tls.cert_path.display(),
+                    "created a self-signed certificate for localhost (development only)"
+                );
+            }
+            Some(Arc::new(Certificates::load(&tls.cert_path, &tls.key_path)?))
+        } else {
+            None
+        };
+        let redirect = match tls.redirect_addr.trim() {
+            "" => None,
+            // `validate` parsed it.
+            text => {
+                let address: SocketAddr = text.parse().map_err(|_| {
+                    StartupError::Settings(ConfigError::Invalid(format!(
+                        "tls.redirect_addr: {text}"
+                    )))
+                })?;
+                Some(
+                    TcpListener::bind(address)
+                        .await
+                        .map_err(|source| StartupError::Listen { address, source })?,
+                )
+            }
+        };
         for warning in settings.warnings() {
             tracing::warn!("{warning}");
         }
@@ -150,6 +187,8 @@ impl Application {
             router: router(state.clone()),
             listener,
             state,
+            tls: certificates,
+            redirect,
         })
     }
 
@@ -172,21 +211,87 @@ impl Application {
 
     /// As `run_until_stopped`, stopped by SIGTERM/SIGINT (`main`).
     pub async fn run_until_signalled(self) -> std::io::Result<Stopped> {
+        if let Some(certificates) = &self.tls {
+            certificates.reload_on_sighup()?;
+        }
         self.run_until(StopSignals::from_os()?).await
     }
 
+    /// The plain-HTTP redirect listener's address, when there is one.
+    pub fn redirect_address(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The certificates in use (tests reload them).
+    pub fn certificates(&self) -> Option<Arc<Certificates>> {
+        self.tls.clone()
+    }
+
     async fn run_until(self, signals: StopSignals) -> std::io::Result<Stopped> {
+        if let Some(listener) = self.redirect {
+            let https_port = self.listener.local_addr()?.port();
+            let settings = self.state.settings.server.clone();
+            let signals = signals.clone();
+            tokio::spawn(async move {
+                crate::serve::serve(
+                    listener,
+                    redirect_to_https(https_port),
+                    &settings,
+                    signals,
+                    None,
+                )
+                .await
+            });
+        }
         let stopped = crate::serve::serve(
             self.listener,
             self.router,
             &self.state.settings.server,
             signals,
+            self.tls,
         )
         .await;
         self.state.db.close().await;
         tracing::info!(?stopped, "stopped");
         Ok(stopped)
     }
+}
+
+/// The plain-HTTP listener's one answer: 308 to the same host and path on
+/// the HTTPS port (the method and body are kept by a 308). Nothing else is
+/// served over plain HTTP, so no cookie is ever set there.
+fn redirect_to_https(https_port: u16) -> Router {
+    use axum::http::{header, uri::Authority, StatusCode};
+    use axum::response::IntoResponse;
+    Router::new().fallback(move |req: Request<Body>| async move {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<Authority>().ok());
+        let Some(host) = host else {
+            return (
+                StatusCode::BAD_REQUEST,
+                "HTTPS only: a Host header is needed",
+            )
+                .into_response();
+        };
+        let port = if https_port == 443 {
+            String::new()
+        } else {
+            format!(":{https_port}")
+        };
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let location = format!("https://{}{port}{path}", host.host());
+        (
+            StatusCode::PERMANENT_REDIRECT,
+            [
+                (header::LOCATION, location),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+        )
+            .into_response()
+    })
 }
 
 /// The routes, then the layers. In `ServiceBuilder` the first layer is the

@@ -23,6 +23,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub proxy: ProxySettings,
     pub server: ServerSettings,
+    pub tls: TlsSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -142,6 +143,29 @@ impl Default for LoginSettings {
             max_registrations_per_address: 20,
             failure_window_secs: 900,
         }
+    }
+}
+
+/// Built-in TLS (issue 13). Off while `cert_path` is empty.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM certificate chain; re-read on SIGHUP.
+    pub cert_path: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1); re-read on SIGHUP.
+    pub key_path: PathBuf,
+    /// Create a self-signed certificate for localhost, 127.0.0.1 and ::1
+    /// at the paths above when they do not exist (`make run-tls`; never
+    /// for a real deployment).
+    pub self_signed: bool,
+    /// A plain-HTTP listener that only redirects (308) to HTTPS; empty for
+    /// none.
+    pub redirect_addr: String,
+}
+
+impl TlsSettings {
+    pub fn enabled(&self) -> bool {
+        !self.cert_path.as_os_str().is_empty()
     }
 }
 
@@ -519,6 +543,23 @@ impl Settings {
         ];
         if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
             return Err(ConfigError::Invalid((*message).to_owned()));
+        }
+        if self.tls.enabled() == self.tls.key_path.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid(
+                "tls.cert_path and tls.key_path go together (both empty: TLS off)".to_owned(),
+            ));
+        }
+        if !self.tls.redirect_addr.trim().is_empty() {
+            if !self.tls.enabled() {
+                return Err(ConfigError::Invalid(
+                    "tls.redirect_addr needs TLS on (tls.cert_path)".to_owned(),
+                ));
+            }
+            self.tls
+                .redirect_addr
+                .trim()
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| ConfigError::Invalid(format!("tls.redirect_addr: {e}")))?;
         }
         crate::ssr::proxy::parse_trusted(&self.proxy.trusted)
             .map_err(|why| ConfigError::Invalid(format!("proxy.trusted: {why}")))?;
