@@ -9,7 +9,7 @@
 //! Navigation between pages is a plain page load.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -20,6 +20,9 @@ use crate::pages::{
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The build's name, content-hashed at start-up when the files exist
+    // (`ssr::assets`): cached for a year, replaced by the next build.
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,6 +31,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 {watching().then(|| view! { <AutoReload options=options.clone()/> })}
                 <HydrationScripts options islands=true/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <MetaTags/>
             </head>
@@ -50,7 +54,6 @@ fn watching() -> bool {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/tessera.css"/>
         <Title text="Tessera"/>
         <Router>
             <SiteHeader/>

@@ -73,7 +73,7 @@ test("the about page states the session policy to visitors", async ({ page }) =>
   expect((await page.context().cookies()).find((c) => c.name === "__Host-sid")).toBeUndefined();
 });
 
-test("pages are never cached; the build's assets are revalidated", async ({ page }) => {
+test("pages are never cached; the build's assets have content-hashed names cached for a year", async ({ page }) => {
   const assets: { url: string; cacheControl: string }[] = [];
   page.on("response", (r) => {
     if (/\/pkg\/tessera[^/]*\.(wasm|js|css)$/.test(r.url())) {
@@ -83,11 +83,15 @@ test("pages are never cached; the build's assets are revalidated", async ({ page
   const document = await page.goto("/login");
   await waitForHydration(page);
   expect(document?.headers()["cache-control"]).toBe("no-store");
-  // The stylesheet, the JS glue and the wasm.
+  // The stylesheet, the JS glue and the wasm, each by its hashed name.
   expect(assets.map((a) => a.url.split(".").pop()).sort()).toEqual(["css", "js", "wasm"]);
   for (const asset of assets) {
-    expect(asset.cacheControl, asset.url).toBe("no-cache");
+    expect(asset.url).toMatch(/\/pkg\/tessera\.[A-Za-z0-9_-]{22}\.(js|wasm|css)$/);
+    expect(asset.cacheControl, asset.url).toBe("public, max-age=31536000, immutable");
   }
+  // The plain names still answer, revalidated on each use.
+  const plain = await page.request.get("/pkg/tessera.css");
+  expect(plain.headers()["cache-control"]).toBe("no-cache");
 });
 
 test("the profile form answers in the page: a refusal keeps the text, then it saves", async ({ page }) => {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::app::{shell, App};
+use app::ssr::assets::HashedAssets;
 use app::ssr::clock::SharedClock;
 use app::ssr::config::{ConfigError, Settings};
 use app::ssr::db::{connect_and_migrate, DbError};
@@ -84,7 +85,7 @@ impl Application {
     /// a free port, for tests) and starts the session clean-up task.
     pub async fn build(
         settings: Settings,
-        leptos_options: LeptosOptions,
+        mut leptos_options: LeptosOptions,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
         // Settings built in code (tests) pass the same checks as a file.
@@ -140,6 +141,15 @@ impl Application {
             .map_err(|why| {
                 StartupError::Settings(ConfigError::Invalid(format!("[webauthn]: {why}")))
             })?;
+        // Pages name the build's files by their content hash (issue 13).
+        let assets = HashedAssets::of_build(
+            std::path::Path::new(&*leptos_options.site_root),
+            &leptos_options.site_pkg_dir,
+            &leptos_options.output_name,
+        );
+        if let Some(assets) = &assets {
+            leptos_options.output_name = assets.hashed_stem().into();
+        }
         let session_policy = SessionPolicy::new(&settings.session);
         let sessions = Arc::new(SqliteSessionStore::new(
             db.clone(),
@@ -184,7 +194,7 @@ impl Application {
             .map_err(|source| StartupError::Listen { address, source })?;
         spawn_session_cleanup(state.clone());
         Ok(Self {
-            router: router(state.clone()),
+            router: router(state.clone(), assets),
             listener,
             state,
             tls: certificates,
@@ -296,7 +306,7 @@ fn redirect_to_https(https_port: u16) -> Router {
 
 /// The routes, then the layers. In `ServiceBuilder` the first layer is the
 /// outermost: a request meets them in the order they are written.
-fn router(state: AppState) -> Router {
+fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
     let context = {
         let state = state.clone();
         move || {
@@ -372,7 +382,13 @@ fn router(state: AppState) -> Router {
             // refused request (a wrong code, 401) still saves what it
             // recorded (the count of wrong codes); only a 500 saves nothing.
             .layer(map_response(server_fn_status))
-            .layer(from_fn_with_state(state, resolve_session)),
+            .layer(from_fn_with_state(state, resolve_session))
+            // Innermost, after the cache policy saw the hashed name: the
+            // hashed names are served from the build's plain files.
+            .map_request(move |req: Request<Body>| match &assets {
+                Some(assets) => assets.rewrite(req),
+                None => req,
+            }),
     )
 }
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod alerts;
+pub mod assets;
 pub mod audit;
 pub mod clock;
 pub mod config;

@@ -568,10 +568,10 @@ fn split_authority(authority: &str, default_port: u16) -> Option<(&str, u16)> {
 /// - pages and every dynamic answer: `no-store`, never kept by the browser
 ///   (Back after logout must not show account data) or a proxy (OWASP
 ///   cheat sheet, "Web Content Caching");
-/// - static files whose names carry a content hash (`name.HASH.ext`):
-///   kept for a year, since a new build has new names;
-/// - other static files (today all of them: the wasm, JS and CSS keep
-///   their plain names, see the README's Known limitations): `no-cache`,
+/// - static files whose names carry a content hash (`name.HASH.ext`: the
+///   build's JS, wasm and CSS as pages name them, `ssr::assets`): kept for
+///   a year, since a new build has new names;
+/// - other static files (the favicon, the plain names): `no-cache`,
 ///   revalidated on each use.
 pub async fn cache_policy(req: Request<Body>, next: Next) -> Response {
     let policy = cache_control_for(req.uri().path());
