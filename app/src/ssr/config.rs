@@ -32,6 +32,9 @@ pub struct DatabaseSettings {
     /// SQLite database file; its directory is created at start.
     pub path: PathBuf,
     pub max_connections: u32,
+    /// How long a writer waits for another writer's lock (SQLite retries
+    /// with a growing sleep) before the request gets 503.
+    pub busy_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -39,6 +42,7 @@ impl Default for DatabaseSettings {
         Self {
             path: PathBuf::from("data/tessera.db"),
             max_connections: 8,
+            busy_timeout_ms: 5_000,
         }
     }
 }

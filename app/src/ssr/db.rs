@@ -46,7 +46,10 @@ pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<SqlitePo
         // pages that SQLite's own 2 MB cache no longer holds (make bench:
         // W1 at 1,000,000 sessions vs at 1,000).
         .pragma("mmap_size", "268435456")
-        .busy_timeout(Duration::from_secs(5));
+        // A writer that finds the database locked by another is retried by
+        // SQLite's busy handler (sleeps of 1, 2, 5, 10 ... ms) for up to
+        // this long; past it the request gets 503 (`error::internal`).
+        .busy_timeout(Duration::from_millis(settings.busy_timeout_ms));
     let pool = SqlitePoolOptions::new()
         .max_connections(settings.max_connections)
         // sqlx pings a connection before each checkout by default: a round
@@ -57,4 +60,15 @@ pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<SqlitePo
         .await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// A transaction that writes: `BEGIN IMMEDIATE` takes the write lock at
+/// once, so a lock held by another writer is waited for by the busy
+/// handler. (A deferred `BEGIN` that reads first and writes later fails at
+/// once with SQLITE_BUSY_SNAPSHOT when another writer committed meanwhile:
+/// no retry can help it then.)
+pub async fn write_transaction(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
 }

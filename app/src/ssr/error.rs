@@ -21,12 +21,35 @@ pub fn error_chain(error: &dyn Error) -> String {
     text
 }
 
-/// Logs an unexpected error and turns it into the generic `Internal`.
+/// Logs an unexpected error and turns it into the generic `Internal`; a
+/// database still locked by another writer after SQLite's own bounded
+/// retries (`[database] busy_timeout_ms`) is `Busy` instead: 503 with
+/// `Retry-After`, not a 500 (issue 13).
 #[track_caller]
-pub fn internal<E: Error>(error: E) -> AppError {
+pub fn internal<E: Error + 'static>(error: E) -> AppError {
     let at = std::panic::Location::caller();
+    if is_database_busy(&error) {
+        tracing::warn!(error = %error_chain(&error), at = %at, "database busy: 503");
+        return AppError::Busy(1);
+    }
     tracing::error!(error = %error_chain(&error), at = %at, "internal error");
     AppError::Internal
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED (with any extended code) anywhere in the
+/// error's chain.
+pub fn is_database_busy(error: &(dyn Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(sqlx::Error::Database(database)) = error.downcast_ref::<sqlx::Error>() {
+            let code = database.code().and_then(|c| c.parse::<i32>().ok());
+            if matches!(code.map(|c| c & 0xff), Some(5 | 6)) {
+                return true;
+            }
+        }
+        current = error.source();
+    }
+    false
 }
 
 /// An error answered outside a server function (middleware: cross-site

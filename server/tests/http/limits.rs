@@ -158,3 +158,59 @@ async fn oversized_headers_are_refused() {
     assert_eq!(res.status(), 431);
     assert_eq!(app.get("/about", None).await.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_behind_another_writers_lock_waits_or_gets_503_never_500() {
+    let app = spawn_app_with(|s| s.database.busy_timeout_ms = 300).await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let save = |name: &'static str| {
+        let app = &app;
+        let sid = sid.clone();
+        async move {
+            app.post_form(
+                "/api/profile",
+                &[("display_name", name), ("about", "")],
+                Some(&sid),
+            )
+            .await
+        }
+    };
+    // Another writer (a second process, a backup) holds the lock longer
+    // than the busy timeout: a clear 503, nothing half-written.
+    let mut other = app.db().await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .expect("lock");
+    let started = Instant::now();
+    let refused = save("Locked out").await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "it waited first"
+    );
+    assert_eq!(refused.text().await.expect("body"), "{\"Busy\":1}");
+    sqlx::query("ROLLBACK")
+        .execute(&mut other)
+        .await
+        .expect("unlock");
+    assert!(!app.page("/account", &sid).await.contains("Locked out"));
+
+    // Held shorter than the timeout: the write waits for it and succeeds.
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .expect("lock");
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sqlx::query("ROLLBACK")
+            .execute(&mut other)
+            .await
+            .expect("unlock");
+    });
+    let saved = save("Waited").await;
+    assert_eq!(saved.status(), 200);
+    release.await.expect("released");
+    assert!(app.page("/account", &sid).await.contains("Waited"));
+}

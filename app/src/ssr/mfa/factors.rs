@@ -93,7 +93,9 @@ pub async fn enable(
     codes: &[RecoveryCode],
 ) -> Result<bool, AppError> {
     let sealed = key(state)?.seal(user_id, secret.as_bytes());
-    let mut tx = state.db.begin().await.map_err(internal)?;
+    let mut tx = crate::ssr::db::write_transaction(&state.db)
+        .await
+        .map_err(internal)?;
     let inserted = sqlx::query(
         "INSERT INTO totp_factors (user_id, secret_sealed, enabled_at, last_step) \
          VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id) DO NOTHING",
@@ -119,7 +121,9 @@ pub async fn replace_recovery_codes(
     user_id: i64,
     codes: &[RecoveryCode],
 ) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await.map_err(internal)?;
+    let mut tx = crate::ssr::db::write_transaction(&state.db)
+        .await
+        .map_err(internal)?;
     store_codes(&mut tx, user_id, codes).await?;
     tx.commit().await.map_err(internal)
 }
@@ -147,7 +151,9 @@ async fn store_codes(
 
 /// Turns MFA off: the secret and every recovery code are deleted.
 pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await.map_err(internal)?;
+    let mut tx = crate::ssr::db::write_transaction(&state.db)
+        .await
+        .map_err(internal)?;
     for statement in [
         "DELETE FROM totp_factors WHERE user_id = ?1",
         "DELETE FROM recovery_codes WHERE user_id = ?1",
@@ -272,7 +278,9 @@ pub async fn reseal_all(
     old: &SealingKey,
     new: &SealingKey,
 ) -> Result<u64, String> {
-    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    let mut tx = crate::ssr::db::write_transaction(db)
+        .await
+        .map_err(|e| e.to_string())?;
     let rows: Vec<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT user_id, secret_sealed FROM totp_factors")
             .fetch_all(&mut *tx)

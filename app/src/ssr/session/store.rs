@@ -360,7 +360,9 @@ impl SessionStore for SqliteSessionStore {
             Some(previous) => self.policy.touch(previous, now),
             None => self.policy.start(now),
         };
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = crate::ssr::db::write_transaction(&self.pool)
+            .await
+            .map_err(backend)?;
         loop {
             record.id = new_session_id();
             let inserted = sqlx::query(
