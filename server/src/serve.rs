@@ -10,7 +10,7 @@
 //!   flight get `[server] shutdown_grace_secs` to finish; a second signal,
 //!   or the end of the grace period, stops at once.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,13 +87,64 @@ struct ConnectionLimits {
     max_header_bytes: usize,
 }
 
+/// Open connections per client IP, so that one address cannot take every
+/// connection the process can hold. Peers that are trusted proxies carry
+/// many clients and are exempt.
+struct ConnectionsPerIp {
+    max: u32,
+    exempt: Vec<app::ssr::proxy::Network>,
+    open: std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>,
+}
+
+/// One open connection, counted until dropped.
+struct Counted {
+    table: Arc<ConnectionsPerIp>,
+    ip: IpAddr,
+}
+
+impl ConnectionsPerIp {
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Option<Counted>> {
+        if self.max == 0 || self.exempt.iter().any(|net| net.contains(ip)) {
+            return Some(None);
+        }
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(ip).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(Some(Counted {
+            table: self.clone(),
+            ip,
+        }))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     settings: &ServerSettings,
+    trusted_proxies: Vec<app::ssr::proxy::Network>,
     mut signals: StopSignals,
     tls: Option<Arc<Certificates>>,
 ) -> Stopped {
+    let per_ip = Arc::new(ConnectionsPerIp {
+        max: settings.max_connections_per_ip,
+        exempt: trusted_proxies,
+        open: Default::default(),
+    });
     let limits = ConnectionLimits {
         header_timeout: Duration::from_secs(settings.request_timeout_secs),
         // hyper's minimum buffer is 8 KiB; headers beyond it get 431.
@@ -117,6 +168,11 @@ pub async fn serve(
                 continue;
             }
         };
+        let Some(counted) = per_ip.admit(peer.ip()) else {
+            tracing::warn!(ip = %peer.ip(), "too many connections from one address: closed");
+            drop(stream);
+            continue;
+        };
         let router = router.clone();
         let stop = stop_rx.clone();
         let close_rx = close_rx.clone();
@@ -137,6 +193,7 @@ pub async fn serve(
                     }
                 }
             }
+            drop(counted);
             drop(close_rx);
         });
     }

@@ -247,6 +247,7 @@ impl Application {
                     listener,
                     redirect_to_https(https_port),
                     &settings,
+                    Vec::new(),
                     signals,
                     None,
                 )
@@ -257,6 +258,7 @@ impl Application {
             self.listener,
             self.router,
             &self.state.settings.server,
+            self.state.trusted_proxies.clone(),
             signals,
             self.tls,
         )

@@ -190,6 +190,9 @@ pub struct ServerSettings {
     pub max_concurrent_requests: u32,
     /// Request headers larger than this in total are refused (431).
     pub max_header_bytes: usize,
+    /// Open connections from one IP address (trusted proxies exempt);
+    /// more are closed at once. 0 = no limit.
+    pub max_connections_per_ip: u32,
 }
 
 impl Default for ServerSettings {
@@ -199,6 +202,7 @@ impl Default for ServerSettings {
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
             max_header_bytes: 16 * 1024,
+            max_connections_per_ip: 256,
         }
     }
 }

@@ -214,3 +214,30 @@ async fn a_write_behind_another_writers_lock_waits_or_gets_503_never_500() {
     release.await.expect("released");
     assert!(app.page("/account", &sid).await.contains("Waited"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_hold_more_than_its_share_of_connections() {
+    let app = spawn_app_with(|s| s.server.max_connections_per_ip = 2).await;
+    let mut held = vec![connect(&app).await, connect(&app).await];
+    // Let the server count both before the third arrives.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = connect(&app).await;
+    let mut buffer = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(2), third.read(&mut buffer)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "the third is closed at once: {closed:?}"
+    );
+    // The two held ones still work.
+    for stream in &mut held {
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let n = stream.read(&mut buffer).await.expect("read");
+        assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200"));
+    }
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(app.get("/health", None).await.status(), 200, "free again");
+}
