@@ -1,7 +1,8 @@
-//! Graceful shutdown (issue 13), on the real binary: SIGTERM while 50
-//! sign-ins are in flight. Every one is answered (none lost), the server
-//! exits cleanly, and after a restart on the same database every session
-//! still works.
+//! Signals on the real binary (issue 13): SIGTERM while 50 sign-ins are in
+//! flight (every one is answered, the server exits cleanly, and after a
+//! restart on the same database every session still works); a second
+//! signal stops at once; SIGHUP reloads the TLS certificate without
+//! dropping open connections.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -25,6 +26,10 @@ impl Drop for Server {
 }
 
 fn start(db: &Path) -> Server {
+    start_with(db, &[])
+}
+
+fn start_with(db: &Path, extra: &[(&str, String)]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -39,12 +44,18 @@ fn start(db: &Path) -> Server {
         .env("TESSERA_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000")
         .env("TESSERA_SERVER_SHUTDOWN_GRACE_SECS", "20")
         .env("RUST_LOG", "warn")
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::null())
         .spawn()
         .expect("the server starts");
+    let tls = extra.iter().any(|(k, _)| *k == "TESSERA_TLS_CERT_PATH");
     Server {
         child,
-        base: format!("http://127.0.0.1:{port}"),
+        base: if tls {
+            format!("https://localhost:{port}")
+        } else {
+            format!("http://127.0.0.1:{port}")
+        },
     }
 }
 
@@ -176,4 +187,123 @@ async fn sigterm_answers_every_request_in_flight_and_sessions_survive_a_restart(
     }
     drop(restarted);
     drop(server);
+}
+
+fn signal(server: &Server, name: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+}
+
+async fn exit_status(server: &mut Server, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit in {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_stops_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("t.db");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut server = start(&db);
+    wait_up(&http, &server.base).await;
+    let names: Vec<String> = (0..USERS).map(|i| format!("user{i:02}")).collect();
+    for name in &names {
+        let res = http
+            .post(format!("{}/api/register", server.base))
+            .form(&[
+                ("username", name.as_str()),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("register");
+        assert!(res.status().is_success());
+    }
+    let sign_ins: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let (http, base, name) = (http.clone(), server.base.clone(), name.clone());
+            tokio::spawn(async move { sign_in(&http, &base, &name).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    signal(&server, "TERM");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    signal(&server, "TERM");
+    let status = exit_status(&mut server, Duration::from_secs(5)).await;
+    assert_eq!(status.code(), Some(1), "forced: not every request finished");
+    let answered = futures::future::join_all(sign_ins)
+        .await
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Ok(_))))
+        .count();
+    assert!(answered < USERS, "it did not wait for all {USERS}");
+}
+
+fn trusting(pem: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(pem).expect("PEM"))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_certificate_and_open_connections_stay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let server = start_with(
+        &dir.path().join("t.db"),
+        &[
+            ("TESSERA_TLS_CERT_PATH", cert.display().to_string()),
+            ("TESSERA_TLS_KEY_PATH", key.display().to_string()),
+            ("TESSERA_TLS_SELF_SIGNED", "true".to_owned()),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cert.exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let old_pem = std::fs::read(&cert).expect("the server made a certificate");
+    let old_client = trusting(&old_pem);
+    wait_up(&old_client, &server.base).await;
+    let health = format!("{}/health", server.base);
+
+    std::fs::remove_file(&cert).expect("rm");
+    assert!(server::tls::ensure_self_signed(&cert, &key).expect("a new one"));
+    let new_pem = std::fs::read(&cert).expect("new");
+    signal(&server, "HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut reloaded = false;
+    while !reloaded && Instant::now() < deadline {
+        reloaded = trusting(&new_pem).get(&health).send().await.is_ok();
+        if !reloaded {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert!(reloaded, "new connections get the new certificate");
+    assert!(
+        trusting(&old_pem).get(&health).send().await.is_err(),
+        "and not the old one"
+    );
+    // The connection opened before the reload is still served.
+    let res = old_client.get(&health).send().await.expect("kept alive");
+    assert_eq!(res.status(), 200);
 }
