@@ -108,21 +108,20 @@ async fn is_signed_in(http: &reqwest::Client, base: &str, sid: &str) -> bool {
     res.status() == 200
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_answers_every_request_in_flight_and_sessions_survive_a_restart() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("t.db");
-    let http = reqwest::Client::builder()
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("client");
+        .expect("client")
+}
 
-    let mut server = start(&db);
-    wait_up(&http, &server.base).await;
+/// Registers `USERS` users (returned) and `also`.
+async fn register_users(http: &reqwest::Client, base: &str, also: &[&str]) -> Vec<String> {
     let names: Vec<String> = (0..USERS).map(|i| format!("user{i:02}")).collect();
-    for name in names.iter().chain(std::iter::once(&"keeper".to_owned())) {
+    let extra = also.iter().map(|name| (*name).to_owned());
+    for name in names.iter().cloned().chain(extra) {
         let res = http
-            .post(format!("{}/api/register", server.base))
+            .post(format!("{base}/api/register"))
             .form(&[
                 ("username", name.as_str()),
                 ("password", PASSWORD),
@@ -133,6 +132,17 @@ async fn sigterm_answers_every_request_in_flight_and_sessions_survive_a_restart(
             .expect("register");
         assert!(res.status().is_success(), "{name}: {}", res.status());
     }
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_answers_every_request_in_flight_and_sessions_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("t.db");
+    let http = client();
+    let mut server = start(&db);
+    wait_up(&http, &server.base).await;
+    let names = register_users(&http, &server.base, &["keeper"]).await;
     let keeper = sign_in(&http, &server.base, "keeper")
         .await
         .expect("keeper signs in");
@@ -215,26 +225,10 @@ async fn exit_status(server: &mut Server, within: Duration) -> std::process::Exi
 async fn a_second_signal_stops_at_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("t.db");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let http = client();
     let mut server = start(&db);
     wait_up(&http, &server.base).await;
-    let names: Vec<String> = (0..USERS).map(|i| format!("user{i:02}")).collect();
-    for name in &names {
-        let res = http
-            .post(format!("{}/api/register", server.base))
-            .form(&[
-                ("username", name.as_str()),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ])
-            .send()
-            .await
-            .expect("register");
-        assert!(res.status().is_success());
-    }
+    let names = register_users(&http, &server.base, &[]).await;
     let sign_ins: Vec<_> = names
         .iter()
         .map(|name| {
