@@ -90,8 +90,8 @@ async fn run(format: LogFormat) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     match format {
-        LogFormat::Text => println!("Tessera is running at http://{}", app.address()),
-        LogFormat::Json => tracing::info!(address = %app.address(), "Tessera is running"),
+        LogFormat::Text => println!("Tessera is running at {}", app.url()),
+        LogFormat::Json => tracing::info!(url = %app.url(), "Tessera is running"),
     }
     match app.run_until_signalled().await.map_err(|e| e.to_string())? {
         server::serve::Stopped::Gracefully => Ok(()),

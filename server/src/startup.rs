@@ -208,6 +208,12 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// Where to point a browser: `https://` with built-in TLS.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.address())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }

@@ -73,6 +73,7 @@ async fn spawn_tls_app() -> TlsApp {
     let app = Application::build(settings, options, Arc::new(ManualClock::starting_now()))
         .await
         .expect("builds with TLS");
+    assert_eq!(app.url(), format!("https://{}", app.address()));
     let https = format!("https://localhost:{}", app.address().port());
     let redirect = app.redirect_address().expect("a redirect listener");
     let certificates = app.certificates().expect("TLS on");
