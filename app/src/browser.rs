@@ -47,9 +47,9 @@ thread_local! {
     /// Tells this tab's messages from other tabs': a `BroadcastChannel`
     /// also delivers to other channel objects in the same tab.
     static TAB_ID: u32 = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-    /// Set while this tab signs out, so the countdown does not mistake the
-    /// session it is ending for one that was revoked.
-    static SIGNING_OUT: Cell<bool> = const { Cell::new(false) };
+    /// When this tab started signing out, so the countdown does not mistake
+    /// the session it is ending for one that was revoked.
+    static SIGNING_OUT: Cell<Option<i64>> = const { Cell::new(None) };
 }
 
 /// Sends `message` to the other tabs, as a query string with this tab's
@@ -78,11 +78,25 @@ pub fn message_from_other_tab(data: &str) -> Option<TabMessage> {
 }
 
 pub fn set_signing_out(on: bool) {
-    SIGNING_OUT.with(|flag| flag.set(on));
+    SIGNING_OUT.with(|since| since.set(on.then(now_ms)));
 }
 
 pub fn is_signing_out() -> bool {
-    SIGNING_OUT.with(Cell::get)
+    SIGNING_OUT.with(Cell::get).is_some()
+}
+
+/// A live session was reported by a request sent at `sent_ms`: if that was
+/// after the sign-out began, the sign-out failed and the countdown goes on
+/// as before. An answer to a request sent earlier (still in flight when
+/// the sign-out began) proves nothing: the flag stays, or a later check
+/// would read the ending session as "ended elsewhere" and race the
+/// sign-out's own page (seen once in CI).
+pub fn session_alive_as_of(sent_ms: i64) {
+    SIGNING_OUT.with(|since| {
+        if since.get().is_some_and(|began| sent_ms >= began) {
+            since.set(None);
+        }
+    });
 }
 
 /// Unsaved form text, kept in this tab's `sessionStorage` when the session

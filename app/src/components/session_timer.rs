@@ -72,7 +72,7 @@ impl Timer {
                 self.offset_ms
                     .set(countdown::clock_offset_ms(d.server_now_ms, sent, received));
                 self.adopt(d);
-                browser::set_signing_out(false);
+                browser::session_alive_as_of(sent);
                 if tell_tabs {
                     browser::post_to_other_tabs(&TabMessage::Deadlines(d));
                 }
