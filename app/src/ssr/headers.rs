@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -101,7 +101,7 @@ pub async fn security_headers(
 ) -> Response {
     // HSTS only on an HTTPS answer (RFC 6797 §7.2: ignored over HTTP).
     let https = crate::ssr::web::request_scheme(&state, &req) == "https";
-    let nonce = (!req.uri().path().starts_with("/pkg/")).then(new_nonce);
+    let nonce = renders_html(&req).then(new_nonce);
     if let Some(nonce) = &nonce {
         req.extensions_mut().insert(nonce.clone());
     }
@@ -117,13 +117,37 @@ pub async fn security_headers(
         );
     }
     let dev_reload_port = dev_reload_port(&state);
-    let policy = content_security_policy(nonce.as_ref().map(|n| &*n.0), dev_reload_port);
-    if let Ok(policy) = HeaderValue::from_str(&policy) {
+    let policy = match (&nonce, dev_reload_port) {
+        // Answers that are not pages (server functions, files, /health):
+        // the same policy without a nonce, built once.
+        (None, None) => Some(WITHOUT_NONCE.clone()),
+        (nonce, port) => HeaderValue::from_str(&content_security_policy(
+            nonce.as_ref().map(|n| &*n.0),
+            port,
+        ))
+        .ok(),
+    };
+    if let Some(policy) = policy {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.remove(header::SERVER);
     res
 }
+
+/// Only pages carry inline scripts: GET/HEAD that is neither a static file
+/// nor /health (`web::is_static_asset`) nor a server function (`/api/`).
+/// Nothing else needs a nonce drawn for it.
+fn renders_html(req: &Request<Body>) -> bool {
+    let path = req.uri().path();
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && !crate::ssr::web::is_static_asset(path)
+        && !path.starts_with("/api/")
+}
+
+static WITHOUT_NONCE: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    HeaderValue::from_str(&content_security_policy(None, None))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+});
 
 /// Hands this request's nonce to Leptos (in place of the one it draws),
 /// so that the scripts it writes carry the nonce the header names. Called

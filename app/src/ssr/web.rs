@@ -53,7 +53,7 @@ pub struct CurrentUser {
 /// Files served from the site root besides the build's `/pkg/`.
 const STATIC_FILES: &[&str] = &["/favicon.ico", "/favicon.svg", "/robots.txt"];
 
-fn is_static_asset(path: &str) -> bool {
+pub fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/health" || STATIC_FILES.contains(&path)
 }
 

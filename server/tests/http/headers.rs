@@ -87,6 +87,13 @@ async fn every_kind_of_response_carries_the_security_headers() {
     assert_hardened(&too_big, "a 413");
     let health = app.get("/health", None).await;
     assert_hardened(&health, "the health check");
+    // Only pages carry inline scripts, so only pages get a nonce.
+    for res in [&health, &status, &file] {
+        let csp = res.headers()["content-security-policy"].to_str().expect("ASCII");
+        assert!(!csp.contains("'nonce-"), "{csp}");
+    }
+    let page_csp = account.headers()["content-security-policy"].to_str().expect("ASCII");
+    assert!(page_csp.contains("'nonce-"), "{page_csp}");
 }
 
 fn nonce_of(res: &reqwest::Response) -> String {
