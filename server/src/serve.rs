@@ -46,6 +46,8 @@ pub enum Stopped {
 #[derive(Clone)]
 pub struct StopSignals {
     count: watch::Receiver<u32>,
+    /// `never`'s sender, kept so that `count` never reports it closed.
+    _never: Option<Arc<watch::Sender<u32>>>,
 }
 
 impl StopSignals {
@@ -64,15 +66,19 @@ impl StopSignals {
                 tx.send_modify(|n| *n += 1);
             }
         });
-        Ok(Self { count })
+        Ok(Self {
+            count,
+            _never: None,
+        })
     }
 
     /// Never signalled (tests that run the app in-process).
     pub fn never() -> Self {
         let (tx, count) = watch::channel(0u32);
-        // Kept alive for the life of the process: `changed` then pends.
-        std::mem::forget(tx);
-        Self { count }
+        Self {
+            count,
+            _never: Some(Arc::new(tx)),
+        }
     }
 
     async fn reaches(&mut self, n: u32) {

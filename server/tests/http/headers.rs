@@ -89,10 +89,14 @@ async fn every_kind_of_response_carries_the_security_headers() {
     assert_hardened(&health, "the health check");
     // Only pages carry inline scripts, so only pages get a nonce.
     for res in [&health, &status, &file] {
-        let csp = res.headers()["content-security-policy"].to_str().expect("ASCII");
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .expect("ASCII");
         assert!(!csp.contains("'nonce-"), "{csp}");
     }
-    let page_csp = account.headers()["content-security-policy"].to_str().expect("ASCII");
+    let page_csp = account.headers()["content-security-policy"]
+        .to_str()
+        .expect("ASCII");
     assert!(page_csp.contains("'nonce-"), "{page_csp}");
 }
 
