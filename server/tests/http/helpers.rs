@@ -30,6 +30,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(ManualClock::starting_now(), configure).await
+}
+
+/// A server on a given clock: a second process on the same database must
+/// share the first one's time, or a second passing between the two start-ups
+/// ends a one-second delay the test expects to still hold.
+pub async fn spawn_app_with_clock(
+    clock: ManualClock,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     server::telemetry::init_with_default("error,tower_sessions_core=off,tower_http=off");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::default();
@@ -50,7 +60,6 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../public"))
         .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
-    let clock = ManualClock::starting_now();
     let app = Application::build(settings, leptos_options, Arc::new(clock.clone()))
         .await
         .expect("the app builds");

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{spawn_app_with, spawn_app_with_clock, TestApp, PASSWORD};
 
 async fn wrong(app: &TestApp, username: &str) -> reqwest::Response {
     app.post_form(
@@ -171,7 +171,7 @@ async fn the_throttle_survives_a_restart() {
     }
     // Another server process on the same database (as after a restart).
     let path = first.db_path.clone();
-    let second = spawn_app_with(move |s| {
+    let second = spawn_app_with_clock(first.clock.clone(), move |s| {
         s.database.path = path;
         s.login.max_failures_per_account = 2;
     })
