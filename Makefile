@@ -13,7 +13,7 @@ export RUSTFLAGS := --cfg erase_components
 run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
 	@scripts/dev-mfa-key.sh
 	@echo "Tessera will be at http://127.0.0.1:3000 once built."
-	cargo leptos serve
+	TESSERA_JWT_CREATE_KEY_IF_MISSING=true cargo leptos serve
 
 # The same over HTTPS with built-in TLS: https://localhost:3443, a self-signed
 # certificate for localhost made on first use in data/tls/ (README, "Trying
@@ -23,7 +23,7 @@ TLS_ENV := TESSERA_TLS_CERT_PATH=data/tls/localhost.pem \
 run-tls: tools
 	@scripts/dev-mfa-key.sh
 	@echo "Tessera will be at https://localhost:3443 once built."
-	$(TLS_ENV) TESSERA_TLS_REDIRECT_ADDR=127.0.0.1:3080 \
+	$(TLS_ENV) TESSERA_TLS_REDIRECT_ADDR=127.0.0.1:3080 TESSERA_JWT_CREATE_KEY_IF_MISSING=true \
 	  TESSERA_WEBAUTHN_ORIGINS=https://localhost:3443 \
 	  LEPTOS_SITE_ADDR=127.0.0.1:3443 cargo leptos serve
 

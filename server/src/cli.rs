@@ -6,6 +6,10 @@
 //! - `server rotate-mfa-key NEW_KEY_FILE`: seals every TOTP secret again
 //!   with the key in NEW_KEY_FILE (one transaction); then point
 //!   `[mfa] key_file` at it and restart.
+//! - `server jwt rotate`: a new access-token signing key in `[jwt]
+//!   key_dir` (the first one too); the previous key stays published until
+//!   its last token has expired, older ones are deleted. Servers pick the
+//!   new key up within `[jwt] reload_secs`.
 
 use app::ssr::admin;
 use app::ssr::config::Settings;
@@ -13,15 +17,20 @@ use app::ssr::db::connect_and_migrate;
 use app::ssr::mfa::factors;
 use app::ssr::mfa::sealing::SealingKey;
 
-pub const USAGE: &str =
-    "usage: server admin grant|revoke USERNAME | server rotate-mfa-key NEW_KEY_FILE";
+pub const USAGE: &str = "usage: server admin grant|revoke USERNAME | server rotate-mfa-key \
+                         NEW_KEY_FILE | server jwt rotate";
 
 /// Whether `command` is one of ours (else the server starts).
 pub fn is_command(command: &str) -> bool {
-    matches!(command, "admin" | "rotate-mfa-key")
+    matches!(command, "admin" | "rotate-mfa-key" | "jwt")
 }
 
 pub async fn run(settings: &Settings, args: &[String]) -> Result<String, String> {
+    if let [cmd, action] = args {
+        if cmd == "jwt" && action == "rotate" {
+            return rotate_jwt_key(settings);
+        }
+    }
     let db = connect_and_migrate(&settings.database)
         .await
         .map_err(|e| e.to_string())?;
@@ -61,4 +70,27 @@ pub async fn run(settings: &Settings, args: &[String]) -> Result<String, String>
         }
         _ => Err(USAGE.to_owned()),
     }
+}
+
+fn rotate_jwt_key(settings: &Settings) -> Result<String, String> {
+    use app::ssr::clock::{Clock, SystemClock};
+    let dir = &settings.jwt.key_dir;
+    let rotation = app::ssr::access_token::rotate(dir, SystemClock.now(), &settings.jwt)
+        .map_err(|e| e.to_string())?;
+    let mut message = format!(
+        "new access-token signing key {} in {}",
+        rotation.new_kid,
+        dir.display()
+    );
+    if !rotation.removed.is_empty() {
+        message.push_str(&format!(
+            "; deleted retired keys {}",
+            rotation.removed.join(", ")
+        ));
+    }
+    message.push_str(&format!(
+        "; running servers use it within [jwt] reload_secs ({} s)",
+        settings.jwt.reload_secs
+    ));
+    Ok(message)
 }

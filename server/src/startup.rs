@@ -63,6 +63,8 @@ pub enum StartupError {
     PlainHttpOnPublicAddress(SocketAddr),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    AccessTokenKeys(#[from] app::ssr::access_token::KeyError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -158,8 +160,11 @@ impl Application {
             settings.session.max_per_user,
             settings.session.cache_max_entries as usize,
         ));
+        let access_tokens =
+            app::ssr::access_token::AccessTokens::start(&settings.jwt, clock.now())?;
         let password = &settings.password;
         let state = AppState::new(Shared {
+            access_tokens,
             hasher: PasswordHasher::new(
                 password.hash_concurrency,
                 password.hash_thread_nice,
@@ -331,6 +336,9 @@ fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
 
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
+        // Bearer-token API and its public keys (issue 14).
+        .route("/api/v1/me", get(app::ssr::api_access::me))
+        .route("/.well-known/jwks.json", get(app::ssr::api_access::jwks))
         .route(
             "/account/security/recovery-codes.txt",
             get(app::ssr::web::recovery_codes_file),

@@ -86,6 +86,22 @@ async fn no_session_id_or_password_is_ever_logged() {
     let sid = helpers::session_set_cookie(res.headers())
         .expect("rotated")
         .value;
+    // An API access token, used, then refused once tampered with.
+    let minted: serde_json::Value = app
+        .post_form("/api/token", &[], Some(&sid))
+        .await
+        .json()
+        .await
+        .expect("a token");
+    let token = minted["access_token"].as_str().expect("token").to_owned();
+    for bearer in [token.clone(), format!("{token}x")] {
+        app.http
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("GET /api/v1/me");
+    }
     app.post_form("/api/mfa_begin", &[], Some(&sid)).await;
     let page = app.page("/account/security", &sid).await;
     let shown = page
@@ -123,6 +139,14 @@ async fn no_session_id_or_password_is_ever_logged() {
         ("the TOTP secret (base32)", shown.as_str()),
         ("the TOTP secret (hex)", secret_hex.as_str()),
         ("a recovery code", recovery_code.as_str()),
+        (
+            "an access token's signature",
+            token.rsplit('.').next().unwrap_or(&token),
+        ),
+        (
+            "an access token's claims",
+            token.split('.').nth(1).unwrap_or(&token),
+        ),
     ] {
         assert!(!text.contains(secret), "{what} appears in the logs");
     }

@@ -49,6 +49,11 @@ pub enum AppError {
         "Two-step verification is not available on this server. Please contact its administrator."
     )]
     MfaUnavailable,
+    /// No access-token signing key on this server (`server jwt rotate`).
+    #[error(
+        "API access tokens are not available on this server. Please contact its administrator."
+    )]
+    AccessTokensUnavailable,
     /// A passkey ceremony that did not verify: a wrong or unknown
     /// credential, no user verification, a sign counter that went back.
     /// One message for all (the reason is logged on the server).
@@ -98,7 +103,10 @@ impl AppError {
             AppError::TooLarge => 413,
             AppError::TimedOut => 408,
             AppError::TooManyAttempts(_) | AppError::TooManyCodes(_) => 429,
-            AppError::Unreachable | AppError::Busy(_) | AppError::MfaUnavailable => 503,
+            AppError::Unreachable
+            | AppError::Busy(_)
+            | AppError::MfaUnavailable
+            | AppError::AccessTokensUnavailable => 503,
             AppError::Internal => 500,
         }
     }

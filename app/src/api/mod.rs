@@ -10,6 +10,7 @@ mod error;
 mod mfa;
 mod passkeys;
 mod session;
+mod tokens;
 
 pub use account::*;
 pub use admin::*;
@@ -19,6 +20,7 @@ pub use error::AppError;
 pub use mfa::*;
 pub use passkeys::*;
 pub use session::*;
+pub use tokens::*;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -38,6 +38,8 @@ pub enum Event {
     SessionExpired,
     /// See `crate::ssr::alerts`.
     Alert,
+    /// An API access token was minted (issue 14); details name its `jti`.
+    AccessTokenIssued,
 }
 
 impl Event {
@@ -62,6 +64,7 @@ impl Event {
             Event::AddressChanged => "address_changed",
             Event::SessionExpired => "session_expired",
             Event::Alert => "alert",
+            Event::AccessTokenIssued => "access_token_issued",
         }
     }
 
@@ -87,6 +90,7 @@ impl Event {
             "address_changed" => "Used from another network",
             "session_expired" => "Session expired",
             "alert" => "Security alert",
+            "access_token_issued" => "API access token created",
             _ => "Other",
         }
     }

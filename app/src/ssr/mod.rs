@@ -1,8 +1,10 @@
 //! The server-only security core: plain Rust, no views.
 
+pub mod access_token;
 pub mod accounts;
 pub mod admin;
 pub mod alerts;
+pub mod api_access;
 pub mod assets;
 pub mod audit;
 pub mod clock;

@@ -844,6 +844,7 @@ pub fn reason_of(error: &AppError) -> &'static str {
         AppError::StepUpRequired => "step_up_required",
         AppError::Forbidden => "forbidden",
         AppError::MfaUnavailable => "mfa_unavailable",
+        AppError::AccessTokensUnavailable => "access_tokens_unavailable",
         AppError::PasskeyRefused => "passkey_refused",
         AppError::PasskeyExpired => "passkey_expired",
         AppError::Busy(_) => "busy",

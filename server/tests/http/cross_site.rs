@@ -138,6 +138,8 @@ async fn no_get_route_changes_anything() {
         [
             "/health",
             "/account/security/recovery-codes.txt",
+            "/api/v1/me",
+            "/.well-known/jwks.json",
             "/favicon.svg",
             "/no/such/page",
         ]

@@ -50,6 +50,11 @@ pub async fn spawn_app_with_clock(
     // A fresh MFA key per test (64 hex digits), as `make run` makes one.
     settings.mfa.key_file = dir.path().join("mfa.key");
     std::fs::write(&settings.mfa.key_file, "5a".repeat(32)).expect("write the MFA key");
+    // An access-token key made at start, read again on every use (a
+    // rotation in a test is seen at once).
+    settings.jwt.key_dir = dir.path().join("jwt");
+    settings.jwt.create_key_if_missing = true;
+    settings.jwt.reload_secs = 0;
     configure(&mut settings);
     let db_path = settings.database.path.clone();
 
@@ -216,6 +221,15 @@ impl TestApp {
         session_set_cookie(res.headers())
             .expect("a session cookie")
             .value
+    }
+
+    /// A step-up with the password (a user without MFA); the new ID.
+    pub async fn step_up_with_password(&self, sid: &str) -> String {
+        let res = self
+            .post_form("/api/step_up", &[("secret", PASSWORD)], Some(sid))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "step-up");
+        new_sid(&res)
     }
 
     pub async fn registered_and_logged_in(&self, username: &str) -> String {

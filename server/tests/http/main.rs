@@ -23,5 +23,6 @@ mod race;
 mod status_and_extend;
 mod stored_sessions;
 mod throttle;
+mod tokens;
 mod touch_throttle;
 mod transport;

@@ -25,15 +25,6 @@ struct Enrolled {
 }
 
 impl TestApp {
-    /// A step-up with the password (a user without MFA); the new ID.
-    async fn step_up_with_password(&self, sid: &str) -> String {
-        let res = self
-            .post_form("/api/step_up", &[("secret", PASSWORD)], Some(sid))
-            .await;
-        assert_eq!(res.status(), StatusCode::OK, "step-up");
-        new_sid(&res)
-    }
-
     /// The current code of `secret` after moving the clock to a fresh
     /// 30-second step (each step is accepted once).
     fn next_code(&self, secret: &TotpSecret) -> String {

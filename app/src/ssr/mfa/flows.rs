@@ -523,6 +523,7 @@ mod tests {
             stepped_up_at,
             elevated_at: None,
             must_enrol: false,
+            sign_in_id: None,
         }
     }
 

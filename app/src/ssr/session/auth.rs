@@ -37,6 +37,17 @@ pub struct AuthState {
     /// (`[mfa] require`): the session reaches only the enrolment.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub must_enrol: bool,
+    /// This sign-in's own random identifier, kept through ID rotations:
+    /// access tokens name it in their `sid` claim (issue 14). Sessions
+    /// from before it existed get one at their next step-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_id: Option<String>,
+}
+
+/// A fresh sign-in identifier: 128 random bits, base64url.
+pub fn new_sign_in_id() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
 }
 
 /// A sign-in that passed the password and waits for the second factor.
@@ -199,6 +210,7 @@ impl AuthSession {
                     stepped_up_at: None,
                     elevated_at: None,
                     must_enrol: false,
+                    sign_in_id: Some(new_sign_in_id()),
                 },
             )
             .await?;
@@ -265,6 +277,7 @@ impl AuthSession {
     ) -> Result<(), SessionError> {
         let mut auth = live.auth.clone();
         change(&mut auth);
+        auth.sign_in_id.get_or_insert_with(new_sign_in_id);
         self.session.cycle_id().await?;
         self.session.insert(AUTH_KEY, auth).await?;
         let carried = self.policy.touch(live.deadlines, self.clock.now());

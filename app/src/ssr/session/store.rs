@@ -171,6 +171,10 @@ pub trait SessionBackend: SessionStore {
         user_id: i64,
         keep: &StorageKey,
     ) -> session_store::Result<u64>;
+    /// Whether the user's sign-in `sign_in_id` still has a live session
+    /// (access tokens, issue 14). Always read from the database, never a
+    /// cache: a sign-out anywhere ends the token's access at once.
+    async fn sign_in_is_live(&self, user_id: i64, sign_in_id: &str) -> session_store::Result<bool>;
     /// The user's live sessions, most recently used first.
     async fn live_sessions_of(&self, user_id: i64) -> session_store::Result<Vec<StoredSession>>;
     /// Rows written (created, updated or deleted) since start: for tests
@@ -230,6 +234,7 @@ struct LoadedRow {
 
 struct RowParts {
     user_id: Option<i64>,
+    sign_in_id: Option<String>,
     client: ClientInfo,
     data: String,
 }
@@ -251,15 +256,20 @@ fn split_record(record: &Record) -> session_store::Result<RowParts> {
             }
         }
     }
-    let user_id = record
-        .data
-        .get(AUTH_KEY)
+    let auth = record.data.get(AUTH_KEY);
+    let user_id = auth
         .and_then(|auth| auth.get("user_id"))
         .and_then(Value::as_i64);
+    let sign_in_id = auth
+        .and_then(|auth| auth.get("sign_in_id"))
+        .and_then(Value::as_str)
+        .map(|id| bounded(Some(id), 64))
+        .unwrap_or_default();
     let data =
         serde_json::to_string(&data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     Ok(RowParts {
         user_id,
+        sign_in_id,
         client: ClientInfo {
             ip: bounded(client.ip.as_deref(), 64),
             user_agent: bounded(client.user_agent.as_deref(), 512),
@@ -368,8 +378,8 @@ impl SessionStore for SqliteSessionStore {
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, \
                  idle_expires_at, absolute_expires_at, ip_first, ip_last, \
-                 user_agent_first, user_agent_last, data) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?8, ?9) \
+                 user_agent_first, user_agent_last, data, sign_in_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?10) \
                  ON CONFLICT (id_hash) DO NOTHING",
             )
             .bind(&storage_key(&record.id)[..])
@@ -381,6 +391,7 @@ impl SessionStore for SqliteSessionStore {
             .bind(&parts.client.ip)
             .bind(&parts.client.user_agent)
             .bind(&parts.data)
+            .bind(&parts.sign_in_id)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -455,7 +466,7 @@ impl SessionStore for SqliteSessionStore {
             };
         }
         let done = sqlx::query(
-            "UPDATE sessions SET user_id = ?2, data = ?3 \
+            "UPDATE sessions SET user_id = ?2, data = ?3, sign_in_id = ?6 \
              WHERE id_hash = ?1 AND data = ?4 \
                AND idle_expires_at > ?5 AND absolute_expires_at > ?5",
         )
@@ -464,6 +475,7 @@ impl SessionStore for SqliteSessionStore {
         .bind(&parts.data)
         .bind(loaded)
         .bind(now)
+        .bind(&parts.sign_in_id)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -594,6 +606,21 @@ impl SessionBackend for SqliteSessionStore {
             self.count_write();
         }
         Ok(done)
+    }
+
+    async fn sign_in_is_live(&self, user_id: i64, sign_in_id: &str) -> session_store::Result<bool> {
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sessions \
+             WHERE sign_in_id = ?1 AND user_id = ?2 \
+               AND idle_expires_at > ?3 AND absolute_expires_at > ?3 LIMIT 1",
+        )
+        .bind(sign_in_id)
+        .bind(user_id)
+        .bind(self.clock.now())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(live.is_some())
     }
 
     async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64> {

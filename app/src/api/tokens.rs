@@ -1,0 +1,29 @@
+//! API access tokens (issue 14).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+
+/// An OAuth-style token answer (RFC 6749 section 5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessToken {
+    pub access_token: String,
+    /// Always "Bearer".
+    pub token_type: String,
+    /// Seconds until it expires (`[jwt] ttl_secs`).
+    pub expires_in: u64,
+}
+
+/// `POST /api/token`: a short-lived access token for scripts and other
+/// services, for this sign-in. Sensitive (step-up): a stolen session
+/// cookie alone cannot turn itself into a bearer token. The token stops
+/// working when this sign-in ends (sign-out, revocation, expiry, password
+/// change), and at its `exp` in any case.
+#[server(endpoint = "token")]
+pub async fn create_access_token() -> Result<AccessToken, AppError> {
+    use crate::ssr::{api_access, mfa::flows, web::RequestContext};
+    let ctx = RequestContext::get()?;
+    let user = flows::require_step_up(&ctx)?;
+    api_access::mint(&ctx, user).await
+}
