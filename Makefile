@@ -39,8 +39,12 @@ test: e2e-tools test-rust test-e2e ## Unit + HTTP tests, then Playwright in Chro
 # One test at a time: each HTTP test runs its own app on its own runtime, and
 # with many in one process a request occasionally never completes (not seen
 # with one app per process, as in production); about 10 s either way.
+# The store conformance suite and the schema comparison also run on a
+# throwaway PostgreSQL (scripts/postgres.sh: Debian's package, loopback only,
+# deleted afterwards); TESSERA_REQUIRE_POSTGRES makes its absence a failure.
 test-rust:
-	cargo test --workspace --exclude frontend -- --test-threads=1
+	scripts/postgres.sh run env TESSERA_REQUIRE_POSTGRES=1 \
+	  cargo test --workspace --exclude frontend -- --test-threads=1
 
 # Playwright starts the just-built server on 127.0.0.1:3100 with its own
 # temporary database (end2end/playwright.config.ts).

@@ -18,7 +18,7 @@ use app::ssr::config::{DatabaseSettings, SessionSettings};
 use app::ssr::db::connect_and_migrate;
 use app::ssr::session::id::{new_session_id, storage_key};
 use app::ssr::session::store::{deadlines_from_json, AUTH_KEY, META_KEY};
-use app::ssr::session::{Deadlines, SessionPolicy, SqliteSessionStore};
+use app::ssr::session::{Deadlines, SessionPolicy, SqlSessionStore};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use tower_sessions::session::Record;
@@ -33,7 +33,7 @@ fn ids(c: &mut Criterion) {
 }
 
 struct Fixture {
-    store: SqliteSessionStore,
+    store: SqlSessionStore,
     policy: SessionPolicy,
     clock: SharedClock,
     record: Record,
@@ -57,7 +57,7 @@ async fn fixture() -> Fixture {
     let clock: SharedClock = Arc::new(SystemClock);
     let policy = SessionPolicy::new(&SessionSettings::default());
     // No cache: these measure the database path.
-    let store = SqliteSessionStore::new(db, policy, clock.clone(), 0, 0);
+    let store = SqlSessionStore::new(db, policy, clock.clone(), 0, 0);
     let mut record = Record {
         id: new_session_id(),
         data: [(

@@ -15,7 +15,7 @@ use app::ssr::mfa::relying_party::RelyingParty;
 use app::ssr::mfa::sealing::{KeyFileError, SealingKey};
 use app::ssr::password::{HashError, HashQueue, PasswordHasher};
 use app::ssr::session::cookie::{manage_session, SessionCookies};
-use app::ssr::session::{SessionBackend, SessionPolicy, SqliteSessionStore};
+use app::ssr::session::{SessionBackend, SessionPolicy, SqlSessionStore};
 use app::ssr::state::{AppState, Shared};
 use app::ssr::web::{
     cache_policy, limit_body, refuse_cross_site, resolve_session, run_to_completion,
@@ -153,12 +153,18 @@ impl Application {
             leptos_options.output_name = assets.hashed_stem().into();
         }
         let session_policy = SessionPolicy::new(&settings.session);
-        let sessions = Arc::new(SqliteSessionStore::new(
+        let sessions = Arc::new(SqlSessionStore::new(
             db.clone(),
             session_policy,
             clock.clone(),
             settings.session.max_per_user,
-            settings.session.cache_max_entries as usize,
+            // The cache sees only this server's writes: with several servers
+            // on one PostgreSQL a revocation on another would not reach it
+            // (issue 14), so there every request reads the store.
+            match app::ssr::db::Engine::of(&db) {
+                app::ssr::db::Engine::Sqlite => settings.session.cache_max_entries as usize,
+                app::ssr::db::Engine::Postgres => 0,
+            },
         ));
         let access_tokens =
             app::ssr::access_token::AccessTokens::start(&settings.jwt, clock.now())?;
@@ -392,7 +398,7 @@ fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
             // The cookie in, the session loaded lazily, the cookie out.
             .layer(from_fn_with_state(
                 SessionCookies::new(state.sessions.clone(), &settings.session),
-                manage_session::<SqliteSessionStore>,
+                manage_session::<SqlSessionStore>,
             ))
             // Inside the session layer, so that it sees the real status: a
             // refused request (a wrong code, 401) still saves what it

@@ -120,8 +120,8 @@ pub async fn register(
     })?;
     let hash = hash_new_password(state, &username, password, confirmation, client_gone).await?;
     let inserted = sqlx::query(
-        "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (username) DO NOTHING",
+        "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(&username)
     .bind(&hash)
@@ -224,8 +224,9 @@ async fn check_credentials(
     type Row = (i64, String, String, i64, i64, i64);
     let stored: Option<Row> = sqlx::query_as(
         "SELECT u.id, u.username, u.password_hash, u.credential_epoch, u.is_admin, \
-           EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id) \
-         FROM users u WHERE u.username = ?1",
+           CASE WHEN EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id) \
+             THEN 1 ELSE 0 END \
+         FROM users u WHERE lower(u.username) = lower($1)",
     )
     .bind(username.trim())
     .fetch_optional(&state.db)
@@ -257,7 +258,7 @@ async fn check_credentials(
 /// the audit log; `None` when there is none or it cannot be read.
 pub async fn user_id_of(state: &AppState, username: &str) -> Option<i64> {
     let name = normalize_username(username).ok()?;
-    sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
+    sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower($1)")
         .bind(name)
         .fetch_optional(&state.db)
         .await
@@ -267,7 +268,7 @@ pub async fn user_id_of(state: &AppState, username: &str) -> Option<i64> {
 
 /// The user's current credential epoch; `None` if the account is gone.
 pub async fn credential_epoch(state: &AppState, user_id: i64) -> Result<Option<i64>, AppError> {
-    sqlx::query_scalar("SELECT credential_epoch FROM users WHERE id = ?1")
+    sqlx::query_scalar("SELECT credential_epoch FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&state.db)
         .await
@@ -278,7 +279,7 @@ pub async fn credential_epoch(state: &AppState, user_id: i64) -> Result<Option<i
 /// old one is dead on its next request. Returns the new epoch.
 pub async fn bump_credential_epoch(state: &AppState, user_id: i64) -> Result<i64, AppError> {
     let epoch: i64 = sqlx::query_scalar(
-        "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = ?1 \
+        "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = $1 \
          RETURNING credential_epoch",
     )
     .bind(user_id)
@@ -300,7 +301,7 @@ pub async fn change_password(
     client_gone: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
     let hash = hash_new_password(state, username, password, confirmation, client_gone).await?;
-    sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
         .bind(user_id)
         .bind(&hash)
         .execute(&state.db)
@@ -313,7 +314,7 @@ pub async fn change_password(
 /// Deletes the account and everything it owns (sessions, factors and
 /// codes go with it: `ON DELETE CASCADE`). ASVS 7.4.2: all its sessions end.
 pub async fn delete_account(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM users WHERE id = ?1")
+    sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(user_id)
         .execute(&state.db)
         .await

@@ -4,7 +4,7 @@
 //! records the elevation, which lapses with the step-up window (ASVS
 //! 7.2.4, 7.5.1). An admin can end all sessions of a user (ASVS 7.4.5).
 
-use sqlx::SqlitePool;
+use crate::ssr::db::Pool;
 
 use crate::api::{AdminEvent, AdminSession, AdminUserRow, AdminView, AppError, AuditFilter};
 use crate::ssr::accounts;
@@ -16,8 +16,8 @@ use crate::ssr::web::{format_time, CurrentUser, RequestContext};
 
 pub const PAGE_SIZE: i64 = 50;
 
-pub async fn is_admin(db: &SqlitePool, user_id: i64) -> Result<bool, AppError> {
-    let flag: Option<i64> = sqlx::query_scalar("SELECT is_admin FROM users WHERE id = ?1")
+pub async fn is_admin(db: &Pool, user_id: i64) -> Result<bool, AppError> {
+    let flag: Option<i64> = sqlx::query_scalar("SELECT is_admin FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(db)
         .await
@@ -26,8 +26,8 @@ pub async fn is_admin(db: &SqlitePool, user_id: i64) -> Result<bool, AppError> {
 }
 
 /// Grants or revokes admin rights; `false` if there is no such user.
-pub async fn set_admin(db: &SqlitePool, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET is_admin = ?2 WHERE username = ?1")
+pub async fn set_admin(db: &Pool, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET is_admin = $2 WHERE lower(username) = lower($1)")
         .bind(username.trim())
         .bind(i64::from(admin))
         .execute(db)
@@ -161,9 +161,9 @@ async fn audit_log(
         "SELECT a.at, a.event, a.outcome, COALESCE(u.username, a.username), a.ip, a.user_agent, \
                 a.details \
          FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
-         WHERE (?1 = '' OR u.username = ?1 OR a.username = ?1) \
-           AND (?2 = '' OR a.event = ?2) AND a.at >= ?3 \
-         ORDER BY a.at DESC, a.id DESC LIMIT ?4",
+         WHERE ($1 = '' OR lower(u.username) = lower($1) OR lower(a.username) = lower($1)) \
+           AND ($2 = '' OR a.event = $2) AND a.at >= $3 \
+         ORDER BY a.at DESC, a.id DESC LIMIT $4",
     )
     .bind(filter.user.trim())
     .bind(event)
@@ -181,7 +181,7 @@ async fn live_sessions(state: &AppState) -> Result<Vec<AdminSession>, AppError> 
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT s.id_hash, u.id, u.username, s.user_agent_last, s.ip_last, s.last_seen_at \
          FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.idle_expires_at > ?1 AND s.absolute_expires_at > ?1 \
+         WHERE s.idle_expires_at > $1 AND s.absolute_expires_at > $1 \
          ORDER BY s.last_seen_at DESC LIMIT 50",
     )
     .bind(state.clock.now())
@@ -246,11 +246,12 @@ pub async fn view(
            (SELECT MAX(a.at) FROM audit_events a WHERE a.user_id = u.id \
               AND a.event IN ('sign_in', 'second_factor') AND a.outcome = 'success'), \
            u.is_admin, \
-           EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id), \
+           CASE WHEN EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id) \
+             THEN 1 ELSE 0 END, \
            (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id \
-              AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2) \
-         FROM users u WHERE u.username LIKE ?1 ESCAPE '\\' \
-         ORDER BY u.username LIMIT ?3 OFFSET ?4",
+              AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2) \
+         FROM users u WHERE lower(u.username) LIKE lower($1) ESCAPE '\\' \
+         ORDER BY u.username LIMIT $3 OFFSET $4",
     )
     .bind(&pattern)
     .bind(now)

@@ -149,7 +149,7 @@ async fn deliver(client: &reqwest::Client, url: &str, alert: &Value) {
 /// Counts of recent audit events, as the alert rules read them, up to
 /// `cap`: every rule asks "at least N?", so no count reads more than N
 /// rows (the index `audit_events_user_event` keeps each a range scan).
-async fn count(db: &sqlx::SqlitePool, query: &str, key: Value, since: i64, cap: u32) -> i64 {
+async fn count(db: &crate::ssr::db::Pool, query: &str, key: Value, since: i64, cap: u32) -> i64 {
     let bound = sqlx::query_scalar::<_, i64>(query);
     let bound = match key {
         Value::Number(n) => bound.bind(n.as_i64()),
@@ -180,8 +180,8 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
         let threshold = rules.failed_sign_ins_per_account;
         let failures = count(
             &state.db,
-            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
-             AND event = 'sign_in' AND outcome = 'failure' AND at > ?2 LIMIT ?3)",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
+             AND event = 'sign_in' AND outcome = 'failure' AND at > $2 LIMIT $3) AS hits",
             json!(user_id),
             since,
             threshold + 1,
@@ -204,8 +204,8 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
         let threshold = rules.failed_sign_ins_per_address;
         let failures = count(
             &state.db,
-            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE ip = ?1 AND at > ?2 \
-             AND event = 'sign_in' AND outcome = 'failure' LIMIT ?3)",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE ip = $1 AND at > $2 \
+             AND event = 'sign_in' AND outcome = 'failure' LIMIT $3) AS hits",
             json!(ip),
             since,
             threshold + 1,
@@ -233,23 +233,24 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
     let since = since(state);
     let churn_threshold = rules.session_churn_per_user;
     let counts: Result<(i64, i64, i64, i64, i64), sqlx::Error> = sqlx::query_as(
-        "WITH last AS (SELECT id, at FROM audit_events WHERE user_id = ?1 \
+        "WITH last AS (SELECT id, at FROM audit_events WHERE user_id = $1 \
            AND event = 'sign_in' AND outcome = 'success' ORDER BY at DESC, id DESC LIMIT 1), \
-         recent AS (SELECT user_agent FROM audit_events WHERE user_id = ?1 \
+         recent AS (SELECT user_agent FROM audit_events WHERE user_id = $1 \
            AND event = 'sign_in' AND outcome = 'success' ORDER BY at DESC LIMIT 50) \
          SELECT \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
               AND event = 'sign_in' AND outcome = 'failure' \
               AND at >= COALESCE((SELECT at FROM last), 0) \
-              AND id > COALESCE((SELECT id FROM last), 0) LIMIT ?2)), \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
-              AND event IN ('sign_in', 'sign_out') AND outcome = 'success' AND at > ?3 \
-              LIMIT ?4)), \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = ?1 \
-              AND event = 'alert' AND outcome = 'success' AND at > ?3 \
-              AND json_extract(details, '$.kind') = 'rapid_sessions' LIMIT 1)), \
-           EXISTS (SELECT 1 FROM last), \
-           EXISTS (SELECT 1 FROM recent WHERE user_agent IS ?5)",
+              AND id > COALESCE((SELECT id FROM last), 0) LIMIT $2) AS failures), \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
+              AND event IN ('sign_in', 'sign_out') AND outcome = 'success' AND at > $3 \
+              LIMIT $4) AS churn), \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
+              AND event = 'alert' AND outcome = 'success' AND at > $3 \
+              AND details LIKE '%\"kind\":\"rapid_sessions\"%' LIMIT 1) AS raised), \
+           CASE WHEN EXISTS (SELECT 1 FROM last) THEN 1 ELSE 0 END, \
+           CASE WHEN EXISTS (SELECT 1 FROM recent \
+                             WHERE user_agent IS NOT DISTINCT FROM $5) THEN 1 ELSE 0 END",
     )
     .bind(user_id)
     .bind(i64::from(rules.failures_before_success))
@@ -282,7 +283,7 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
     // no second query.
     if signed_in_before == 1 && seen_exactly == 0 {
         let earlier: Vec<Option<String>> = sqlx::query_scalar(
-            "SELECT user_agent FROM audit_events WHERE user_id = ?1 AND event = 'sign_in' \
+            "SELECT user_agent FROM audit_events WHERE user_id = $1 AND event = 'sign_in' \
              AND outcome = 'success' ORDER BY at DESC LIMIT 50",
         )
         .bind(user_id)
@@ -351,7 +352,7 @@ pub async fn set_device_notice(
     user_id: i64,
     notice: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET device_notice = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE users SET device_notice = $2 WHERE id = $1")
         .bind(user_id)
         .bind(notice)
         .execute(&state.db)

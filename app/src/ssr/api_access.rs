@@ -138,7 +138,7 @@ pub async fn me(State(state): State<AppState>, req: Request<Body>) -> Response {
         Err(res) => return res,
     };
     let row: Result<Option<(String, String)>, _> =
-        sqlx::query_as("SELECT username, display_name FROM users WHERE id = ?1")
+        sqlx::query_as("SELECT username, display_name FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&state.db)
             .await;

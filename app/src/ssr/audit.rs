@@ -5,8 +5,8 @@
 //! A failed audit write never fails the request: it is logged as an error
 //! and the user gets their answer.
 
+use crate::ssr::db::Pool;
 use serde_json::Value;
-use sqlx::SqlitePool;
 
 use crate::ssr::session::ClientInfo;
 
@@ -131,14 +131,14 @@ pub fn ephemeral_key() -> [u8; 32] {
 }
 
 /// Writes `entry` at `now`; a failure is logged, never returned.
-pub async fn record(db: &SqlitePool, now: i64, entry: Entry) {
+pub async fn record(db: &Pool, now: i64, entry: Entry) {
     let outcome = match entry.outcome {
         Outcome::Success => "success",
         Outcome::Failure => "failure",
     };
     let written = sqlx::query(
         "INSERT INTO audit_events (at, event, outcome, user_id, username, session_hash, ip, \
-         user_agent, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(now)
     .bind(entry.event.name())
@@ -166,7 +166,7 @@ pub async fn record(db: &SqlitePool, now: i64, entry: Entry) {
 /// statement (visitors' sessions are not authentication events). The
 /// time is the deadline that passed, not the clean-up's.
 pub async fn record_expired(
-    db: &SqlitePool,
+    db: &Pool,
     key: &[u8; 32],
     expired: &[crate::ssr::session::ExpiredSession],
 ) {
@@ -177,7 +177,7 @@ pub async fn record_expired(
             .map(|i| {
                 let p = i * 6;
                 format!(
-                    "(?{}, 'session_expired', 'success', ?{}, ?{}, ?{}, ?{}, ?{})",
+                    "(${}, 'session_expired', 'success', ${}, ${}, ${}, ${}, ${})",
                     p + 1,
                     p + 2,
                     p + 3,
@@ -217,7 +217,7 @@ fn bounded(text: &str, max: usize) -> String {
 /// Deletes up to `batch` events older than `retention_days`; returns how
 /// many.
 pub async fn delete_expired(
-    db: &SqlitePool,
+    db: &Pool,
     now: i64,
     retention_days: u64,
     batch: u32,
@@ -226,7 +226,7 @@ pub async fn delete_expired(
         .saturating_sub(i64::try_from(retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX));
     let done = sqlx::query(
         "DELETE FROM audit_events WHERE id IN \
-         (SELECT id FROM audit_events WHERE at < ?1 ORDER BY at LIMIT ?2)",
+         (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)",
     )
     .bind(cutoff)
     .bind(i64::from(batch))
@@ -246,14 +246,14 @@ pub struct UserEvent {
 }
 
 pub async fn events_of(
-    db: &SqlitePool,
+    db: &Pool,
     user_id: i64,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<UserEvent>, sqlx::Error> {
     sqlx::query_as(
         "SELECT at, event, outcome, ip, user_agent FROM audit_events \
-         WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?3",
+         WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
     )
     .bind(user_id)
     .bind(limit)

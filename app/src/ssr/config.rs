@@ -30,6 +30,10 @@ pub struct Settings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
+    /// Empty: SQLite at `path` (the embedded default). `postgres://…`:
+    /// PostgreSQL, for several servers sharing one store (issue 14).
+    /// `sqlite://FILE` names the SQLite file instead of `path`.
+    pub url: String,
     /// SQLite database file; its directory is created at start.
     pub path: PathBuf,
     pub max_connections: u32,
@@ -41,6 +45,7 @@ pub struct DatabaseSettings {
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
+            url: String::new(),
             path: PathBuf::from("data/tessera.db"),
             max_connections: 8,
             busy_timeout_ms: 5_000,
@@ -603,6 +608,18 @@ impl Settings {
         ];
         if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
             return Err(ConfigError::Invalid((*message).to_owned()));
+        }
+        let url = self.database.url.trim();
+        if !(url.is_empty()
+            || url.starts_with("sqlite://")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "database.url must be empty (SQLite at database.path), sqlite://FILE or \
+                 postgres://USER@HOST:PORT/DATABASE"
+                    .to_owned(),
+            ));
         }
         if self.tls.enabled() == self.tls.key_path.as_os_str().is_empty() {
             return Err(ConfigError::Invalid(

@@ -1,16 +1,50 @@
-//! The SQLite pool: created, tuned and migrated at start.
+//! The database pool: SQLite (the embedded default) or PostgreSQL (several
+//! servers on one store, issue 14), created, tuned and migrated at start.
+//!
+//! Both engines run the same queries through sqlx's `Any` driver: SQL is
+//! written in the dialect they share (`$1` parameters, `ON CONFLICT`,
+//! `RETURNING`, `CASE` instead of two-argument `MIN`/`MAX`, `lower()` for
+//! case-insensitive names), every integer is an `i64`, every byte string a
+//! `Vec<u8>`. Each engine has its own migrations folder, kept equivalent
+//! (server/tests/postgres.rs compares the two schemas).
 
 use std::str::FromStr;
-use std::time::Duration;
 
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Executor, Transaction};
 
 use crate::ssr::config::DatabaseSettings;
 
+/// The pool every module queries.
+pub type Pool = sqlx::AnyPool;
+/// The database type of `Pool`'s connections and transactions.
+pub type Db = sqlx::Any;
+
 /// Migrations are compiled in, so the binary needs no files beside it.
-pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+
+    pub fn of(pool: &Pool) -> Self {
+        Self::of_url(pool.connect_options().database_url.as_str())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -25,50 +59,86 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<SqlitePool, DbError> {
-    if let Some(dir) = settings.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
-            path: dir.display().to_string(),
-            source,
-        })?;
-    }
-    let options = SqliteConnectOptions::from_str("sqlite:")?
-        .filename(&settings.path)
-        .create_if_missing(true)
-        // WAL: readers never wait for the writer. NORMAL is durable across
-        // application crashes; only an OS crash can lose the last commits,
-        // which for sessions means a few users sign in again.
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        // Pages are read through a memory map instead of one pread() per
-        // B-tree page: at a million sessions (~200 MB) a lookup touches 3-4
-        // pages that SQLite's own 2 MB cache no longer holds (make bench:
-        // W1 at 1,000,000 sessions vs at 1,000).
-        .pragma("mmap_size", "268435456")
-        // A writer that finds the database locked by another is retried by
-        // SQLite's busy handler (sleeps of 1, 2, 5, 10 ... ms) for up to
-        // this long; past it the request gets 503 (`error::internal`).
-        .busy_timeout(Duration::from_millis(settings.busy_timeout_ms));
-    let pool = SqlitePoolOptions::new()
+/// SQLite's settings for every connection (the `Any` driver takes only a
+/// URL, so they are pragmas run once per connection).
+///
+/// WAL: readers never wait for the writer. NORMAL is durable across
+/// application crashes; only an OS crash can lose the last commits, which
+/// for sessions means a few users sign in again. `mmap_size`: pages are
+/// read through a memory map instead of one pread() per B-tree page (at a
+/// million sessions, ~200 MB, a lookup touches 3-4 pages that SQLite's own
+/// 2 MB cache no longer holds; make bench: W1 at 1,000,000 sessions vs at
+/// 1,000). `busy_timeout`: a writer that finds the database locked by
+/// another is retried by SQLite's busy handler (sleeps of 1, 2, 5, 10 ...
+/// ms) for up to this long; past it the request gets 503
+/// (`error::internal`).
+fn sqlite_pragmas(busy_timeout_ms: u64) -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA mmap_size = 268435456; PRAGMA busy_timeout = {busy_timeout_ms};"
+    )
+}
+
+pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, DbError> {
+    sqlx::any::install_default_drivers();
+    let url = settings.url.trim();
+    let options = AnyPoolOptions::new()
         .max_connections(settings.max_connections)
         // sqlx pings a connection before each checkout by default: a round
         // trip to its worker thread per query, for a local file that cannot
-        // have dropped. Off (perf under `make bench`: ~6% of the CPU).
-        .test_before_acquire(false)
-        .connect_with(options)
-        .await?;
-    MIGRATOR.run(&pool).await?;
-    Ok(pool)
+        // have dropped. Off (perf under `make bench`: ~6% of the CPU). A
+        // PostgreSQL connection that dropped fails its query and is
+        // replaced.
+        .test_before_acquire(false);
+    match Engine::of_url(url) {
+        Engine::Postgres => {
+            let pool = options
+                .connect_with(AnyConnectOptions::from_str(url)?)
+                .await?;
+            POSTGRES_MIGRATOR.run(&pool).await?;
+            Ok(pool)
+        }
+        Engine::Sqlite => {
+            let path = match url.strip_prefix("sqlite://") {
+                Some(file) => std::path::PathBuf::from(file),
+                None => settings.path.clone(),
+            };
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            let file_url = SqliteConnectOptions::from_str("sqlite:")?
+                .filename(&path)
+                .create_if_missing(true)
+                .to_url_lossy();
+            let pragmas = sqlite_pragmas(settings.busy_timeout_ms);
+            let pool = options
+                .after_connect(move |connection, _| {
+                    let pragmas = pragmas.clone();
+                    Box::pin(async move {
+                        connection.execute(pragmas.as_str()).await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(AnyConnectOptions::from_str(file_url.as_str())?)
+                .await?;
+            SQLITE_MIGRATOR.run(&pool).await?;
+            Ok(pool)
+        }
+    }
 }
 
-/// A transaction that writes: `BEGIN IMMEDIATE` takes the write lock at
-/// once, so a lock held by another writer is waited for by the busy
-/// handler. (A deferred `BEGIN` that reads first and writes later fails at
-/// once with SQLITE_BUSY_SNAPSHOT when another writer committed meanwhile:
-/// no retry can help it then.)
-pub async fn write_transaction(
-    pool: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// A transaction that writes. On SQLite, `BEGIN IMMEDIATE` takes the write
+/// lock at once, so a lock held by another writer is waited for by the
+/// busy handler. (A deferred `BEGIN` that reads first and writes later
+/// fails at once with SQLITE_BUSY_SNAPSHOT when another writer committed
+/// meanwhile: no retry can help it then.) PostgreSQL locks rows as they
+/// are written, so a plain `BEGIN` does.
+pub async fn write_transaction(pool: &Pool) -> Result<Transaction<'static, Db>, sqlx::Error> {
+    match Engine::of(pool) {
+        Engine::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Engine::Postgres => pool.begin().await,
+    }
 }

@@ -45,7 +45,7 @@ pub fn validate(display_name: &str, about: &str) -> Result<Profile, String> {
 }
 
 pub async fn save(state: &AppState, user_id: i64, profile: &Profile) -> Result<(), AppError> {
-    sqlx::query("UPDATE users SET display_name = ?2, about = ?3 WHERE id = ?1")
+    sqlx::query("UPDATE users SET display_name = $2, about = $3 WHERE id = $1")
         .bind(user_id)
         .bind(&profile.display_name)
         .bind(&profile.about)

@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
+use crate::ssr::db::Pool;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
 
 use crate::ssr::clock::SharedClock;
 use crate::ssr::config::Settings;
 use crate::ssr::mfa::sealing::SealingKey;
 use crate::ssr::password::PasswordHasher;
-use crate::ssr::session::{SessionPolicy, SqliteSessionStore};
+use crate::ssr::session::{SessionPolicy, SqlSessionStore};
 
 /// Cloned for every request (Leptos' context, axum's middleware state), so
 /// a clone is one reference count, not one per field: a perf profile of
@@ -36,12 +36,12 @@ impl std::ops::Deref for AppState {
 #[derive(Debug)]
 pub struct Shared {
     pub settings: Arc<Settings>,
-    pub db: SqlitePool,
+    pub db: Pool,
     pub clock: SharedClock,
     pub hasher: PasswordHasher,
     /// The concrete store appears here and in start-up only; everything
     /// else goes through `AuthSession` or the `SessionBackend` trait.
-    pub sessions: Arc<SqliteSessionStore>,
+    pub sessions: Arc<SqlSessionStore>,
     pub session_policy: SessionPolicy,
     /// Seals TOTP secrets; `None` when no key file exists (MFA cannot be
     /// turned on, and start-up refuses if any user has it on).

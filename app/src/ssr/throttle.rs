@@ -16,8 +16,8 @@
 //! on PostgreSQL the same statement takes the row locks). Keys are stored as SHA-256 digests, so a client's long username
 //! costs 32 bytes.
 
+use crate::ssr::db::Pool;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
 
 use crate::ssr::clock::UnixTime;
 
@@ -75,7 +75,7 @@ pub struct UnlessKnown<'a> {
 /// its key in the `DO UPDATE` (`excluded` carries only the table's
 /// columns).
 pub async fn reserve(
-    db: &SqlitePool,
+    db: &Pool,
     limits: &[(&str, u32)],
     unless_known: Option<UnlessKnown<'_>>,
     window_secs: u64,
@@ -95,11 +95,11 @@ pub async fn reserve(
         }
         None => (None, now),
     };
-    // ?1 now, ?2 window, ?3 the delay cap, ?4 the known key, ?5 known
+    // $1 now, $2 window, $3 the delay cap, $4 the known key, $5 known
     // since; row i is key ?(6 + 3i), limit ?(7 + 3i), optional ?(8 + 3i).
-    let key_param = |i: usize| format!("?{}", 6 + 3 * i);
-    let limit_param = |i: usize| format!("?{}", 7 + 3 * i);
-    let optional_param = |i: usize| format!("?{}", 8 + 3 * i);
+    let key_param = |i: usize| format!("${}", 6 + 3 * i);
+    let limit_param = |i: usize| format!("${}", 7 + 3 * i);
+    let optional_param = |i: usize| format!("${}", 8 + 3 * i);
     let n = rows.len();
     let values = (0..n)
         .map(|i| {
@@ -129,23 +129,28 @@ pub async fn reserve(
     // `DO UPDATE ... WHERE` repeats the guard on the row as locked, for an
     // engine whose guard read an older snapshot.
     let count =
-        "(CASE WHEN throttle.window_start + ?2 <= ?1 THEN 1 ELSE throttle.failures + 1 END)";
+        "(CASE WHEN throttle.window_start + $2 <= $1 THEN 1 ELSE throttle.failures + 1 END)";
+    // min($3, 2^min(20, count - limit)), in the SQL both engines speak
+    // (no two-argument MIN in PostgreSQL, no LEAST in SQLite).
+    let exponent = format!("CASE WHEN {count} - {limit} < 20 THEN {count} - {limit} ELSE 20 END");
+    let doubling = format!("(CAST(1 AS BIGINT) << CAST({exponent} AS INTEGER))");
+    let delay = format!("CASE WHEN {doubling} < $3 THEN {doubling} ELSE $3 END");
     let sql = format!(
         "WITH known AS (SELECT EXISTS (SELECT 1 FROM throttle \
-                          WHERE key_hash = ?4 AND last_success_at > ?5) AS yes) \
+                          WHERE key_hash = $4 AND last_success_at > $5) AS yes) \
          INSERT INTO throttle (key_hash, failures, window_start, next_allowed_at) \
-         SELECT column1, 1, ?1, ?1 + CASE WHEN 1 >= column2 THEN 1 ELSE 0 END \
-         FROM (VALUES {values}), known \
+         SELECT column1, 1, $1, $1 + CASE WHEN 1 >= column2 THEN 1 ELSE 0 END \
+         FROM (VALUES {values}) AS v, known \
          WHERE (column3 = 0 OR NOT known.yes) \
            AND NOT EXISTS (SELECT 1 FROM throttle, known \
-                           WHERE ({applying_keys}) AND next_allowed_at > ?1) \
+                           WHERE ({applying_keys}) AND next_allowed_at > $1) \
          ON CONFLICT (key_hash) DO UPDATE SET \
            failures = {count}, \
-           window_start = CASE WHEN throttle.window_start + ?2 <= ?1 THEN ?1 \
+           window_start = CASE WHEN throttle.window_start + $2 <= $1 THEN $1 \
                                ELSE throttle.window_start END, \
-           next_allowed_at = ?1 + CASE WHEN {count} < {limit} THEN 0 \
-                               ELSE MIN(?3, 1 << MIN(20, {count} - {limit})) END \
-         WHERE throttle.next_allowed_at <= ?1 \
+           next_allowed_at = $1 + CASE WHEN {count} < {limit} THEN 0 \
+                               ELSE {delay} END \
+         WHERE throttle.next_allowed_at <= $1 \
          RETURNING key_hash"
     );
     let mut query = sqlx::query_scalar::<_, Vec<u8>>(&sql)
@@ -161,7 +166,20 @@ pub async fn reserve(
             .bind(i64::from(*optional));
     }
     let counted = query.fetch_all(db).await?;
-    if !counted.is_empty() || rows.is_empty() {
+    // On SQLite the statement counts every key or none. On PostgreSQL a
+    // parallel attempt that reached a key's limit first can leave that key
+    // uncounted while others were: the attempt is then refused like the
+    // one that reached the limit, and what it counted is given back.
+    let skipped_required = rows
+        .iter()
+        .any(|(digest, _, optional)| !optional && !counted.iter().any(|c| c[..] == digest[..]));
+    if skipped_required && !counted.is_empty() {
+        let keys: Vec<KeyDigest> = counted
+            .iter()
+            .filter_map(|c| KeyDigest::try_from(&c[..]).ok())
+            .collect();
+        give_back(db, &keys).await?;
+    } else if !counted.is_empty() || rows.is_empty() {
         let keys = rows
             .iter()
             .map(|(digest, ..)| *digest)
@@ -184,26 +202,27 @@ pub async fn reserve(
         .max(1)))
 }
 
-/// `?1, ?2, ... ?n` for an `IN` list.
+/// `$1, $2, ... $n` for an `IN` list.
 fn placeholders(n: usize) -> String {
     (1..=n)
-        .map(|i| format!("?{i}"))
+        .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// Gives an attempt back: it was not a failure (the password was right) or
 /// it was never judged (the server was busy, the client left).
-pub async fn refund(db: &SqlitePool, attempt: Attempt) -> Result<(), sqlx::Error> {
+pub async fn refund(db: &Pool, attempt: Attempt) -> Result<(), sqlx::Error> {
     give_back(db, &attempt.keys).await
 }
 
-async fn give_back(db: &SqlitePool, keys: &[KeyDigest]) -> Result<(), sqlx::Error> {
+async fn give_back(db: &Pool, keys: &[KeyDigest]) -> Result<(), sqlx::Error> {
     if keys.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "UPDATE throttle SET failures = MAX(0, failures - 1) WHERE key_hash IN ({})",
+        "UPDATE throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END \
+         WHERE key_hash IN ({})",
         placeholders(keys.len())
     );
     let mut query = sqlx::query(&sql);
@@ -217,27 +236,27 @@ async fn give_back(db: &SqlitePool, keys: &[KeyDigest]) -> Result<(), sqlx::Erro
 /// the account + address key `clear` started again from zero and marked
 /// as known (its `last_success_at`; see `UnlessKnown`).
 pub async fn settle_success(
-    db: &SqlitePool,
+    db: &Pool,
     attempt: Attempt,
     clear: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let clear = digest(clear);
     let others: Vec<KeyDigest> = attempt.keys.into_iter().filter(|k| *k != clear).collect();
-    // ?1 the cleared key, ?2 now, then the others (each once: PostgreSQL
+    // $1 the cleared key, $2 now, then the others (each once: PostgreSQL
     // refuses an upsert that touches a row twice).
     let other_rows: String = (3..others.len() + 3)
-        .map(|i| format!(", (?{i}, 0, ?2, 0, 0)"))
+        .map(|i| format!(", (${i}, 0, $2, 0, 0)"))
         .collect();
     let sql = format!(
         "INSERT INTO throttle (key_hash, failures, window_start, next_allowed_at, \
-           last_success_at) VALUES (?1, 0, ?2, 0, ?2){other_rows} \
+           last_success_at) VALUES ($1, 0, $2, 0, $2){other_rows} \
          ON CONFLICT (key_hash) DO UPDATE SET \
-           failures = CASE WHEN throttle.key_hash = ?1 THEN 0 \
-                           ELSE MAX(0, throttle.failures - 1) END, \
-           next_allowed_at = CASE WHEN throttle.key_hash = ?1 THEN 0 \
+           failures = CASE WHEN throttle.key_hash = $1 THEN 0 \
+                           WHEN throttle.failures > 0 THEN throttle.failures - 1 ELSE 0 END, \
+           next_allowed_at = CASE WHEN throttle.key_hash = $1 THEN 0 \
                                   ELSE throttle.next_allowed_at END, \
-           last_success_at = CASE WHEN throttle.key_hash = ?1 THEN ?2 \
+           last_success_at = CASE WHEN throttle.key_hash = $1 THEN $2 \
                                   ELSE throttle.last_success_at END"
     );
     let mut query = sqlx::query(&sql).bind(&clear[..]).bind(now);
@@ -254,7 +273,7 @@ pub const KNOWN_FOR_SECS: u64 = 90 * 24 * 3600;
 /// Deletes rows whose window and delay have both passed and that no longer
 /// mark a known address (bounded batch).
 pub async fn delete_expired(
-    db: &SqlitePool,
+    db: &Pool,
     window_secs: u64,
     now: UnixTime,
     batch: u32,
@@ -262,8 +281,8 @@ pub async fn delete_expired(
     let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
     let done = sqlx::query(
         "DELETE FROM throttle WHERE key_hash IN (SELECT key_hash FROM throttle \
-         WHERE window_start + ?1 <= ?2 AND next_allowed_at <= ?2 \
-           AND last_success_at <= MAX(0, ?2 - ?4) LIMIT ?3)",
+         WHERE window_start + $1 <= $2 AND next_allowed_at <= $2 \
+           AND last_success_at <= CASE WHEN $2 > $4 THEN $2 - $4 ELSE 0 END LIMIT $3)",
     )
     .bind(window)
     .bind(now)
@@ -278,16 +297,17 @@ pub async fn delete_expired(
 mod tests {
     use super::*;
 
-    async fn db() -> SqlitePool {
+    async fn db() -> Pool {
+        sqlx::any::install_default_drivers();
         // One connection: each in-memory connection is a database of its own.
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        let pool = sqlx::any::AnyPoolOptions::new()
             .max_connections(1)
             .connect("sqlite::memory:")
             .await
             .expect("memory");
         for migration in [
-            include_str!("../../../migrations/20261128000005_throttle.sql"),
-            include_str!("../../../migrations/20261128000009_throttle_known_in_row.sql"),
+            include_str!("../../../migrations/sqlite/20261128000005_throttle.sql"),
+            include_str!("../../../migrations/sqlite/20261128000009_throttle_known_in_row.sql"),
         ] {
             sqlx::raw_sql(migration)
                 .execute(&pool)

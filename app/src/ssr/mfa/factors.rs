@@ -2,7 +2,7 @@
 //! with single use of TOTP steps and recovery codes, and the per-account
 //! limit on wrong codes.
 
-use sqlx::SqlitePool;
+use crate::ssr::db::Pool;
 
 use super::recovery::{self, RecoveryCode};
 use super::sealing::SealingKey;
@@ -57,8 +57,8 @@ pub fn key(state: &AppState) -> Result<&SealingKey, AppError> {
     state.mfa_key.as_ref().ok_or(AppError::MfaUnavailable)
 }
 
-pub async fn is_enrolled(db: &SqlitePool, user_id: i64) -> Result<bool, AppError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM totp_factors WHERE user_id = ?1")
+pub async fn is_enrolled(db: &Pool, user_id: i64) -> Result<bool, AppError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM totp_factors WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(db)
         .await
@@ -67,15 +67,15 @@ pub async fn is_enrolled(db: &SqlitePool, user_id: i64) -> Result<bool, AppError
 }
 
 /// Whether any user has MFA on: start-up refuses to run without a key then.
-pub async fn any_enrolled(db: &SqlitePool) -> Result<bool, sqlx::Error> {
+pub async fn any_enrolled(db: &Pool) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM totp_factors LIMIT 1")
         .fetch_optional(db)
         .await?;
     Ok(found.is_some())
 }
 
-pub async fn remaining_recovery_codes(db: &SqlitePool, user_id: i64) -> Result<i64, AppError> {
-    sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL")
+pub async fn remaining_recovery_codes(db: &Pool, user_id: i64) -> Result<i64, AppError> {
+    sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
         .fetch_one(db)
         .await
@@ -98,7 +98,7 @@ pub async fn enable(
         .map_err(internal)?;
     let inserted = sqlx::query(
         "INSERT INTO totp_factors (user_id, secret_sealed, enabled_at, last_step) \
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
     )
     .bind(user_id)
     .bind(&sealed)
@@ -129,17 +129,17 @@ pub async fn replace_recovery_codes(
 }
 
 async fn store_codes(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, crate::ssr::db::Db>,
     user_id: i64,
     codes: &[RecoveryCode],
 ) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?1")
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut **tx)
         .await
         .map_err(internal)?;
     for code in codes {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)")
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
             .bind(user_id)
             .bind(&code.hash()[..])
             .execute(&mut **tx)
@@ -155,10 +155,10 @@ pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
         .await
         .map_err(internal)?;
     for statement in [
-        "DELETE FROM totp_factors WHERE user_id = ?1",
-        "DELETE FROM recovery_codes WHERE user_id = ?1",
+        "DELETE FROM totp_factors WHERE user_id = $1",
+        "DELETE FROM recovery_codes WHERE user_id = $1",
         // Passkeys need two-step verification on (`passkey_flows`).
-        "DELETE FROM passkeys WHERE user_id = ?1",
+        "DELETE FROM passkeys WHERE user_id = $1",
     ] {
         sqlx::query(statement)
             .bind(user_id)
@@ -219,7 +219,7 @@ pub async fn verify(
 
 async fn check_totp(state: &AppState, user_id: i64, code: &str) -> Result<Option<Proof>, AppError> {
     let sealed: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT secret_sealed FROM totp_factors WHERE user_id = ?1")
+        sqlx::query_scalar("SELECT secret_sealed FROM totp_factors WHERE user_id = $1")
             .bind(user_id)
             .fetch_optional(&state.db)
             .await
@@ -237,7 +237,7 @@ async fn check_totp(state: &AppState, user_id: i64, code: &str) -> Result<Option
     };
     // Single use: only a step later than every step accepted before.
     let accepted =
-        sqlx::query("UPDATE totp_factors SET last_step = ?2 WHERE user_id = ?1 AND last_step < ?2")
+        sqlx::query("UPDATE totp_factors SET last_step = $2 WHERE user_id = $1 AND last_step < $2")
             .bind(user_id)
             .bind(step)
             .execute(&state.db)
@@ -255,8 +255,8 @@ async fn check_recovery_code(
         return Ok(None);
     };
     let used = sqlx::query(
-        "UPDATE recovery_codes SET used_at = ?3 \
-         WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL",
+        "UPDATE recovery_codes SET used_at = $3 \
+         WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
     )
     .bind(user_id)
     .bind(&hash[..])
@@ -273,11 +273,7 @@ async fn check_recovery_code(
 
 /// Key rotation: every stored secret opened with `old` and sealed again
 /// with `new`, in one transaction (all or nothing). Returns how many.
-pub async fn reseal_all(
-    db: &SqlitePool,
-    old: &SealingKey,
-    new: &SealingKey,
-) -> Result<u64, String> {
+pub async fn reseal_all(db: &Pool, old: &SealingKey, new: &SealingKey) -> Result<u64, String> {
     let mut tx = crate::ssr::db::write_transaction(db)
         .await
         .map_err(|e| e.to_string())?;
@@ -290,7 +286,7 @@ pub async fn reseal_all(
         let secret = old.open(*user_id, sealed).map_err(|_| {
             format!("the secret of user {user_id} does not open with the current key: nothing was changed")
         })?;
-        sqlx::query("UPDATE totp_factors SET secret_sealed = ?2 WHERE user_id = ?1")
+        sqlx::query("UPDATE totp_factors SET secret_sealed = $2 WHERE user_id = $1")
             .bind(user_id)
             .bind(new.seal(*user_id, &secret))
             .execute(&mut *tx)

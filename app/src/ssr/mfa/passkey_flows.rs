@@ -402,7 +402,7 @@ pub async fn remove(ctx: &RequestContext, id: i64) -> Result<(), AppError> {
 
 /// The user's passkeys for the security page.
 pub async fn views(
-    ctx_db: &sqlx::SqlitePool,
+    ctx_db: &crate::ssr::db::Pool,
     user_id: i64,
 ) -> Result<Vec<crate::api::PasskeyView>, AppError> {
     Ok(passkeys::list(ctx_db, user_id)

@@ -11,8 +11,8 @@
 //!   ticket in `passkey_ceremonies` is deleted by one conditional statement,
 //!   so each challenge is answered at most once, parallel finishes included.
 
+use crate::ssr::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 use webauthn_rs::prelude::{AuthenticationResult, Passkey, Uuid};
 
 use crate::api::AppError;
@@ -46,22 +46,18 @@ impl Challenge {
 
 /// Opens a ceremony's single-use ticket; returns its nonce. Expired
 /// tickets are swept at the same time (a bounded batch).
-pub async fn open_ceremony(
-    db: &SqlitePool,
-    now: i64,
-    timeout_secs: u64,
-) -> Result<[u8; 16], AppError> {
+pub async fn open_ceremony(db: &Pool, now: i64, timeout_secs: u64) -> Result<[u8; 16], AppError> {
     let nonce: [u8; 16] = rand::random();
     let expires_at = now.saturating_add(i64::try_from(timeout_secs).unwrap_or(i64::MAX));
     sqlx::query(
         "DELETE FROM passkey_ceremonies WHERE nonce IN \
-         (SELECT nonce FROM passkey_ceremonies WHERE expires_at <= ?1 LIMIT 100)",
+         (SELECT nonce FROM passkey_ceremonies WHERE expires_at <= $1 LIMIT 100)",
     )
     .bind(now)
     .execute(db)
     .await
     .map_err(internal)?;
-    sqlx::query("INSERT INTO passkey_ceremonies (nonce, expires_at) VALUES (?1, ?2)")
+    sqlx::query("INSERT INTO passkey_ceremonies (nonce, expires_at) VALUES ($1, $2)")
         .bind(&nonce[..])
         .bind(expires_at)
         .execute(db)
@@ -72,12 +68,8 @@ pub async fn open_ceremony(
 
 /// Uses up a ceremony's ticket: true for exactly one caller, and only
 /// before it expires.
-pub async fn consume_ceremony(
-    db: &SqlitePool,
-    nonce: &[u8; 16],
-    now: i64,
-) -> Result<bool, AppError> {
-    let done = sqlx::query("DELETE FROM passkey_ceremonies WHERE nonce = ?1 AND expires_at > ?2")
+pub async fn consume_ceremony(db: &Pool, nonce: &[u8; 16], now: i64) -> Result<bool, AppError> {
+    let done = sqlx::query("DELETE FROM passkey_ceremonies WHERE nonce = $1 AND expires_at > $2")
         .bind(&nonce[..])
         .bind(now)
         .execute(db)
@@ -130,15 +122,15 @@ pub const NAME_MAX: usize = 64;
 
 /// The user's WebAuthn user handle, made on first use: random, so that it
 /// says nothing about the account.
-pub async fn user_handle(db: &SqlitePool, user_id: i64) -> Result<Uuid, AppError> {
-    sqlx::query("UPDATE users SET webauthn_handle = ?2 WHERE id = ?1 AND webauthn_handle IS NULL")
+pub async fn user_handle(db: &Pool, user_id: i64) -> Result<Uuid, AppError> {
+    sqlx::query("UPDATE users SET webauthn_handle = $2 WHERE id = $1 AND webauthn_handle IS NULL")
         .bind(user_id)
         .bind(&Uuid::new_v4().as_bytes()[..])
         .execute(db)
         .await
         .map_err(internal)?;
     let handle: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT webauthn_handle FROM users WHERE id = ?1")
+        sqlx::query_scalar("SELECT webauthn_handle FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(db)
             .await
@@ -150,18 +142,18 @@ pub async fn user_handle(db: &SqlitePool, user_id: i64) -> Result<Uuid, AppError
 }
 
 /// The account a user handle belongs to.
-pub async fn user_of_handle(db: &SqlitePool, handle: Uuid) -> Result<Option<i64>, AppError> {
-    sqlx::query_scalar("SELECT id FROM users WHERE webauthn_handle = ?1")
+pub async fn user_of_handle(db: &Pool, handle: Uuid) -> Result<Option<i64>, AppError> {
+    sqlx::query_scalar("SELECT id FROM users WHERE webauthn_handle = $1")
         .bind(&handle.as_bytes()[..])
         .fetch_optional(db)
         .await
         .map_err(internal)
 }
 
-pub async fn list(db: &SqlitePool, user_id: i64) -> Result<Vec<StoredPasskey>, AppError> {
+pub async fn list(db: &Pool, user_id: i64) -> Result<Vec<StoredPasskey>, AppError> {
     let rows: Vec<(i64, String, i64, Option<i64>, String)> = sqlx::query_as(
         "SELECT id, name, created_at, last_used_at, passkey FROM passkeys \
-         WHERE user_id = ?1 ORDER BY created_at, id",
+         WHERE user_id = $1 ORDER BY created_at, id",
     )
     .bind(user_id)
     .fetch_all(db)
@@ -180,8 +172,8 @@ pub async fn list(db: &SqlitePool, user_id: i64) -> Result<Vec<StoredPasskey>, A
         .collect()
 }
 
-pub async fn count(db: &SqlitePool, user_id: i64) -> Result<i64, AppError> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = ?1")
+pub async fn count(db: &Pool, user_id: i64) -> Result<i64, AppError> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
         .bind(user_id)
         .fetch_one(db)
         .await
@@ -191,7 +183,7 @@ pub async fn count(db: &SqlitePool, user_id: i64) -> Result<i64, AppError> {
 /// Stores a new passkey. A credential ID already registered (to this
 /// account or any other) is refused.
 pub async fn insert(
-    db: &SqlitePool,
+    db: &Pool,
     user_id: i64,
     passkey: &Passkey,
     name: &str,
@@ -200,7 +192,7 @@ pub async fn insert(
     let text = serde_json::to_string(passkey).map_err(internal)?;
     let done = sqlx::query(
         "INSERT INTO passkeys (user_id, credential_id, passkey, name, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (credential_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (credential_id) DO NOTHING",
     )
     .bind(user_id)
     .bind(passkey.cred_id().as_slice())
@@ -220,12 +212,12 @@ pub async fn insert(
 
 /// The passkey with credential ID `credential_id`, and its owner.
 pub async fn find(
-    db: &SqlitePool,
+    db: &Pool,
     credential_id: &[u8],
 ) -> Result<Option<(i64, StoredPasskey)>, AppError> {
     let row: Option<(i64, i64, String, i64, Option<i64>, String)> = sqlx::query_as(
         "SELECT user_id, id, name, created_at, last_used_at, passkey FROM passkeys \
-         WHERE credential_id = ?1",
+         WHERE credential_id = $1",
     )
     .bind(credential_id)
     .fetch_optional(db)
@@ -251,7 +243,7 @@ pub async fn find(
 /// authenticator counts at all), so of two parallel uses of one assertion
 /// only one succeeds; the other is refused.
 pub async fn record_use(
-    db: &SqlitePool,
+    db: &Pool,
     mut stored: StoredPasskey,
     result: &AuthenticationResult,
     now: i64,
@@ -260,8 +252,8 @@ pub async fn record_use(
     let text = serde_json::to_string(&stored.passkey).map_err(internal)?;
     let counter = i64::from(result.counter());
     let done = sqlx::query(
-        "UPDATE passkeys SET passkey = ?2, sign_count = ?3, last_used_at = ?4 \
-         WHERE id = ?1 AND (?3 = 0 OR sign_count < ?3)",
+        "UPDATE passkeys SET passkey = $2, sign_count = $3, last_used_at = $4 \
+         WHERE id = $1 AND ($3 = 0 OR sign_count < $3)",
     )
     .bind(stored.id)
     .bind(text)
@@ -280,8 +272,8 @@ pub async fn record_use(
     Ok(())
 }
 
-pub async fn rename(db: &SqlitePool, user_id: i64, id: i64, name: &str) -> Result<(), AppError> {
-    let done = sqlx::query("UPDATE passkeys SET name = ?3 WHERE id = ?1 AND user_id = ?2")
+pub async fn rename(db: &Pool, user_id: i64, id: i64, name: &str) -> Result<(), AppError> {
+    let done = sqlx::query("UPDATE passkeys SET name = $3 WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
         .bind(name)
@@ -294,8 +286,8 @@ pub async fn rename(db: &SqlitePool, user_id: i64, id: i64, name: &str) -> Resul
     Ok(())
 }
 
-pub async fn remove(db: &SqlitePool, user_id: i64, id: i64) -> Result<(), AppError> {
-    let done = sqlx::query("DELETE FROM passkeys WHERE id = ?1 AND user_id = ?2")
+pub async fn remove(db: &Pool, user_id: i64, id: i64) -> Result<(), AppError> {
+    let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
         .execute(db)
@@ -307,8 +299,8 @@ pub async fn remove(db: &SqlitePool, user_id: i64, id: i64) -> Result<(), AppErr
     Ok(())
 }
 
-pub async fn remove_all(db: &SqlitePool, user_id: i64) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM passkeys WHERE user_id = ?1")
+pub async fn remove_all(db: &Pool, user_id: i64) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
         .bind(user_id)
         .execute(db)
         .await

@@ -17,5 +17,5 @@ pub mod store;
 pub use auth::{AuthSession, AuthState, Held, LiveSession, PendingSignIn, SealedInSession};
 pub use policy::{Deadlines, SessionPolicy};
 pub use store::{
-    ClientInfo, ExpiredSession, SessionBackend, SessionOwner, SqliteSessionStore, StoredSession,
+    ClientInfo, ExpiredSession, SessionBackend, SessionOwner, SqlSessionStore, StoredSession,
 };

@@ -1,4 +1,5 @@
-//! Our own tower-sessions `SessionStore` on SQLite: one row per session with
+//! Our own tower-sessions `SessionStore` on SQLite or PostgreSQL (one set of
+//! queries, see `ssr::db`): one row per session with
 //! its deadlines and client details in columns, keyed by the SHA-256 of the ID.
 //!
 //! Contract with the typed facade (`session::auth`), through reserved keys of
@@ -34,10 +35,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::ssr::db::Pool;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::SqlitePool;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -187,8 +188,8 @@ pub trait SessionBackend: SessionStore {
 }
 
 #[derive(Clone)]
-pub struct SqliteSessionStore {
-    pool: SqlitePool,
+pub struct SqlSessionStore {
+    pool: Pool,
     policy: SessionPolicy,
     clock: SharedClock,
     /// 0 = unlimited.
@@ -197,9 +198,9 @@ pub struct SqliteSessionStore {
     cache: std::sync::Arc<SessionCache>,
 }
 
-impl fmt::Debug for SqliteSessionStore {
+impl fmt::Debug for SqlSessionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteSessionStore")
+        f.debug_struct("SqlSessionStore")
             .field("policy", &self.policy)
             .field("max_per_user", &self.max_per_user)
             .finish_non_exhaustive()
@@ -332,10 +333,10 @@ fn record_of(session_id: &Id, row: CachedRow) -> session_store::Result<Record> {
     })
 }
 
-impl SqliteSessionStore {
+impl SqlSessionStore {
     /// `cache_max_entries = 0` reads every session from the database.
     pub fn new(
-        pool: SqlitePool,
+        pool: Pool,
         policy: SessionPolicy,
         clock: SharedClock,
         max_per_user: u32,
@@ -357,7 +358,7 @@ impl SqliteSessionStore {
 }
 
 #[async_trait]
-impl SessionStore for SqliteSessionStore {
+impl SessionStore for SqlSessionStore {
     /// A new row under a fresh ID. tower-sessions calls this at sign-in and
     /// after every `cycle_id` (rotation), never for an ID a client sent.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -379,7 +380,7 @@ impl SessionStore for SqliteSessionStore {
                 "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, \
                  idle_expires_at, absolute_expires_at, ip_first, ip_last, \
                  user_agent_first, user_agent_last, data, sign_in_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?10) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $8, $9, $10) \
                  ON CONFLICT (id_hash) DO NOTHING",
             )
             .bind(&storage_key(&record.id)[..])
@@ -412,10 +413,10 @@ impl SessionStore for SqliteSessionStore {
         };
         if let Some((user_id, limit)) = evicting {
             sqlx::query(
-                "DELETE FROM sessions WHERE user_id = ?1 AND id_hash NOT IN ( \
+                "DELETE FROM sessions WHERE user_id = $1 AND id_hash NOT IN ( \
                    SELECT id_hash FROM sessions \
-                   WHERE user_id = ?1 AND idle_expires_at > ?4 AND absolute_expires_at > ?4 \
-                   ORDER BY id_hash = ?2 DESC, last_seen_at DESC, created_at DESC LIMIT ?3)",
+                   WHERE user_id = $1 AND idle_expires_at > $4 AND absolute_expires_at > $4 \
+                   ORDER BY id_hash = $2 DESC, last_seen_at DESC, created_at DESC LIMIT $3)",
             )
             .bind(user_id)
             .bind(&storage_key(&record.id)[..])
@@ -453,7 +454,7 @@ impl SessionStore for SqliteSessionStore {
         if loaded == Some(parts.data.as_str()) {
             let alive: Option<i64> = sqlx::query_scalar(
                 "SELECT 1 FROM sessions \
-                 WHERE id_hash = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2",
+                 WHERE id_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2",
             )
             .bind(&storage_key(&record.id)[..])
             .bind(now)
@@ -466,9 +467,9 @@ impl SessionStore for SqliteSessionStore {
             };
         }
         let done = sqlx::query(
-            "UPDATE sessions SET user_id = ?2, data = ?3, sign_in_id = ?6 \
-             WHERE id_hash = ?1 AND data = ?4 \
-               AND idle_expires_at > ?5 AND absolute_expires_at > ?5",
+            "UPDATE sessions SET user_id = $2, data = $3, sign_in_id = $6 \
+             WHERE id_hash = $1 AND data = $4 \
+               AND idle_expires_at > $5 AND absolute_expires_at > $5",
         )
         .bind(&storage_key(&record.id)[..])
         .bind(parts.user_id)
@@ -502,7 +503,7 @@ impl SessionStore for SqliteSessionStore {
                     u.username, u.credential_epoch, u.display_name, u.about, \
                     s.user_agent_last, s.ip_last, u.device_notice \
              FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2",
+             WHERE s.id_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2",
         )
         .bind(&key[..])
         .bind(now)
@@ -519,7 +520,7 @@ impl SessionStore for SqliteSessionStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         let key = storage_key(session_id);
-        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?1")
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(&key[..])
             .execute(&self.pool)
             .await
@@ -541,7 +542,7 @@ struct TouchedRow {
 }
 
 #[async_trait]
-impl SessionBackend for SqliteSessionStore {
+impl SessionBackend for SqlSessionStore {
     async fn touch(
         &self,
         session_id: &Id,
@@ -559,11 +560,12 @@ impl SessionBackend for SqliteSessionStore {
         };
         let key = storage_key(session_id);
         let touched: Option<TouchedRow> = sqlx::query_as(
-            "UPDATE sessions SET last_seen_at = ?2, \
-               idle_expires_at = MIN(?3, absolute_expires_at), \
-               ip_last = COALESCE(?4, ip_last), user_agent_last = COALESCE(?5, user_agent_last) \
-             WHERE id_hash = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2 \
-               AND last_seen_at <= ?6 \
+            "UPDATE sessions SET last_seen_at = $2, \
+               idle_expires_at = CASE WHEN $3 < absolute_expires_at THEN $3 \
+                                      ELSE absolute_expires_at END, \
+               ip_last = COALESCE($4, ip_last), user_agent_last = COALESCE($5, user_agent_last) \
+             WHERE id_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
+               AND last_seen_at <= $6 \
              RETURNING created_at, last_seen_at, idle_expires_at, absolute_expires_at",
         )
         .bind(&key[..])
@@ -591,9 +593,9 @@ impl SessionBackend for SqliteSessionStore {
     async fn delete_expired(&self, batch: u32) -> session_store::Result<Vec<ExpiredSession>> {
         let done: Vec<ExpiredSession> = sqlx::query_as(
             "DELETE FROM sessions WHERE id_hash IN ( \
-               SELECT id_hash FROM sessions WHERE idle_expires_at <= ?1 \
-               UNION SELECT id_hash FROM sessions WHERE absolute_expires_at <= ?1 \
-               LIMIT ?2) \
+               SELECT id_hash FROM sessions WHERE idle_expires_at <= $1 \
+               UNION SELECT id_hash FROM sessions WHERE absolute_expires_at <= $1 \
+               LIMIT $2) \
              RETURNING id_hash, user_id, idle_expires_at, absolute_expires_at, ip_last, \
                user_agent_last",
         )
@@ -611,8 +613,8 @@ impl SessionBackend for SqliteSessionStore {
     async fn sign_in_is_live(&self, user_id: i64, sign_in_id: &str) -> session_store::Result<bool> {
         let live: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM sessions \
-             WHERE sign_in_id = ?1 AND user_id = ?2 \
-               AND idle_expires_at > ?3 AND absolute_expires_at > ?3 LIMIT 1",
+             WHERE sign_in_id = $1 AND user_id = $2 \
+               AND idle_expires_at > $3 AND absolute_expires_at > $3 LIMIT 1",
         )
         .bind(sign_in_id)
         .bind(user_id)
@@ -624,7 +626,7 @@ impl SessionBackend for SqliteSessionStore {
     }
 
     async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&self.pool)
             .await
@@ -641,7 +643,7 @@ impl SessionBackend for SqliteSessionStore {
         user_id: i64,
         key: &StorageKey,
     ) -> session_store::Result<bool> {
-        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?1 AND user_id = ?2")
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
             .bind(&key[..])
             .bind(user_id)
             .execute(&self.pool)
@@ -659,7 +661,7 @@ impl SessionBackend for SqliteSessionStore {
         user_id: i64,
         keep: &StorageKey,
     ) -> session_store::Result<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND id_hash != ?2")
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash != $2")
             .bind(user_id)
             .bind(&keep[..])
             .execute(&self.pool)
@@ -676,7 +678,7 @@ impl SessionBackend for SqliteSessionStore {
         sqlx::query_as(
             "SELECT id_hash, created_at, last_seen_at, ip_first, ip_last, \
                     user_agent_last FROM sessions \
-             WHERE user_id = ?1 AND idle_expires_at > ?2 AND absolute_expires_at > ?2 \
+             WHERE user_id = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
              ORDER BY last_seen_at DESC, created_at DESC",
         )
         .bind(user_id)
