@@ -8,7 +8,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # so the two share one target directory without rebuilding each other.
 export RUSTFLAGS := --cfg erase_components
 
-.PHONY: run run-tls tls-check test test-rust test-e2e build tools e2e-tools bench bench-micro fmt lint clean-data
+.PHONY: run run-tls cluster tls-check test test-rust test-e2e build tools e2e-tools bench bench-micro fmt lint clean-data
 
 run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
 	@scripts/dev-mfa-key.sh
@@ -53,6 +53,11 @@ test-e2e: build
 
 build: tools
 	cargo leptos build
+
+# Two instances on a throwaway PostgreSQL behind haproxy, at
+# http://127.0.0.1:3300 until Ctrl-C (README, "More than one server").
+cluster: build
+	scripts/cluster.sh run
 
 tools:
 	@scripts/ensure-tools.sh

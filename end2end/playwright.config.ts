@@ -14,7 +14,13 @@ const address = startServer
   ? process.env.E2E_ADDRESS ?? "127.0.0.1:3100"
   : process.env.LEPTOS_SITE_ADDR ?? "127.0.0.1:3000";
 const baseURL = `http://${address}`;
-import { ABSOLUTE_ADDRESS, SHORT_ADDRESS, TLS_ADDRESS, TLS_URL } from "./tests/servers";
+import {
+  ABSOLUTE_ADDRESS,
+  CLUSTER_ADDRESS,
+  SHORT_ADDRESS,
+  TLS_ADDRESS,
+  TLS_URL,
+} from "./tests/servers";
 
 export default defineConfig({
   testDir: "./tests",
@@ -62,8 +68,37 @@ export default defineConfig({
       TESSERA_SESSION_TOUCH_INTERVAL_SECS: "2",
     }),
     server(TLS_ADDRESS, { TLS: "on", TESSERA_WEBAUTHN_ORIGINS: TLS_URL }),
+    cluster(CLUSTER_ADDRESS),
   ],
 });
+
+// PostgreSQL, two instances and haproxy, by the project's own script; its
+// SIGTERM trap stops all of it and deletes its directory.
+function cluster(addr: string) {
+  return {
+    command: "scripts/cluster.sh run",
+    cwd: "..",
+    url: `http://${addr}/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    gracefulShutdown: { signal: "SIGTERM" as const, timeout: 15_000 },
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
+    env: {
+      ...(process.env as Record<string, string>),
+      CLUSTER_PORT: addr.split(":").pop()!,
+      CLUSTER_BIN: "target/debug/server",
+      CLUSTER_ANNOUNCE: "1",
+      LEPTOS_SITE_ROOT: "target/site",
+      LEPTOS_OUTPUT_NAME: "tessera",
+      TESSERA_LOGIN_MAX_REGISTRATIONS_PER_ADDRESS: "10000",
+      TESSERA_SESSION_IDLE_TIMEOUT_SECS: "30",
+      TESSERA_SESSION_WARN_BEFORE_SECS: "20",
+      TESSERA_SESSION_TOUCH_INTERVAL_SECS: "2",
+      RUST_LOG: "warn",
+    },
+  };
+}
 
 function server(addr: string, { TLS, ...settings }: Record<string, string>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-"));

@@ -7,3 +7,7 @@ export const ABSOLUTE_URL = `http://${ABSOLUTE_ADDRESS}`;
 // the server in its temporary directory; pages hydrate under the CSP.
 export const TLS_ADDRESS = process.env.E2E_TLS_ADDRESS ?? "127.0.0.1:3103";
 export const TLS_URL = `https://localhost:${TLS_ADDRESS.split(":").pop()}`;
+// Two servers on a throwaway PostgreSQL behind haproxy (issue 14), started
+// by scripts/cluster.sh: idle 30 s, warn 20 s, as SHORT.
+export const CLUSTER_ADDRESS = process.env.E2E_CLUSTER_ADDRESS ?? "127.0.0.1:3104";
+export const CLUSTER_URL = `http://${CLUSTER_ADDRESS}`;

@@ -169,7 +169,11 @@ impl Application {
         let access_tokens =
             app::ssr::access_token::AccessTokens::start(&settings.jwt, clock.now())?;
         let password = &settings.password;
+        let instance_header = Some(settings.server.instance_header.trim())
+            .filter(|name| !name.is_empty())
+            .and_then(|name| axum::http::HeaderValue::from_str(name).ok());
         let state = AppState::new(Shared {
+            instance_header,
             access_tokens,
             hasher: PasswordHasher::new(
                 password.hash_concurrency,

@@ -4,13 +4,12 @@
 //! PostgreSQL database. Also: the two schemas are the same tables, columns
 //! and indexes.
 //!
-//! PostgreSQL comes from `TESSERA_TEST_POSTGRES_URL` (a superuser on a
-//! throwaway server: `scripts/postgres.sh run cargo test ...`, as `make
-//! test` does). Without it the PostgreSQL half is skipped with a notice,
-//! unless `TESSERA_REQUIRE_POSTGRES=1` (set by `make test`) makes that a
-//! failure.
+//! PostgreSQL: see `support/postgres.rs` (`make test` provides it).
 
 use std::sync::Arc;
+
+#[path = "support/postgres.rs"]
+mod support;
 
 use app::ssr::clock::{Clock, ManualClock, SharedClock};
 use app::ssr::config::{DatabaseSettings, SessionSettings};
@@ -47,40 +46,11 @@ async fn sqlite() -> Fresh {
     }
 }
 
-fn postgres_url() -> Option<String> {
-    match std::env::var("TESSERA_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("TESSERA_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "TESSERA_REQUIRE_POSTGRES=1 but no TESSERA_TEST_POSTGRES_URL: run under \
-                 scripts/postgres.sh run"
-            );
-            eprintln!("note: no TESSERA_TEST_POSTGRES_URL; the PostgreSQL half is skipped");
-            None
-        }
-    }
-}
-
 /// A new database on the throwaway server, named after the test.
 async fn postgres(name: &str) -> Option<Fresh> {
-    let admin_url = postgres_url()?;
-    sqlx::any::install_default_drivers();
-    let database = format!("t_{}_{:08x}", name, rand_u32());
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
-        .await
-        .expect("PostgreSQL admin connection");
-    sqlx::query(&format!("CREATE DATABASE {database}"))
-        .execute(&mut admin)
-        .await
-        .expect("CREATE DATABASE");
-    let url = match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{database}"),
-        None => panic!("a URL with a database name: {admin_url}"),
-    };
+    let url = support::fresh_database(name).await?;
     let pool = connect_and_migrate(&DatabaseSettings {
         url,
-        max_connections: 8,
         ..DatabaseSettings::default()
     })
     .await
@@ -90,15 +60,6 @@ async fn postgres(name: &str) -> Option<Fresh> {
         _dir: None,
         engine: "postgres",
     })
-}
-
-fn rand_u32() -> u32 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    nanos ^ std::process::id().rotate_left(16)
 }
 
 /// Runs one conformance test on each engine.

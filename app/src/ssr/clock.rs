@@ -37,7 +37,10 @@ pub struct ManualClock(Arc<AtomicI64>);
 
 impl ManualClock {
     pub fn starting_now() -> Self {
-        Self(Arc::new(AtomicI64::new(SystemClock.now())))
+        Self::starting_at(SystemClock.now())
+    }
+    pub fn starting_at(now: UnixTime) -> Self {
+        Self(Arc::new(AtomicI64::new(now)))
     }
     pub fn advance(&self, secs: i64) {
         self.0.fetch_add(secs, Ordering::SeqCst);

@@ -199,6 +199,10 @@ pub struct ServerSettings {
     /// Open connections from one IP address (trusted proxies exempt);
     /// more are closed at once. 0 = no limit.
     pub max_connections_per_ip: u32,
+    /// Non-empty: every response carries `X-Tessera-Instance: <this>`, so
+    /// that the cluster tests see which server answered. Empty in
+    /// production (clients need not know the topology).
+    pub instance_header: String,
 }
 
 impl Default for ServerSettings {
@@ -209,6 +213,7 @@ impl Default for ServerSettings {
             max_concurrent_requests: 1024,
             max_header_bytes: 16 * 1024,
             max_connections_per_ip: 256,
+            instance_header: String::new(),
         }
     }
 }

@@ -131,6 +131,11 @@ pub async fn security_headers(
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.remove(header::SERVER);
+    // Which server answered, for the cluster tests only (issue 14); off by
+    // default: a deployment does not tell clients its topology.
+    if let Some(name) = &state.instance_header {
+        headers.insert("x-tessera-instance", name.clone());
+    }
     res
 }
 

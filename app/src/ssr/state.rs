@@ -54,6 +54,8 @@ pub struct Shared {
     pub trusted_proxies: Vec<crate::ssr::proxy::Network>,
     /// `[alerts] webhook_url`'s sender, when one is set.
     pub alert_webhook: Option<crate::ssr::alerts::Webhook>,
+    /// `[server] instance_header`, when set (cluster tests).
+    pub instance_header: Option<axum::http::HeaderValue>,
     /// Signs and checks API access tokens (issue 14).
     pub access_tokens: crate::ssr::access_token::AccessTokens,
     /// Verifies passkeys for `[webauthn]`'s relying party.

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod bad_input;
 mod cache;
+mod clock_skew;
 mod concurrency;
 mod cookies;
 mod cross_site;
