@@ -8,7 +8,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # so the two share one target directory without rebuilding each other.
 export RUSTFLAGS := --cfg erase_components
 
-.PHONY: run run-tls cluster tls-check test test-rust test-e2e build tools e2e-tools bench bench-micro fmt lint clean-data
+.PHONY: run run-tls cluster tls-check test test-rust test-e2e build tools e2e-tools bench bench-cluster bench-micro fmt lint clean-data
 
 run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
 	@scripts/dev-mfa-key.sh
@@ -72,6 +72,13 @@ bench:
 	@scripts/ensure-tools.sh bench
 	RUSTFLAGS= cargo leptos build --release
 	python3 bench/run.py
+
+# W1 and W3 through haproxy on two release instances sharing PostgreSQL,
+# against one instance on SQLite, in one run (bench/cluster.py).
+bench-cluster:
+	@scripts/ensure-tools.sh bench
+	RUSTFLAGS= cargo leptos build --release
+	python3 bench/cluster.py
 
 # Criterion micro-benchmarks: session store operations and ID hashing.
 bench-micro:
