@@ -2,7 +2,9 @@
 """`make bench-cluster`: W1 (GET /account with a live session, 32
 connections) and W3 (GET /api/session_status) through haproxy on two
 release instances sharing a throwaway PostgreSQL (scripts/cluster.sh, as
-`make cluster`), against one release instance on SQLite (as `make bench`),
+`make cluster`), against one release instance on SQLite (as `make bench`)
+and against one of the two instances directly (PostgreSQL without the
+balancer),
 interleaved, three rounds of BENCH_SECONDS/2 each, reported by the median
 round and as a ratio taken in the same run.
 
@@ -33,15 +35,22 @@ def signed_in(base):
 def main():
     os.chdir(ROOT)
     work = tempfile.mkdtemp(prefix="tessera-bench-cluster-")
+    # PostgreSQL runs as the postgres user: it must reach its data directory.
+    os.chmod(work, 0o755)
     cluster_dir = os.path.join(work, "cluster")
     env = dict(os.environ, CLUSTER_BIN=os.path.abspath(bench.SERVER),
                CLUSTER_PORT=CLUSTER_PORT, RUST_LOG="warn",
                LEPTOS_SITE_ROOT="target/site", LEPTOS_OUTPUT_NAME="tessera")
     single = bench.start_server(bench.SERVER, os.path.join(work, "bench.db"))
-    subprocess.run(["scripts/cluster.sh", "start", cluster_dir], env=env, check=True)
     try:
+        subprocess.run(["scripts/cluster.sh", "start", cluster_dir], env=env, check=True)
+        with open(os.path.join(cluster_dir, "env")) as f:
+            cluster_env = dict(line.strip().split("=", 1) for line in f if "=" in line)
         targets = {
             "one instance, SQLite": bench.BASE,
+            # The same PostgreSQL instance without the balancer: what the
+            # database costs, apart from haproxy's hop.
+            "instance a alone, PostgreSQL": cluster_env["A_URL"],
             "two instances + haproxy, PostgreSQL": f"http://127.0.0.1:{CLUSTER_PORT}",
         }
         sessions = {name: signed_in(base) for name, base in targets.items()}
@@ -65,9 +74,12 @@ def main():
                   f"   rounds {r['rounds']}")
         for workload, _ in workloads:
             one = results[f"{workload}: one instance, SQLite"]["requests_per_sec"]
+            alone = results[f"{workload}: instance a alone, PostgreSQL"]["requests_per_sec"]
             two = results[f"{workload}: two instances + haproxy, PostgreSQL"]["requests_per_sec"]
-            print(f"{workload}: cluster / single = {two / one:.2f}")
+            print(f"{workload}: cluster / single SQLite = {two / one:.2f}, "
+                  f"one PostgreSQL instance / single SQLite = {alone / one:.2f}")
             results[f"{workload}: cluster / single"] = round(two / one, 3)
+            results[f"{workload}: PostgreSQL instance / single"] = round(alone / one, 3)
         os.makedirs(bench.OUT, exist_ok=True)
         with open(os.path.join(bench.OUT, "cluster.json"), "w") as f:
             json.dump(results, f, indent=2)
