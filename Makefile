@@ -39,12 +39,16 @@ test: e2e-tools test-rust test-e2e ## Unit + HTTP tests, then Playwright in Chro
 # One test at a time: each HTTP test runs its own app on its own runtime, and
 # with many in one process a request occasionally never completes (not seen
 # with one app per process, as in production); about 10 s either way.
-# The store conformance suite and the schema comparison also run on a
-# throwaway PostgreSQL (scripts/postgres.sh: Debian's package, loopback only,
-# deleted afterwards); TESSERA_REQUIRE_POSTGRES makes its absence a failure.
+# Everything on a throwaway PostgreSQL too (scripts/postgres.sh: Debian's
+# package, loopback only, deleted afterwards): the store conformance suite,
+# the schema comparison, the clock-skew and cluster tests, then the whole
+# HTTP suite a second time with PostgreSQL as the app's database.
+# TESSERA_REQUIRE_POSTGRES makes a missing PostgreSQL a failure, not a skip.
 test-rust:
-	scripts/postgres.sh run env TESSERA_REQUIRE_POSTGRES=1 \
-	  cargo test --workspace --exclude frontend -- --test-threads=1
+	scripts/postgres.sh run env TESSERA_REQUIRE_POSTGRES=1 sh -c '\
+	  cargo test --workspace --exclude frontend -- --test-threads=1 && \
+	  TESSERA_TEST_ENGINE=postgres cargo test -p server --test http -- --test-threads=1'
+
 
 # Playwright starts the just-built server on 127.0.0.1:3100 with its own
 # temporary database (end2end/playwright.config.ts).

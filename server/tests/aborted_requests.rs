@@ -8,6 +8,9 @@
 #[allow(dead_code)]
 #[path = "http/helpers.rs"]
 mod helpers;
+#[allow(dead_code)]
+#[path = "support/postgres.rs"]
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

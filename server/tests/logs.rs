@@ -11,6 +11,9 @@
 #[allow(dead_code)]
 #[path = "http/helpers.rs"]
 mod helpers;
+#[allow(dead_code)]
+#[path = "support/postgres.rs"]
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

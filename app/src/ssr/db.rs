@@ -92,7 +92,19 @@ pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, Db
         .test_before_acquire(false);
     match Engine::of_url(url) {
         Engine::Postgres => {
+            // A write that waits for another transaction's row lock longer
+            // than the busy timeout fails with lock_not_available, answered
+            // 503 like SQLite's busy database (`error::internal`), instead
+            // of waiting until the request times out.
+            let lock_timeout = format!("SET lock_timeout = {}", settings.busy_timeout_ms);
             let pool = options
+                .after_connect(move |connection, _| {
+                    let lock_timeout = lock_timeout.clone();
+                    Box::pin(async move {
+                        connection.execute(lock_timeout.as_str()).await?;
+                        Ok(())
+                    })
+                })
                 .connect_with(AnyConnectOptions::from_str(url)?)
                 .await?;
             POSTGRES_MIGRATOR.run(&pool).await?;

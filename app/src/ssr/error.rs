@@ -36,14 +36,19 @@ pub fn internal<E: Error + 'static>(error: E) -> AppError {
     AppError::Internal
 }
 
-/// SQLITE_BUSY or SQLITE_LOCKED (with any extended code) anywhere in the
-/// error's chain.
+/// SQLITE_BUSY or SQLITE_LOCKED (with any extended code), or PostgreSQL's
+/// lock_not_available (`[database] busy_timeout_ms` passed), deadlock or
+/// serialization failure, anywhere in the error's chain.
 pub fn is_database_busy(error: &(dyn Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(error) = current {
         if let Some(sqlx::Error::Database(database)) = error.downcast_ref::<sqlx::Error>() {
-            let code = database.code().and_then(|c| c.parse::<i32>().ok());
-            if matches!(code.map(|c| c & 0xff), Some(5 | 6)) {
+            let code = database.code();
+            if matches!(code.as_deref(), Some("55P03" | "40P01" | "40001")) {
+                return true;
+            }
+            let sqlite = code.and_then(|c| c.parse::<i32>().ok());
+            if matches!(sqlite.map(|c| c & 0xff), Some(5 | 6)) {
                 return true;
             }
         }

@@ -7,7 +7,7 @@ use crate::helpers::{location, new_sid, spawn_app, TestApp, PASSWORD};
 impl TestApp {
     async fn cli(&self, args: &[&str]) -> Result<String, String> {
         let mut settings = app::ssr::config::Settings::default();
-        settings.database.path = self.db_path.clone();
+        self.database.apply(&mut settings);
         settings.mfa.key_file = self.db_path.with_file_name("mfa.key");
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         server::cli::run(&settings, &args).await

@@ -11,9 +11,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{spawn_app_with_clock, TestApp};
-
-#[path = "../support/postgres.rs"]
-mod support;
+use crate::support;
 
 async fn idle_deadline(app: &TestApp, sid: &str) -> Option<i64> {
     let res = app.get("/api/session_status", Some(sid)).await;

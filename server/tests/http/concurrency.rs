@@ -211,11 +211,13 @@ async fn eight_parallel_requests_at_the_touch_boundary_write_once_and_send_one_c
         .count();
     assert_eq!(cookies, 1, "one touch, one cookie");
     assert_eq!(app.state.sessions.writes(), writes + 1);
-    assert_eq!(
-        data_version(&mut db).await,
-        before + 1,
-        "one commit to the database"
-    );
+    let after = data_version(&mut db).await;
+    match (before.parse::<i64>(), after.parse::<i64>()) {
+        // SQLite counts commits.
+        (Ok(before), Ok(after)) => assert_eq!(after, before + 1, "one commit to the database"),
+        // PostgreSQL: the content changed (once: `writes` above).
+        _ => assert_ne!(after, before, "the touch was written"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use leptos::prelude::LeptosOptions;
 use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use server::startup::Application;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{AnyConnection, Connection};
 
 pub const PASSWORD: &str = "Quartz ladle orbit 97 yawn";
 
@@ -17,13 +17,40 @@ pub struct TestApp {
     pub base: String,
     pub clock: ManualClock,
     pub state: AppState,
+    /// The SQLite file (unused when the suite runs on PostgreSQL).
     pub db_path: PathBuf,
+    pub database: TestDatabase,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
 pub const CHROME_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+/// The database a test app runs on: SQLite in its temporary directory,
+/// or, when `TESSERA_TEST_ENGINE=postgres` (`make test` runs the suite a
+/// second time so), a fresh PostgreSQL database (issue 14).
+#[derive(Debug, Clone)]
+pub struct TestDatabase {
+    pub path: PathBuf,
+    /// Empty for SQLite.
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// Points `settings` at this database (a second server, a restart).
+    pub fn apply(&self, settings: &mut Settings) {
+        settings.database.path = self.path.clone();
+        settings.database.url = self.url.clone();
+    }
+    pub fn is_sqlite(&self) -> bool {
+        self.url.is_empty()
+    }
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("TESSERA_TEST_ENGINE").as_deref() == Ok("postgres")
+}
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -44,6 +71,11 @@ pub async fn spawn_app_with_clock(
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::default();
     settings.database.path = dir.path().join("tessera-test.db");
+    if on_postgres() {
+        settings.database.url = crate::support::fresh_database("http")
+            .await
+            .expect("TESSERA_TEST_ENGINE=postgres needs TESSERA_TEST_POSTGRES_URL");
+    }
     // The clean-up task would write on its own schedule; tests that count
     // writes must see only the writes requests cause.
     settings.session.cleanup_interval_secs = 24 * 3600;
@@ -57,6 +89,10 @@ pub async fn spawn_app_with_clock(
     settings.jwt.reload_secs = 0;
     configure(&mut settings);
     let db_path = settings.database.path.clone();
+    let database = TestDatabase {
+        path: db_path.clone(),
+        url: settings.database.url.clone(),
+    };
 
     let leptos_options = LeptosOptions::builder()
         .output_name("tessera")
@@ -83,6 +119,7 @@ pub async fn spawn_app_with_clock(
         clock,
         state,
         db_path,
+        database,
         http,
         _dir: dir,
     }
@@ -265,10 +302,67 @@ impl TestApp {
             .expect("audit events")
     }
 
-    pub async fn db(&self) -> SqliteConnection {
-        SqliteConnection::connect(&format!("sqlite://{}", self.db_path.display()))
+    /// A connection of its own to the app's database (either engine; SQL
+    /// in the dialect both speak, `$1` parameters).
+    pub async fn db(&self) -> AnyConnection {
+        sqlx::any::install_default_drivers();
+        let url = if self.database.is_sqlite() {
+            format!("sqlite://{}", self.db_path.display())
+        } else {
+            self.database.url.clone()
+        };
+        AnyConnection::connect(&url)
             .await
             .expect("open the test database")
+    }
+
+    /// Everything the database holds, as bytes to search for secrets: the
+    /// SQLite files (checkpointed, so the main file has it all too), or on
+    /// PostgreSQL every row of every table as text, and its bytea columns'
+    /// raw bytes.
+    pub async fn stored_bytes(&self) -> Vec<Vec<u8>> {
+        let mut db = self.db().await;
+        if self.database.is_sqlite() {
+            sqlx::query("PRAGMA wal_checkpoint(FULL)")
+                .execute(&mut db)
+                .await
+                .expect("checkpoint");
+            return ["", "-wal", "-shm"]
+                .iter()
+                .filter_map(|suffix| {
+                    std::fs::read(format!("{}{suffix}", self.db_path.display())).ok()
+                })
+                .collect();
+        }
+        let mut stored = Vec::new();
+        for table in [
+            "users",
+            "sessions",
+            "totp_factors",
+            "recovery_codes",
+            "passkeys",
+            "passkey_ceremonies",
+            "audit_events",
+            "throttle",
+        ] {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT CAST(t AS TEXT) FROM {table} t"))
+                    .fetch_all(&mut db)
+                    .await
+                    .expect("rows");
+            for row in rows {
+                // bytea prints as \x<hex>: its raw bytes too.
+                for hex in row.split("\\x").skip(1) {
+                    let digits: String = hex.chars().take_while(char::is_ascii_hexdigit).collect();
+                    let bytes = (0..digits.len() / 2)
+                        .filter_map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).ok())
+                        .collect();
+                    stored.push(bytes);
+                }
+                stored.push(row.into_bytes());
+            }
+        }
+        stored
     }
 
     /// `last_seen_at` of the one session row.
@@ -289,11 +383,37 @@ impl TestApp {
     }
 }
 
-/// SQLite's `data_version` changes, for this connection, whenever another
-/// connection commits a change to the database file.
-pub async fn data_version(db: &mut SqliteConnection) -> i64 {
-    sqlx::query_scalar("PRAGMA data_version")
-        .fetch_one(db)
+/// Changes whenever anything was written: SQLite's `data_version` (which
+/// changes, for this connection, whenever another connection commits a
+/// change to the file); on PostgreSQL a digest of every table's content.
+pub async fn data_version(db: &mut AnyConnection) -> String {
+    if db.backend_name() == "SQLite" {
+        let version: i64 = sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(db)
+            .await
+            .expect("data_version");
+        return version.to_string();
+    }
+    let digests = [
+        "users",
+        "sessions",
+        "totp_factors",
+        "recovery_codes",
+        "passkeys",
+        "passkey_ceremonies",
+        "audit_events",
+        "throttle",
+    ]
+    .map(|table| {
+        format!(
+            "SELECT '{table}:' || md5(COALESCE(string_agg(t::text, ',' ORDER BY t::text), '')) \
+             FROM {table} t"
+        )
+    })
+    .join(" UNION ALL ");
+    let rows: Vec<String> = sqlx::query_scalar(&digests)
+        .fetch_all(db)
         .await
-        .expect("data_version")
+        .expect("table digests");
+    rows.join(" ")
 }

@@ -159,6 +159,22 @@ async fn oversized_headers_are_refused() {
     assert_eq!(app.get("/about", None).await.status(), 200);
 }
 
+/// Another writer's lock on the users: SQLite's write lock (`BEGIN
+/// IMMEDIATE`), or PostgreSQL's row locks (`SELECT ... FOR UPDATE`).
+async fn lock_the_users(app: &TestApp, other: &mut sqlx::AnyConnection) {
+    let statements: &[&str] = if app.database.is_sqlite() {
+        &["BEGIN IMMEDIATE"]
+    } else {
+        &["BEGIN", "SELECT id FROM users FOR UPDATE"]
+    };
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut *other)
+            .await
+            .expect("lock");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_behind_another_writers_lock_waits_or_gets_503_never_500() {
     let app = spawn_app_with(|s| s.database.busy_timeout_ms = 300).await;
@@ -178,10 +194,7 @@ async fn a_write_behind_another_writers_lock_waits_or_gets_503_never_500() {
     // Another writer (a second process, a backup) holds the lock longer
     // than the busy timeout: a clear 503, nothing half-written.
     let mut other = app.db().await;
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut other)
-        .await
-        .expect("lock");
+    lock_the_users(&app, &mut other).await;
     let started = Instant::now();
     let refused = save("Locked out").await;
     assert_eq!(refused.status(), 503);
@@ -198,10 +211,7 @@ async fn a_write_behind_another_writers_lock_waits_or_gets_503_never_500() {
     assert!(!app.page("/account", &sid).await.contains("Locked out"));
 
     // Held shorter than the timeout: the write waits for it and succeeds.
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut other)
-        .await
-        .expect("lock");
+    lock_the_users(&app, &mut other).await;
     let release = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
         sqlx::query("ROLLBACK")

@@ -2,6 +2,8 @@
 //! manual clock for every timeout (no sleeps).
 
 mod helpers;
+#[path = "../support/postgres.rs"]
+mod support;
 
 mod admin;
 mod bad_input;

@@ -547,9 +547,8 @@ async fn secrets_and_codes_are_never_stored_in_clear() {
         .expect("codes")
         .to_owned();
 
-    let raw = std::fs::read(&app.db_path).expect("database file");
-    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
-    for haystack in [&raw, &wal] {
+    let stored = app.stored_bytes().await;
+    for haystack in &stored {
         for needle in [
             shown.as_bytes(),
             &bytes[..],
@@ -617,10 +616,9 @@ async fn without_javascript_a_sensitive_form_goes_to_the_step_up_page_and_back()
 async fn the_server_refuses_to_start_with_mfa_data_and_no_key() {
     let app = spawn_app().await;
     app.enrol("keyholder").await;
-    let db_path = app.db_path.clone();
-    let missing = db_path.with_file_name("no-such.key");
+    let missing = app.db_path.with_file_name("no-such.key");
     let mut settings = app::ssr::config::Settings::default();
-    settings.database.path = db_path;
+    app.database.apply(&mut settings);
     settings.mfa.key_file = missing;
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("tessera")
@@ -647,7 +645,7 @@ async fn rotating_the_mfa_key_reseals_every_secret() {
     let new_key = app.db_path.with_file_name("new.key");
     std::fs::write(&new_key, "7b".repeat(32)).expect("write");
     let mut settings = app::ssr::config::Settings::default();
-    settings.database.path = app.db_path.clone();
+    app.database.apply(&mut settings);
     settings.mfa.key_file = app.db_path.with_file_name("mfa.key");
     let args = ["rotate-mfa-key".to_owned(), new_key.display().to_string()];
     let message = server::cli::run(&settings, &args).await.expect("rotated");

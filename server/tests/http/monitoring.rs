@@ -220,7 +220,7 @@ async fn old_audit_events_are_deleted_by_the_clean_up() {
     assert_eq!(count(&mut db).await, 0, "deleted after 90 days");
 }
 
-async fn count(db: &mut sqlx::SqliteConnection) -> i64 {
+async fn count(db: &mut sqlx::AnyConnection) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
         .fetch_one(db)
         .await
@@ -295,12 +295,18 @@ async fn a_browser_update_is_noted_once_and_keeps_the_session() {
 
 async fn alerts(app: &crate::helpers::TestApp) -> Vec<String> {
     let mut db = app.db().await;
-    sqlx::query_scalar(
-        "SELECT json_extract(details, '$.kind') FROM audit_events WHERE event = 'alert' ORDER BY id",
-    )
-    .fetch_all(&mut db)
-    .await
-    .expect("alerts")
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT details FROM audit_events WHERE event = 'alert' ORDER BY id")
+            .fetch_all(&mut db)
+            .await
+            .expect("alerts");
+    details
+        .iter()
+        .map(|d| {
+            let d: serde_json::Value = serde_json::from_str(d).expect("JSON details");
+            d["kind"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
 }
 
 async fn sign_in_as(app: &crate::helpers::TestApp, username: &str, user_agent: &str) -> u16 {

@@ -150,8 +150,9 @@ async fn another_accounts_passkey_cannot_be_renamed_or_removed() {
     let mut db = app.db().await;
     sqlx::query(
         "INSERT INTO passkeys (id, user_id, credential_id, passkey, name, created_at) \
-         SELECT 7, id, x'01020304', '{}', 'Alice laptop', 0 FROM users WHERE username = 'alice'",
+         SELECT 7, id, $1, '{}', 'Alice laptop', 0 FROM users WHERE username = 'alice'",
     )
+    .bind(vec![1u8, 2, 3, 4])
     .execute(&mut db)
     .await
     .expect("insert");

@@ -26,20 +26,8 @@ async fn the_raw_session_id_is_nowhere_in_the_database() {
     for _ in 0..5 {
         sids.push(app.login("alice", None).await);
     }
-    // Make SQLite write everything to the main file too.
     let mut db = app.db().await;
-    sqlx::query("PRAGMA wal_checkpoint(FULL)")
-        .execute(&mut db)
-        .await
-        .expect("checkpoint");
-
-    let mut files = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let path = format!("{}{suffix}", app.db_path.display());
-        if let Ok(bytes) = std::fs::read(&path) {
-            files.push(bytes);
-        }
-    }
+    let files = app.stored_bytes().await;
     for sid in &sids {
         let id: Id = sid.parse().expect("ID");
         let hash = storage_key(&id);
@@ -53,7 +41,7 @@ async fn the_raw_session_id_is_nowhere_in_the_database() {
                 "the raw ID bytes are stored"
             );
         }
-        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id_hash = ?1")
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id_hash = $1")
             .bind(&hash[..])
             .fetch_one(&mut db)
             .await

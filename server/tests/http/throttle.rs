@@ -170,9 +170,9 @@ async fn the_throttle_survives_a_restart() {
         );
     }
     // Another server process on the same database (as after a restart).
-    let path = first.db_path.clone();
+    let database = first.database.clone();
     let second = spawn_app_with_clock(first.clock.clone(), move |s| {
-        s.database.path = path;
+        database.apply(s);
         s.login.max_failures_per_account = 2;
     })
     .await;
