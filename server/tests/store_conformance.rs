@@ -366,15 +366,21 @@ async fn deadline_absolute(fx: &Fixture, record: &Record) -> Option<i64> {
         .expect("row")
 }
 
-async fn a_users_sessions_are_listed_and_ended(fresh: Fresh) {
-    let fx = fixture(fresh, 0).await;
+/// Three sign-ins of alice, a second apart; their IDs, oldest first.
+async fn three_sign_ins(fx: &Fixture) -> Vec<Id> {
     let mut ids = Vec::new();
     for n in 0..3 {
-        let mut record = signed_in(&fx, USER, &format!("s{n}"));
+        let mut record = signed_in(fx, USER, &format!("s{n}"));
         fx.store.create(&mut record).await.expect("create");
         ids.push(record.id);
         fx.clock.advance(1);
     }
+    ids
+}
+
+async fn a_users_sessions_are_listed_and_ended(fresh: Fresh) {
+    let fx = fixture(fresh, 0).await;
+    let ids = three_sign_ins(&fx).await;
     let mut bobs = signed_in(&fx, 2, "b1");
     fx.store.create(&mut bobs).await.expect("create");
     let live = fx.store.live_sessions_of(USER).await.expect("list");
@@ -418,13 +424,7 @@ on_both_engines!(a_users_sessions_are_listed_and_ended);
 
 async fn past_the_per_user_limit_the_least_recent_end(fresh: Fresh) {
     let fx = fixture(fresh, 2).await;
-    let mut ids = Vec::new();
-    for n in 0..3 {
-        let mut record = signed_in(&fx, USER, &format!("s{n}"));
-        fx.store.create(&mut record).await.expect("create");
-        ids.push(record.id);
-        fx.clock.advance(1);
-    }
+    let ids = three_sign_ins(&fx).await;
     assert!(
         fx.store.load(&ids[0]).await.expect("load").is_none(),
         "{}",

@@ -335,16 +335,7 @@ impl TestApp {
                 .collect();
         }
         let mut stored = Vec::new();
-        for table in [
-            "users",
-            "sessions",
-            "totp_factors",
-            "recovery_codes",
-            "passkeys",
-            "passkey_ceremonies",
-            "audit_events",
-            "throttle",
-        ] {
+        for table in TABLES {
             let rows: Vec<String> =
                 sqlx::query_scalar(&format!("SELECT CAST(t AS TEXT) FROM {table} t"))
                     .fetch_all(&mut db)
@@ -383,6 +374,18 @@ impl TestApp {
     }
 }
 
+/// Every table the app writes (both engines' schemas have the same).
+pub const TABLES: [&str; 8] = [
+    "users",
+    "sessions",
+    "totp_factors",
+    "recovery_codes",
+    "passkeys",
+    "passkey_ceremonies",
+    "audit_events",
+    "throttle",
+];
+
 /// Changes whenever anything was written: SQLite's `data_version` (which
 /// changes, for this connection, whenever another connection commits a
 /// change to the file); on PostgreSQL a digest of every table's content.
@@ -394,23 +397,14 @@ pub async fn data_version(db: &mut AnyConnection) -> String {
             .expect("data_version");
         return version.to_string();
     }
-    let digests = [
-        "users",
-        "sessions",
-        "totp_factors",
-        "recovery_codes",
-        "passkeys",
-        "passkey_ceremonies",
-        "audit_events",
-        "throttle",
-    ]
-    .map(|table| {
-        format!(
+    let digests = TABLES
+        .map(|table| {
+            format!(
             "SELECT '{table}:' || md5(COALESCE(string_agg(t::text, ',' ORDER BY t::text), '')) \
              FROM {table} t"
         )
-    })
-    .join(" UNION ALL ");
+        })
+        .join(" UNION ALL ");
     let rows: Vec<String> = sqlx::query_scalar(&digests)
         .fetch_all(db)
         .await

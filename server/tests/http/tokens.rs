@@ -30,6 +30,14 @@ impl TestApp {
         body["access_token"].as_str().expect("a token").to_owned()
     }
 
+    async fn jwks(&self) -> Value {
+        self.get("/.well-known/jwks.json", None)
+            .await
+            .json()
+            .await
+            .expect("jwks")
+    }
+
     async fn me(&self, token: &str) -> reqwest::Response {
         self.http
             .get(self.url("/api/v1/me"))
@@ -282,16 +290,13 @@ async fn forged_and_broken_tokens_are_refused_and_a_valid_one_accepted() {
     let good = claims(&app, user_id, &sign_in);
     let now = app.clock.now();
 
+    // Our key, under its own kid.
+    let ours = |claims: &Value| sign(&header(Algorithm::EdDSA, &kid), claims, &pem);
     // Our own signature over our own claims: accepted (the control case).
-    let control = sign(&header(Algorithm::EdDSA, &kid), &good, &pem);
+    let control = ours(&good);
     assert_eq!(app.me(&control).await.status(), StatusCode::OK, "control");
 
-    let jwks: Value = app
-        .get("/.well-known/jwks.json", None)
-        .await
-        .json()
-        .await
-        .expect("jwks");
+    let jwks: Value = app.jwks().await;
     let public_x = jwks["keys"][0]["x"].as_str().expect("x").to_owned();
     let public_raw = B64.decode(&public_x).expect("raw key");
 
@@ -348,60 +353,28 @@ async fn forged_and_broken_tokens_are_refused_and_a_valid_one_accepted() {
         ),
         (
             "expired",
-            sign(
-                &header(Algorithm::EdDSA, &kid),
-                &with(
-                    with(good.clone(), "exp", json!(now - 31)),
-                    "iat",
-                    json!(now - 400),
-                ),
-                &pem,
-            ),
+            ours(&with(
+                with(good.clone(), "exp", json!(now - 31)),
+                "iat",
+                json!(now - 400),
+            )),
             "expired",
         ),
         (
             "nbf in the future",
-            sign(
-                &header(Algorithm::EdDSA, &kid),
-                &with(good.clone(), "nbf", json!(now + 60)),
-                &pem,
-            ),
+            ours(&with(good.clone(), "nbf", json!(now + 60))),
             "not valid yet",
         ),
-        (
-            "no exp",
-            sign(
-                &header(Algorithm::EdDSA, &kid),
-                &without(good.clone(), "exp"),
-                &pem,
-            ),
-            "no exp",
-        ),
-        (
-            "no nbf",
-            sign(
-                &header(Algorithm::EdDSA, &kid),
-                &without(good.clone(), "nbf"),
-                &pem,
-            ),
-            "no nbf",
-        ),
+        ("no exp", ours(&without(good.clone(), "exp")), "no exp"),
+        ("no nbf", ours(&without(good.clone(), "nbf")), "no nbf"),
         (
             "wrong iss",
-            sign(
-                &header(Algorithm::EdDSA, &kid),
-                &with(good.clone(), "iss", json!("evil")),
-                &pem,
-            ),
+            ours(&with(good.clone(), "iss", json!("evil"))),
             "issuer",
         ),
         (
             "wrong aud",
-            sign(
-                &header(Algorithm::EdDSA, &kid),
-                &with(good.clone(), "aud", json!("other-api")),
-                &pem,
-            ),
+            ours(&with(good.clone(), "aud", json!("other-api"))),
             "audience",
         ),
         (
@@ -443,11 +416,7 @@ async fn forged_and_broken_tokens_are_refused_and_a_valid_one_accepted() {
         ),
         (
             "a sign-in that does not exist",
-            sign(
-                &header(Algorithm::EdDSA, &kid),
-                &with(good.clone(), "sid", json!("nope")),
-                &pem,
-            ),
+            ours(&with(good.clone(), "sid", json!("nope"))),
             "session has ended",
         ),
         ("not a JWT at all", "abc".to_owned(), "malformed"),
@@ -485,12 +454,7 @@ async fn a_rotated_key_is_published_until_its_tokens_expire_then_refused() {
             .map(|k| k["kid"].as_str().expect("kid").to_owned())
             .collect()
     };
-    let jwks: Value = app
-        .get("/.well-known/jwks.json", None)
-        .await
-        .json()
-        .await
-        .expect("jwks");
+    let jwks: Value = app.jwks().await;
     assert_eq!(kids(jwks), vec![old_kid.clone(), rotation.new_kid.clone()]);
     let (_, new_token) = {
         let sid = app.login("alice", None).await;
@@ -512,12 +476,7 @@ async fn a_rotated_key_is_published_until_its_tokens_expire_then_refused() {
     // after the old key's: both were made within this second), the old key
     // is gone.
     app.clock.advance(1 + 300 + 30 + 1);
-    let jwks: Value = app
-        .get("/.well-known/jwks.json", None)
-        .await
-        .json()
-        .await
-        .expect("jwks");
+    let jwks: Value = app.jwks().await;
     assert_eq!(kids(jwks), vec![rotation.new_kid.clone()]);
     assert_refused(
         app.me(&long_lived).await,
@@ -539,11 +498,6 @@ async fn without_a_key_no_token_is_minted() {
         .await
         .expect("body")
         .contains("AccessTokensUnavailable"));
-    let jwks: Value = app
-        .get("/.well-known/jwks.json", None)
-        .await
-        .json()
-        .await
-        .expect("jwks");
+    let jwks: Value = app.jwks().await;
     assert_eq!(jwks, json!({ "keys": [] }));
 }
