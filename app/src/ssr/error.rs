@@ -52,6 +52,17 @@ pub fn is_database_busy(error: &(dyn Error + 'static)) -> bool {
                 return true;
             }
         }
+        // The session store's errors carry text only (see DATABASE_BUSY).
+        use tower_sessions::{session, session_store};
+        let store_error = match error.downcast_ref::<session::Error>() {
+            Some(session::Error::Store(e)) => Some(e),
+            _ => error.downcast_ref::<session_store::Error>(),
+        };
+        if let Some(session_store::Error::Backend(message)) = store_error {
+            if message == crate::ssr::session::store::DATABASE_BUSY {
+                return true;
+            }
+        }
         current = error.source();
     }
     false

@@ -208,10 +208,8 @@ async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Res
     let mut live = match auth.current().await {
         Ok(Some(live)) => live,
         Ok(None) => return Ok(None),
-        Err(e) => {
-            let _ = internal(e);
-            return Err(Box::new(internal_error("cannot load the session")));
-        }
+        // A busy database is 503 with Retry-After; anything else 500.
+        Err(e) => return Err(Box::new(error_response(internal(e)))),
     };
     // The user's row came with the session (one query, see the store).
     match live.owner.take() {

@@ -159,13 +159,17 @@ async fn oversized_headers_are_refused() {
     assert_eq!(app.get("/about", None).await.status(), 200);
 }
 
-/// Another writer's lock on the users: SQLite's write lock (`BEGIN
-/// IMMEDIATE`), or PostgreSQL's row locks (`SELECT ... FOR UPDATE`).
+/// Another writer's lock on the users and sessions: SQLite's write lock
+/// (`BEGIN IMMEDIATE`), or PostgreSQL's row locks (`SELECT ... FOR UPDATE`).
 async fn lock_the_users(app: &TestApp, other: &mut sqlx::AnyConnection) {
     let statements: &[&str] = if app.database.is_sqlite() {
         &["BEGIN IMMEDIATE"]
     } else {
-        &["BEGIN", "SELECT id FROM users FOR UPDATE"]
+        &[
+            "BEGIN",
+            "SELECT id FROM users FOR UPDATE",
+            "SELECT id_hash FROM sessions FOR UPDATE",
+        ]
     };
     for statement in statements {
         sqlx::query(statement)
@@ -204,6 +208,11 @@ async fn a_write_behind_another_writers_lock_waits_or_gets_503_never_500() {
         "it waited first"
     );
     assert_eq!(refused.text().await.expect("body"), "{\"Busy\":1}");
+    // A write of the session store itself ("Stay signed in"): 503 as well,
+    // not 500.
+    let extend = app.post_form("/api/extend_session", &[], Some(&sid)).await;
+    assert_eq!(extend.status(), 503, "the session store's busy write");
+    assert_eq!(extend.headers()["retry-after"], "1");
     sqlx::query("ROLLBACK")
         .execute(&mut other)
         .await

@@ -36,7 +36,6 @@ use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session, SessionStore};
 
 use super::store::is_session_gone;
-use crate::api::AppError;
 use crate::ssr::config::{SameSitePolicy, SessionSettings};
 use crate::ssr::error::error_response;
 
@@ -205,10 +204,7 @@ pub async fn manage_session<S: SessionStore>(
             tracing::debug!("session ended before this request saved it; no cookie sent");
             res
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot save the session");
-            error_response(AppError::Internal)
-        }
+        Err(e) => error_response(crate::ssr::error::internal(e)),
     }
 }
 
