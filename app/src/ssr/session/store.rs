@@ -381,38 +381,6 @@ impl SessionStore for SqlSessionStore {
             Some(previous) => self.policy.touch(previous, now),
             None => self.policy.start(now),
         };
-        let mut tx = crate::ssr::db::write_transaction(&self.pool)
-            .await
-            .map_err(backend)?;
-        loop {
-            record.id = new_session_id();
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, \
-                 idle_expires_at, absolute_expires_at, ip_first, ip_last, \
-                 user_agent_first, user_agent_last, data, sign_in_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $8, $9, $10) \
-                 ON CONFLICT (id_hash) DO NOTHING",
-            )
-            .bind(&storage_key(&record.id)[..])
-            .bind(parts.user_id)
-            .bind(deadlines.created_at)
-            .bind(deadlines.last_seen_at)
-            .bind(deadlines.idle_expires_at)
-            .bind(deadlines.absolute_expires_at)
-            .bind(&parts.client.ip)
-            .bind(&parts.client.user_agent)
-            .bind(&parts.data)
-            .bind(&parts.sign_in_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-            // A collision of 128 random bits does not happen in practice;
-            // if it ever did, draw again rather than share a row.
-            if inserted.rows_affected() == 1 {
-                break;
-            }
-        }
-
         // ASVS 7.1.2: beyond the per-user limit, the least recently used
         // live sessions of this user end (the new one is always kept). Only
         // live sessions count: one past either deadline holds no slot,
@@ -421,7 +389,50 @@ impl SessionStore for SqlSessionStore {
             (Some(user_id), limit @ 1..) => Some((user_id, limit)),
             _ => None,
         };
-        if let Some((user_id, limit)) = evicting {
+        // The insert and the eviction commit together; with no per-user
+        // limit (the default) the insert alone is atomic and needs no
+        // transaction: one round trip to the database instead of three
+        // (BEGIN IMMEDIATE, INSERT, COMMIT) on every sign-in and rotation.
+        let mut tx = match evicting {
+            Some(_) => Some(
+                crate::ssr::db::write_transaction(&self.pool)
+                    .await
+                    .map_err(backend)?,
+            ),
+            None => None,
+        };
+        loop {
+            record.id = new_session_id();
+            let key = storage_key(&record.id);
+            let insert = sqlx::query(
+                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, \
+                 idle_expires_at, absolute_expires_at, ip_first, ip_last, \
+                 user_agent_first, user_agent_last, data, sign_in_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $8, $9, $10) \
+                 ON CONFLICT (id_hash) DO NOTHING",
+            )
+            .bind(&key[..])
+            .bind(parts.user_id)
+            .bind(deadlines.created_at)
+            .bind(deadlines.last_seen_at)
+            .bind(deadlines.idle_expires_at)
+            .bind(deadlines.absolute_expires_at)
+            .bind(&parts.client.ip)
+            .bind(&parts.client.user_agent)
+            .bind(&parts.data)
+            .bind(&parts.sign_in_id);
+            let inserted = match tx.as_mut() {
+                Some(tx) => insert.execute(&mut **tx).await,
+                None => insert.execute(&self.pool).await,
+            }
+            .map_err(backend)?;
+            // A collision of 128 random bits does not happen in practice;
+            // if it ever did, draw again rather than share a row.
+            if inserted.rows_affected() == 1 {
+                break;
+            }
+        }
+        if let (Some((user_id, limit)), Some(tx)) = (evicting, tx.as_mut()) {
             sqlx::query(
                 "DELETE FROM sessions WHERE user_id = $1 AND id_hash NOT IN ( \
                    SELECT id_hash FROM sessions \
@@ -432,11 +443,13 @@ impl SessionStore for SqlSessionStore {
             .bind(&storage_key(&record.id)[..])
             .bind(i64::from(limit))
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)?;
+        if let Some(tx) = tx {
+            tx.commit().await.map_err(backend)?;
+        }
         if let Some((user_id, _)) = evicting {
             // Some of the user's sessions may have just ended.
             self.cache.forget_user(user_id);
