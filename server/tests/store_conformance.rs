@@ -204,7 +204,12 @@ async fn deadlines_end_a_session(fresh: Fresh) {
         "{}: dead at the idle deadline",
         fx.engine
     );
-    assert!(!fx.store.sign_in_is_live(USER, "s1").await.expect("live"));
+    assert!(fx
+        .store
+        .live_sign_in_owner(USER, "s1")
+        .await
+        .expect("live")
+        .is_none());
     let expired = fx.store.delete_expired(100).await.expect("clean-up");
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0].user_id, Some(USER));
@@ -297,7 +302,13 @@ async fn a_rotation_keeps_the_deadlines_and_the_sign_in(fresh: Fresh) {
         fx.engine
     );
     assert!(fx.store.load(&before.id).await.expect("load").is_none());
-    assert!(fx.store.sign_in_is_live(USER, "s1").await.expect("live"));
+    let owner = fx.store.live_sign_in_owner(USER, "s1").await.expect("live");
+    assert_eq!(
+        owner.map(|o| o.username).as_deref(),
+        Some("alice"),
+        "{}",
+        fx.engine
+    );
 }
 on_both_engines!(a_rotation_keeps_the_deadlines_and_the_sign_in);
 
@@ -413,12 +424,18 @@ async fn a_users_sessions_are_listed_and_ended(fresh: Fresh) {
     assert!(fx.store.load(&ids[2]).await.expect("load").is_some());
     assert_eq!(fx.store.delete_all_for_user(USER).await.expect("all"), 1);
     assert!(fx.store.load(&bobs.id).await.expect("load").is_some());
-    assert!(fx.store.sign_in_is_live(2, "b1").await.expect("live"));
-    assert!(!fx
+    assert!(fx
         .store
-        .sign_in_is_live(USER, "b1")
+        .live_sign_in_owner(2, "b1")
         .await
-        .expect("not hers"));
+        .expect("live")
+        .is_some());
+    assert!(fx
+        .store
+        .live_sign_in_owner(USER, "b1")
+        .await
+        .expect("not hers")
+        .is_none());
 }
 on_both_engines!(a_users_sessions_are_listed_and_ended);
 

@@ -10,7 +10,7 @@
 //! required and checked against the app's clock (the same clock every
 //! session deadline uses) with at most 30 s of leeway. The caller then
 //! checks the `sid` claim against the session store (`SessionBackend::
-//! sign_in_is_live`), so a sign-out ends the token's access too.
+//! live_sign_in_owner`), so a sign-out ends the token's access too.
 //!
 //! Keys: one PKCS#8 PEM file per key in `[jwt] key_dir`, named
 //! `<created_at>-<random>.pem` (the name is the `kid`). The newest key
@@ -115,6 +115,8 @@ pub enum KeyError {
     },
     #[error("the access-token key {path} is not an Ed25519 PKCS#8 PEM key")]
     Invalid { path: String },
+    #[error("the access-token key {0} cannot sign or be encoded")]
+    Unusable(String),
     #[error(
         "access tokens are not configured: [jwt] key_dir {0} has no key (run `server jwt rotate`)"
     )]
@@ -293,11 +295,8 @@ impl KeyRing {
             jti: b64url(&rand::random::<[u8; 16]>()),
             sid: sign_in_id.to_owned(),
         };
-        let token = jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|_| {
-            KeyError::Invalid {
-                path: key.kid.clone(),
-            }
-        })?;
+        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
+            .map_err(|_| KeyError::Unusable(key.kid.clone()))?;
         Ok((token, claims))
     }
 
@@ -386,9 +385,7 @@ pub fn create_key(dir: &Path, now: UnixTime) -> Result<String, KeyError> {
     let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
     let pem = signing
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-        .map_err(|_| KeyError::Invalid {
-            path: dir.display().to_string(),
-        })?;
+        .map_err(|_| KeyError::Unusable("a new key".to_owned()))?;
     // Keys are ordered by the time in their name: a key made in the same
     // second as the newest (or on a server whose clock is behind) is dated
     // one second after it, so that it is the one that signs.

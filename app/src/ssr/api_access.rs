@@ -15,6 +15,7 @@ use crate::api::{AccessToken, AppError};
 use crate::ssr::access_token::TokenError;
 use crate::ssr::audit::Event;
 use crate::ssr::error::{error_response, internal};
+use crate::ssr::session::store::SessionOwner;
 use crate::ssr::session::SessionBackend as _;
 use crate::ssr::state::AppState;
 use crate::ssr::web::{CurrentUser, RequestContext};
@@ -108,7 +109,10 @@ fn bearer(headers: &HeaderMap) -> Option<Result<&str, TokenError>> {
 /// The one place API requests are authenticated: every check of
 /// `access_token::KeyRing::validate`, then the sign-in must still have a
 /// live session (the store, never a cache).
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64), Response> {
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(i64, i64, SessionOwner), Response> {
     let token = match bearer(headers) {
         None => return Err(unauthenticated()),
         Some(Err(error)) => return Err(refused(error)),
@@ -122,38 +126,27 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64
         .map_err(refused)?;
     match state
         .sessions
-        .sign_in_is_live(valid.user_id, &valid.sign_in_id)
+        .live_sign_in_owner(valid.user_id, &valid.sign_in_id)
         .await
     {
-        Ok(true) => Ok((valid.user_id, valid.expires_at)),
-        Ok(false) => Err(refused(TokenError::SessionEnded)),
+        Ok(Some(owner)) => Ok((valid.user_id, valid.expires_at, owner)),
+        // Signed out, revoked, expired, or the account deleted.
+        Ok(None) => Err(refused(TokenError::SessionEnded)),
         Err(error) => Err(error_response(internal(error))),
     }
 }
 
 /// `GET /api/v1/me`: who the bearer token speaks for.
 pub async fn me(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let (user_id, expires_at) = match authenticate(&state, req.headers()).await {
-        Ok(who) => who,
-        Err(res) => return res,
-    };
-    let row: Result<Option<(String, String)>, _> =
-        sqlx::query_as("SELECT username, display_name FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&state.db)
-            .await;
-    match row {
-        Ok(Some((username, display_name))) => axum::Json(Me {
+    match authenticate(&state, req.headers()).await {
+        Ok((user_id, expires_at, owner)) => axum::Json(Me {
             user_id,
-            username,
-            display_name,
+            username: owner.username,
+            display_name: owner.display_name,
             token_expires_at: expires_at,
         })
         .into_response(),
-        // Deleting an account ends its sessions; a token checked in between
-        // is refused the same way.
-        Ok(None) => refused(TokenError::SessionEnded),
-        Err(error) => error_response(internal(error)),
+        Err(res) => res,
     }
 }
 

@@ -615,11 +615,8 @@ impl Settings {
             return Err(ConfigError::Invalid((*message).to_owned()));
         }
         let url = self.database.url.trim();
-        if !(url.is_empty()
-            || url.starts_with("sqlite://")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
+        let postgres = crate::ssr::db::Engine::of_url(url) == crate::ssr::db::Engine::Postgres;
+        if !(url.is_empty() || url.starts_with("sqlite://") || postgres) {
             return Err(ConfigError::Invalid(
                 "database.url must be empty (SQLite at database.path), sqlite://FILE or \
                  postgres://USER@HOST:PORT/DATABASE"
@@ -805,6 +802,12 @@ mod tests {
                 "webhook_url",
             ),
             ("[webauthn]\nrp_id = \"127.0.0.1\"\n", "IP address"),
+            // Issue 14: at most 30 s of clock skew on tokens; a lifetime is
+            // short; only the two engines.
+            ("[jwt]\nleeway_secs = 31\n", "leeway_secs"),
+            ("[jwt]\nttl_secs = 86401\n", "ttl_secs"),
+            ("[jwt]\naudience = \" \"\n", "audience"),
+            ("[database]\nurl = \"mysql://x/y\"\n", "database.url"),
         ];
         for (file, name) in cases {
             let error = Settings::from_sources(Some(file), no_env)

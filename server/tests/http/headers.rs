@@ -47,6 +47,10 @@ fn assert_hardened(res: &reqwest::Response, what: &str) {
     );
     assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
     assert!(headers.get("server").is_none(), "{what}: no Server banner");
+    assert!(
+        headers.get("x-tessera-instance").is_none(),
+        "{what}: no instance name unless [server] instance_header asks"
+    );
 }
 
 #[tokio::test]

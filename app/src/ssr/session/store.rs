@@ -172,10 +172,15 @@ pub trait SessionBackend: SessionStore {
         user_id: i64,
         keep: &StorageKey,
     ) -> session_store::Result<u64>;
-    /// Whether the user's sign-in `sign_in_id` still has a live session
-    /// (access tokens, issue 14). Always read from the database, never a
-    /// cache: a sign-out anywhere ends the token's access at once.
-    async fn sign_in_is_live(&self, user_id: i64, sign_in_id: &str) -> session_store::Result<bool>;
+    /// The user's row, if their sign-in `sign_in_id` still has a live
+    /// session (access tokens, issue 14): one query, the user joined as
+    /// `load` does. Always read from the database, never a cache: a
+    /// sign-out anywhere ends the token's access at once.
+    async fn live_sign_in_owner(
+        &self,
+        user_id: i64,
+        sign_in_id: &str,
+    ) -> session_store::Result<Option<SessionOwner>>;
     /// The user's live sessions, most recently used first.
     async fn live_sessions_of(&self, user_id: i64) -> session_store::Result<Vec<StoredSession>>;
     /// Rows written (created, updated or deleted) since start: for tests
@@ -633,11 +638,16 @@ impl SessionBackend for SqlSessionStore {
         Ok(done)
     }
 
-    async fn sign_in_is_live(&self, user_id: i64, sign_in_id: &str) -> session_store::Result<bool> {
-        let live: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM sessions \
-             WHERE sign_in_id = $1 AND user_id = $2 \
-               AND idle_expires_at > $3 AND absolute_expires_at > $3 LIMIT 1",
+    async fn live_sign_in_owner(
+        &self,
+        user_id: i64,
+        sign_in_id: &str,
+    ) -> session_store::Result<Option<SessionOwner>> {
+        let owner: Option<(String, i64, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT u.username, u.credential_epoch, u.display_name, u.about, u.device_notice \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.sign_in_id = $1 AND s.user_id = $2 \
+               AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3 LIMIT 1",
         )
         .bind(sign_in_id)
         .bind(user_id)
@@ -645,7 +655,15 @@ impl SessionBackend for SqlSessionStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(live.is_some())
+        Ok(owner.map(
+            |(username, credential_epoch, display_name, about, device_notice)| SessionOwner {
+                username,
+                credential_epoch,
+                display_name,
+                about,
+                device_notice,
+            },
+        ))
     }
 
     async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64> {
