@@ -454,10 +454,14 @@ fn spawn_session_cleanup(state: AppState) {
                 .login
                 .failure_window_secs
                 .max(state.settings.mfa.failure_window_secs);
-            if let Err(e) =
-                app::ssr::throttle::delete_expired(&state.db, window, state.clock.now(), batch)
-                    .await
-            {
+            let deleted = match state.db.acquire().await {
+                Ok(mut db) => {
+                    app::ssr::throttle::delete_expired(&mut db, window, state.clock.now(), batch)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = deleted {
                 tracing::error!(error = %e, "throttle clean-up failed");
             }
             // Audit events past `[audit] retention_days`, in bounded

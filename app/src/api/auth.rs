@@ -108,7 +108,6 @@ pub async fn login(
     // second factor" (grants nothing) and the code page comes next.
     let goes_to = flows::after_password(&ctx, &user, safe_next(next.as_deref())).await?;
     let second_step = goes_to == "/login/verify";
-    crate::ssr::alerts::before_sign_in_recorded(&ctx.state, user.id, &ctx.client()).await;
     ctx.audit(
         Event::SignIn,
         Outcome::Success,

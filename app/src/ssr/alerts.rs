@@ -218,52 +218,84 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
     }
 }
 
-/// Before a successful sign-in is recorded: success right after many
-/// failures, a browser and system the account has not signed in with
+/// Records a successful sign-in (`entry`, an `Event::SignIn` success) and
+/// applies the rules that look at what came before it: success right after
+/// many failures, a browser and system the account has not signed in with
 /// before, sessions made and ended fast.
-pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &ClientInfo) {
+///
+/// The insert returns what the rules read, in one statement: a sign-in
+/// makes one round trip to the database for both (W2, `make bench`; A/B in
+/// the commit). PostgreSQL's subqueries in `RETURNING` read the rows as
+/// they were before the insert, SQLite's see the new row too: every rule
+/// that could match it leaves it out by id, so both engines count only
+/// earlier events.
+pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
+    let now = state.clock.now();
+    let (Some(user_id), Event::SignIn, Outcome::Success) =
+        (entry.user_id, entry.event, entry.outcome)
+    else {
+        audit::record(&state.db, now, entry).await;
+        return;
+    };
     let rules = &state.settings.alerts;
-    let db = &state.db;
-    // One round trip for what the rules read (each bounded by LIMIT and
-    // served by the `audit_events_user_event` index): failures after the
-    // last success (the newest success found through the index; ties in
-    // time are told apart by id), sign-ins and outs in the window, whether
-    // this window's churn alert is raised already, and whether the last
-    // 50 successful sign-ins exist and include this very user agent.
-    let since = since(state);
+    let client = entry.client.clone();
+    // Each count is bounded by LIMIT and served by the
+    // `audit_events_user_event` index: failures after the last earlier
+    // success (ties in time told apart by id), sign-ins and outs in the
+    // window, whether this window's churn alert is raised already, whether
+    // an earlier successful sign-in exists and whether the last 50 include
+    // this very user agent ($8, as stored).
+    let last_success = "SELECT l.{} FROM audit_events l WHERE l.user_id = $4 \
+         AND l.event = 'sign_in' AND l.outcome = 'success' AND l.id <> audit_events.id \
+         ORDER BY l.at DESC, l.id DESC LIMIT 1";
+    let last_at = last_success.replace("{}", "at");
+    let last_id = last_success.replace("{}", "id");
+    let sql = format!(
+        "{insert} RETURNING id, \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events e WHERE e.user_id = $4 \
+              AND e.event = 'sign_in' AND e.outcome = 'failure' \
+              AND e.at >= COALESCE(({last_at}), 0) \
+              AND e.id > COALESCE(({last_id}), 0) LIMIT $10) AS failures), \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events e WHERE e.user_id = $4 \
+              AND e.event IN ('sign_in', 'sign_out') AND e.outcome = 'success' AND e.at > $11 \
+              AND e.id <> audit_events.id LIMIT $12) AS churn), \
+           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events e WHERE e.user_id = $4 \
+              AND e.event = 'alert' AND e.outcome = 'success' AND e.at > $11 \
+              AND e.details LIKE '%\"kind\":\"rapid_sessions\"%' LIMIT 1) AS raised), \
+           CASE WHEN EXISTS ({last_id}) THEN 1 ELSE 0 END, \
+           CASE WHEN EXISTS (SELECT 1 FROM (SELECT r.user_agent FROM audit_events r \
+                 WHERE r.user_id = $4 AND r.event = 'sign_in' AND r.outcome = 'success' \
+                   AND r.id <> audit_events.id ORDER BY r.at DESC LIMIT 50) AS recent \
+               WHERE recent.user_agent IS NOT DISTINCT FROM $8) THEN 1 ELSE 0 END",
+        insert = audit::INSERT,
+    );
     let churn_threshold = rules.session_churn_per_user;
-    let counts: Result<(i64, i64, i64, i64, i64), sqlx::Error> = sqlx::query_as(
-        "WITH last AS (SELECT id, at FROM audit_events WHERE user_id = $1 \
-           AND event = 'sign_in' AND outcome = 'success' ORDER BY at DESC, id DESC LIMIT 1), \
-         recent AS (SELECT user_agent FROM audit_events WHERE user_id = $1 \
-           AND event = 'sign_in' AND outcome = 'success' ORDER BY at DESC LIMIT 50) \
-         SELECT \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
-              AND event = 'sign_in' AND outcome = 'failure' \
-              AND at >= COALESCE((SELECT at FROM last), 0) \
-              AND id > COALESCE((SELECT id FROM last), 0) LIMIT $2) AS failures), \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
-              AND event IN ('sign_in', 'sign_out') AND outcome = 'success' AND at > $3 \
-              LIMIT $4) AS churn), \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
-              AND event = 'alert' AND outcome = 'success' AND at > $3 \
-              AND details LIKE '%\"kind\":\"rapid_sessions\"%' LIMIT 1) AS raised), \
-           CASE WHEN EXISTS (SELECT 1 FROM last) THEN 1 ELSE 0 END, \
-           CASE WHEN EXISTS (SELECT 1 FROM recent \
-                             WHERE user_agent IS NOT DISTINCT FROM $5) THEN 1 ELSE 0 END",
-    )
-    .bind(user_id)
-    .bind(i64::from(rules.failures_before_success))
-    .bind(since)
-    .bind(i64::from(churn_threshold))
-    .bind(client.user_agent.as_deref())
-    .fetch_one(db)
-    .await;
-    let (failures, churn, churn_raised, signed_in_before, seen_exactly) =
-        counts.unwrap_or_else(|error| {
-            tracing::error!(%error, "alert rules could not count");
-            (0, 0, 1, 0, 1)
-        });
+    let counts = match audit::values(now, &entry).and_then(|mut values| {
+        use sqlx::Arguments;
+        values
+            .add(i64::from(rules.failures_before_success))
+            .and_then(|()| values.add(since(state)))
+            .and_then(|()| values.add(i64::from(churn_threshold)))
+            .map_err(|e| e.to_string())?;
+        Ok(values)
+    }) {
+        Ok(values) => sqlx::query_as_with::<_, (i64, i64, i64, i64, i64, i64), _>(&sql, values)
+            .fetch_one(&state.db)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(error) => Err(error),
+    };
+    let (this_event, failures, churn, churn_raised, signed_in_before, seen_exactly) = match counts {
+        Ok(counts) => counts,
+        Err(error) => {
+            // Neither the event nor the counts: the rules stay quiet, the
+            // sign-in goes on (a failed audit write never fails a request).
+            tracing::error!(%error, event = entry.event.name(), "audit event not written");
+            return;
+        }
+    };
+    let db = &state.db;
+    let client = &client;
     if failures >= i64::from(rules.failures_before_success) {
         let details = json!({ "failures_before": failures });
         raise(
@@ -284,9 +316,10 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
     if signed_in_before == 1 && seen_exactly == 0 {
         let earlier: Vec<Option<String>> = sqlx::query_scalar(
             "SELECT user_agent FROM audit_events WHERE user_id = $1 AND event = 'sign_in' \
-             AND outcome = 'success' ORDER BY at DESC LIMIT 50",
+             AND outcome = 'success' AND id <> $2 ORDER BY at DESC LIMIT 50",
         )
         .bind(user_id)
+        .bind(this_event)
         .fetch_all(db)
         .await
         .unwrap_or_default();
@@ -329,7 +362,7 @@ pub async fn before_sign_in_recorded(state: &AppState, user_id: i64, client: &Cl
         }
     }
 
-    // This sign-in is not recorded yet: it is the next one. One alert per
+    // The counts leave this sign-in out: it is the next one. One alert per
     // window, however long the churn goes on.
     if churn + 1 >= i64::from(churn_threshold) && churn_raised == 0 {
         let details = json!({ "sign_ins_and_outs": churn + 1 });

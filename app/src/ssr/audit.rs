@@ -130,33 +130,48 @@ pub fn ephemeral_key() -> [u8; 32] {
     rand::random()
 }
 
-/// Writes `entry` at `now`; a failure is logged, never returned.
-pub async fn record(db: &Pool, now: i64, entry: Entry) {
+/// The statement that writes one event; its nine values come from
+/// `values`. `RETURNING` may follow (`alerts::record_sign_in`).
+pub const INSERT: &str = "INSERT INTO audit_events (at, event, outcome, user_id, username, \
+     session_hash, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// `entry` at `now` as `INSERT`'s nine values ($1 ... $9), client-supplied
+/// text cut to its column's bound.
+pub fn values(now: i64, entry: &Entry) -> Result<sqlx::any::AnyArguments<'static>, String> {
+    use sqlx::Arguments;
     let outcome = match entry.outcome {
         Outcome::Success => "success",
         Outcome::Failure => "failure",
     };
-    let written = sqlx::query(
-        "INSERT INTO audit_events (at, event, outcome, user_id, username, session_hash, ip, \
-         user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(now)
-    .bind(entry.event.name())
-    .bind(outcome)
-    .bind(entry.user_id)
-    .bind(entry.username.as_deref().map(|u| bounded(u, 64)))
-    .bind(entry.session_hash.as_ref().map(|h| &h[..]))
-    .bind(entry.client.ip.as_deref().map(|ip| bounded(ip, 64)))
-    .bind(
+    let mut values = sqlx::any::AnyArguments::default();
+    let add = |added: Result<(), sqlx::error::BoxDynError>| added.map_err(|e| e.to_string());
+    add(values.add(now))?;
+    add(values.add(entry.event.name()))?;
+    add(values.add(outcome))?;
+    add(values.add(entry.user_id))?;
+    add(values.add(entry.username.as_deref().map(|u| bounded(u, 64))))?;
+    add(values.add(entry.session_hash.map(|h| h.to_vec())))?;
+    add(values.add(entry.client.ip.as_deref().map(|ip| bounded(ip, 64))))?;
+    add(values.add(
         entry
             .client
             .user_agent
             .as_deref()
             .map(|ua| bounded(ua, 512)),
-    )
-    .bind(entry.details.to_string())
-    .execute(db)
-    .await;
+    ))?;
+    add(values.add(entry.details.to_string()))?;
+    Ok(values)
+}
+
+/// Writes `entry` at `now`; a failure is logged, never returned.
+pub async fn record(db: &Pool, now: i64, entry: Entry) {
+    let written = match values(now, &entry) {
+        Ok(values) => sqlx::query_with(INSERT, values)
+            .execute(db)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(error) => Err(error),
+    };
     if let Err(error) = written {
         tracing::error!(%error, event = entry.event.name(), "audit event not written");
     }

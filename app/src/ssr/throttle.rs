@@ -16,8 +16,8 @@
 //! on PostgreSQL the same statement takes the row locks). Keys are stored as SHA-256 digests, so a client's long username
 //! costs 32 bytes.
 
-use crate::ssr::db::Pool;
 use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
 
 use crate::ssr::clock::UnixTime;
 
@@ -67,6 +67,10 @@ pub struct UnlessKnown<'a> {
 /// wait when any of those keys is waiting out its delay. Nothing is
 /// counted when it is refused.
 ///
+/// `db` is a connection the caller holds: a sign-in reads the user's row on
+/// the same one (sqlx pings a connection on its way back to the pool, a
+/// round trip to SQLite's worker thread each).
+///
 /// One statement, so one round trip on the common path (sign-in made four
 /// before this; A/B in the commit): the `NOT EXISTS` guard reads the rows
 /// as they were before the statement (SQLite materialises a SELECT that
@@ -75,7 +79,7 @@ pub struct UnlessKnown<'a> {
 /// its key in the `DO UPDATE` (`excluded` carries only the table's
 /// columns).
 pub async fn reserve(
-    db: &Pool,
+    db: &mut AnyConnection,
     limits: &[(&str, u32)],
     unless_known: Option<UnlessKnown<'_>>,
     window_secs: u64,
@@ -165,7 +169,7 @@ pub async fn reserve(
             .bind(i64::from(*limit))
             .bind(i64::from(*optional));
     }
-    let counted = query.fetch_all(db).await?;
+    let counted = query.fetch_all(&mut *db).await?;
     // On SQLite the statement counts every key or none. On PostgreSQL a
     // parallel attempt that reached a key's limit first can leave that key
     // uncounted while others were: the attempt is then refused like the
@@ -178,7 +182,7 @@ pub async fn reserve(
             .iter()
             .filter_map(|c| KeyDigest::try_from(&c[..]).ok())
             .collect();
-        give_back(db, &keys).await?;
+        give_back(&mut *db, &keys).await?;
     } else if !counted.is_empty() || rows.is_empty() {
         let keys = rows
             .iter()
@@ -196,7 +200,7 @@ pub async fn reserve(
     for (digest, ..) in &rows {
         query = query.bind(&digest[..]);
     }
-    let next = query.fetch_one(db).await?.unwrap_or(now);
+    let next = query.fetch_one(&mut *db).await?.unwrap_or(now);
     Ok(Err(u64::try_from(next.saturating_sub(now))
         .unwrap_or(0)
         .max(1)))
@@ -212,11 +216,11 @@ fn placeholders(n: usize) -> String {
 
 /// Gives an attempt back: it was not a failure (the password was right) or
 /// it was never judged (the server was busy, the client left).
-pub async fn refund(db: &Pool, attempt: Attempt) -> Result<(), sqlx::Error> {
+pub async fn refund(db: &mut AnyConnection, attempt: Attempt) -> Result<(), sqlx::Error> {
     give_back(db, &attempt.keys).await
 }
 
-async fn give_back(db: &Pool, keys: &[KeyDigest]) -> Result<(), sqlx::Error> {
+async fn give_back(db: &mut AnyConnection, keys: &[KeyDigest]) -> Result<(), sqlx::Error> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -236,7 +240,7 @@ async fn give_back(db: &Pool, keys: &[KeyDigest]) -> Result<(), sqlx::Error> {
 /// the account + address key `clear` started again from zero and marked
 /// as known (its `last_success_at`; see `UnlessKnown`).
 pub async fn settle_success(
-    db: &Pool,
+    db: &mut AnyConnection,
     attempt: Attempt,
     clear: &str,
     now: UnixTime,
@@ -273,7 +277,7 @@ pub const KNOWN_FOR_SECS: u64 = 90 * 24 * 3600;
 /// Deletes rows whose window and delay have both passed and that no longer
 /// mark a known address (bounded batch).
 pub async fn delete_expired(
-    db: &Pool,
+    db: &mut AnyConnection,
     window_secs: u64,
     now: UnixTime,
     batch: u32,
@@ -297,7 +301,7 @@ pub async fn delete_expired(
 mod tests {
     use super::*;
 
-    async fn db() -> Pool {
+    async fn db() -> sqlx::pool::PoolConnection<crate::ssr::db::Db> {
         sqlx::any::install_default_drivers();
         // One connection: each in-memory connection is a database of its own.
         let pool = sqlx::any::AnyPoolOptions::new()
@@ -314,7 +318,7 @@ mod tests {
                 .await
                 .expect("table");
         }
-        pool
+        pool.acquire().await.expect("the connection")
     }
 
     #[test]
@@ -329,49 +333,49 @@ mod tests {
 
     #[tokio::test]
     async fn attempts_past_the_limit_wait_a_growing_delay() {
-        let db = db().await;
+        let mut db = db().await;
         for _ in 0..3 {
-            let _ = reserve(&db, &[("k", 3)], None, 900, 100)
+            let _ = reserve(&mut db, &[("k", 3)], None, 900, 100)
                 .await
                 .expect("db")
                 .expect("allowed");
         }
         // The third set a 1 s delay, and the SQL agrees with delay_after.
         assert_eq!(
-            reserve(&db, &[("k", 3)], None, 900, 100)
+            reserve(&mut db, &[("k", 3)], None, 900, 100)
                 .await
                 .expect("db")
                 .unwrap_err(),
             1
         );
-        let _ = reserve(&db, &[("k", 3)], None, 900, 101)
+        let _ = reserve(&mut db, &[("k", 3)], None, 900, 101)
             .await
             .expect("db")
             .expect("after 1 s");
         assert_eq!(
-            reserve(&db, &[("k", 3)], None, 900, 101)
+            reserve(&mut db, &[("k", 3)], None, 900, 101)
                 .await
                 .expect("db")
                 .unwrap_err(),
             2
         );
-        let _ = reserve(&db, &[("k", 3)], None, 900, 103)
+        let _ = reserve(&mut db, &[("k", 3)], None, 900, 103)
             .await
             .expect("db")
             .expect("after 2 s");
         assert_eq!(
-            reserve(&db, &[("k", 3)], None, 900, 103)
+            reserve(&mut db, &[("k", 3)], None, 900, 103)
                 .await
                 .expect("db")
                 .unwrap_err(),
             4
         );
         // A new window starts the count again.
-        let _ = reserve(&db, &[("k", 3)], None, 900, 1_100)
+        let _ = reserve(&mut db, &[("k", 3)], None, 900, 1_100)
             .await
             .expect("db")
             .expect("new window");
-        let _ = reserve(&db, &[("k", 3)], None, 900, 1_100)
+        let _ = reserve(&mut db, &[("k", 3)], None, 900, 1_100)
             .await
             .expect("db")
             .expect("second");
@@ -379,20 +383,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_attempt_counts_nowhere() {
-        let db = db().await;
-        let _ = reserve(&db, &[("account", 1)], None, 900, 0)
+        let mut db = db().await;
+        let _ = reserve(&mut db, &[("account", 1)], None, 900, 0)
             .await
             .expect("db");
         for _ in 0..5 {
             assert!(
-                reserve(&db, &[("address", 5), ("account", 1)], None, 900, 0)
+                reserve(&mut db, &[("address", 5), ("account", 1)], None, 900, 0)
                     .await
                     .expect("db")
                     .is_err()
             );
         }
         for _ in 0..4 {
-            let _ = reserve(&db, &[("address", 5)], None, 900, 0)
+            let _ = reserve(&mut db, &[("address", 5)], None, 900, 0)
                 .await
                 .expect("db")
                 .expect("fits");
@@ -401,45 +405,50 @@ mod tests {
 
     #[tokio::test]
     async fn refund_and_clear_give_attempts_back() {
-        let db = db().await;
-        let attempt = reserve(&db, &[("k", 2)], None, 900, 0)
+        let mut db = db().await;
+        let attempt = reserve(&mut db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .expect("first");
-        refund(&db, attempt).await.expect("refund");
-        let _ = reserve(&db, &[("k", 2)], None, 900, 0)
+        refund(&mut db, attempt).await.expect("refund");
+        let _ = reserve(&mut db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .expect("refunded");
-        let _ = reserve(&db, &[("k", 2)], None, 900, 0)
+        let _ = reserve(&mut db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .expect("second");
-        assert!(reserve(&db, &[("k", 2)], None, 900, 0)
+        assert!(reserve(&mut db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .is_err());
-        let attempt = reserve(&db, &[("other", 9)], None, 900, 0)
+        let attempt = reserve(&mut db, &[("other", 9)], None, 900, 0)
             .await
             .expect("db")
             .expect("other");
-        settle_success(&db, attempt, "k", 1).await.expect("settle");
-        assert!(reserve(&db, &[("k", 2)], None, 900, 0)
+        settle_success(&mut db, attempt, "k", 1)
+            .await
+            .expect("settle");
+        assert!(reserve(&mut db, &[("k", 2)], None, 900, 0)
             .await
             .expect("db")
             .is_ok());
         assert_eq!(
-            delete_expired(&db, 900, 10_000, 100).await.expect("db"),
+            delete_expired(&mut db, 900, 10_000, 100).await.expect("db"),
             1,
             "other; k stays while it marks a known address"
         );
         let later = i64::try_from(KNOWN_FOR_SECS).expect("secs") + 10_000;
-        assert_eq!(delete_expired(&db, 900, later, 100).await.expect("db"), 1);
+        assert_eq!(
+            delete_expired(&mut db, 900, later, 100).await.expect("db"),
+            1
+        );
     }
 
     #[tokio::test]
     async fn a_known_client_is_not_counted_nor_held_by_the_account_wide_key() {
-        let db = db().await;
+        let mut db = db().await;
         let everywhere = UnlessKnown {
             key: "everywhere",
             limit: 2,
@@ -448,30 +457,32 @@ mod tests {
         };
         // An attacker elsewhere exhausts the account-wide key.
         for _ in 0..2 {
-            let _ = reserve(&db, &[("attacker", 50)], Some(everywhere), 900, 10)
+            let _ = reserve(&mut db, &[("attacker", 50)], Some(everywhere), 900, 10)
                 .await
                 .expect("db")
                 .expect("allowed");
         }
-        assert!(reserve(&db, &[("attacker", 50)], Some(everywhere), 900, 10)
-            .await
-            .expect("db")
-            .is_err());
+        assert!(
+            reserve(&mut db, &[("attacker", 50)], Some(everywhere), 900, 10)
+                .await
+                .expect("db")
+                .is_err()
+        );
         // An unknown address is held by it too...
-        assert!(reserve(&db, &[("home", 50)], Some(everywhere), 900, 10)
+        assert!(reserve(&mut db, &[("home", 50)], Some(everywhere), 900, 10)
             .await
             .expect("db")
             .is_err());
         // ...until "home" has signed in once: then it is neither held nor
         // counted there.
-        let attempt = reserve(&db, &[("other", 50)], None, 900, 5)
+        let attempt = reserve(&mut db, &[("other", 50)], None, 900, 5)
             .await
             .expect("db")
             .expect("other");
-        settle_success(&db, attempt, "home", 5)
+        settle_success(&mut db, attempt, "home", 5)
             .await
             .expect("settle");
-        let attempt = reserve(&db, &[("home", 50)], Some(everywhere), 900, 10)
+        let attempt = reserve(&mut db, &[("home", 50)], Some(everywhere), 900, 10)
             .await
             .expect("db")
             .expect("known address passes");
@@ -481,7 +492,7 @@ mod tests {
             "only its own key counted"
         );
         // Long enough ago, it is a stranger again (counted everywhere).
-        let attempt = reserve(&db, &[("home", 50)], Some(everywhere), 900, 1_010)
+        let attempt = reserve(&mut db, &[("home", 50)], Some(everywhere), 900, 1_010)
             .await
             .expect("db")
             .expect("a new window");

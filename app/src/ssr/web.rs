@@ -794,7 +794,13 @@ impl RequestContext {
             client: self.client(),
             details,
         };
-        audit::record(&self.state.db, self.state.clock.now(), entry).await;
+        // A successful sign-in is also checked by the alert rules (in the
+        // same statement as its record).
+        if (event, outcome) == (audit::Event::SignIn, audit::Outcome::Success) {
+            crate::ssr::alerts::record_sign_in(&self.state, entry).await;
+        } else {
+            audit::record(&self.state.db, self.state.clock.now(), entry).await;
+        }
     }
 
     /// `audit` for the outcome of an action of the signed-in user (or

@@ -184,7 +184,7 @@ pub async fn verify(
     let limit_key = format!("second-factor:{user_id}");
     let mfa = &state.settings.mfa;
     let attempt = crate::ssr::throttle::reserve(
-        &state.db,
+        &mut *state.db.acquire().await.map_err(internal)?,
         &[(&limit_key, mfa.max_failures_per_account)],
         None,
         mfa.failure_window_secs,
@@ -202,16 +202,22 @@ pub async fn verify(
     };
     match checked {
         Ok(Some(proof)) => {
-            crate::ssr::throttle::refund(&state.db, attempt)
-                .await
-                .map_err(internal)?;
+            crate::ssr::throttle::refund(
+                &mut *state.db.acquire().await.map_err(internal)?,
+                attempt,
+            )
+            .await
+            .map_err(internal)?;
             Ok(Some(proof))
         }
         Ok(None) => Ok(None),
         Err(error) => {
-            crate::ssr::throttle::refund(&state.db, attempt)
-                .await
-                .map_err(internal)?;
+            crate::ssr::throttle::refund(
+                &mut *state.db.acquire().await.map_err(internal)?,
+                attempt,
+            )
+            .await
+            .map_err(internal)?;
             Err(error)
         }
     }

@@ -179,14 +179,6 @@ pub async fn finish(
     };
     match &result {
         Ok(done) => {
-            if purpose == Purpose::SignIn {
-                crate::ssr::alerts::before_sign_in_recorded(
-                    &ctx.state,
-                    done.user_id,
-                    &ctx.client(),
-                )
-                .await;
-            }
             let details = serde_json::json!({ "method": done.method, "passkey": true });
             ctx.audit(event, Outcome::Success, Some(done.user_id), None, details)
                 .await
