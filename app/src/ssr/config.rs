@@ -47,7 +47,7 @@ impl Default for DatabaseSettings {
         Self {
             url: String::new(),
             path: PathBuf::from("data/tessera.db"),
-            max_connections: 8,
+            max_connections: 4,
             busy_timeout_ms: 5_000,
         }
     }
