@@ -64,18 +64,21 @@ pub enum DbError {
 ///
 /// WAL: readers never wait for the writer. NORMAL is durable across
 /// application crashes; only an OS crash can lose the last commits, which
-/// for sessions means a few users sign in again. `mmap_size`: pages are
-/// read through a memory map instead of one pread() per B-tree page (at a
-/// million sessions, ~200 MB, a lookup touches 3-4 pages that SQLite's own
-/// 2 MB cache no longer holds; make bench: W1 at 1,000,000 sessions vs at
-/// 1,000). `busy_timeout`: a writer that finds the database locked by
+/// for sessions means a few users sign in again. `mmap_size = 0`: no
+/// memory map of the file. With one, every connection unmaps and maps the
+/// file again at its first read after another connection wrote (SQLite
+/// resets its pager then), each unmap a TLB shoot-down on the other cores:
+/// a sign-in writes four times, and W2 (make bench) ran 0.907 vs 0.868 x
+/// raw argon2 without the map (A/B, 3 rounds). Signed-in reads come from
+/// the session cache, so the map no longer helps them: W1 at 1,000,000
+/// sessions was 0.996 x W1 at 1,000 without it. `busy_timeout`: a writer that finds the database locked by
 /// another is retried by SQLite's busy handler (sleeps of 1, 2, 5, 10 ...
 /// ms) for up to this long; past it the request gets 503
 /// (`error::internal`).
 fn sqlite_pragmas(busy_timeout_ms: u64) -> String {
     format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA mmap_size = 268435456; PRAGMA busy_timeout = {busy_timeout_ms};"
+         PRAGMA mmap_size = 0; PRAGMA busy_timeout = {busy_timeout_ms};"
     )
 }
 
