@@ -190,9 +190,7 @@ pub async fn authenticate(
     let stored = match stored_credentials(&mut db, state, username, &password).await {
         Ok(stored) => stored,
         Err(error) => {
-            throttle::refund(&mut db, attempt)
-                .await
-                .map_err(internal)?;
+            throttle::refund(&mut db, attempt).await.map_err(internal)?;
             return Err(error);
         }
     };
