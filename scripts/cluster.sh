@@ -8,6 +8,7 @@
 #   scripts/cluster.sh start DIR   start in the background (tests); the
 #                                  addresses and pids go to DIR/env
 #   scripts/cluster.sh stop DIR    stop everything started in DIR, delete DIR
+#   scripts/cluster.sh respawn DIR b   start instance b again (tests)
 #
 # CLUSTER_PORT (default 3300) is the balancer's port; CLUSTER_BIN the server
 # binary (default target/debug/server, built by `make build`);
@@ -49,6 +50,43 @@ wait_for() {
   exit 1
 }
 
+# What the instances must share: the database, the key that seals TOTP
+# secrets (and keys the audit log's session hashes), the access-token keys.
+instance_env() {
+  local dir=$1
+  # shellcheck disable=SC1091
+  . "$dir/shared"
+  export TESSERA_DATABASE_URL=$DATABASE_URL
+  export TESSERA_MFA_KEY_FILE=$dir/mfa.key
+  export TESSERA_JWT_KEY_DIR=$dir/jwt
+  export TESSERA_PROXY_TRUSTED=127.0.0.1/32
+  export TESSERA_WEBAUTHN_ORIGINS=${TESSERA_WEBAUTHN_ORIGINS:-http://localhost:$LB_PORT}
+  export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-$ROOT/target/site}
+  export TESSERA_CONFIG=${TESSERA_CONFIG:-$ROOT/Leptos.toml}
+}
+
+# Starts instance NAME on PORT in the background and records its pid.
+launch() {
+  local dir=$1 name=$2 port=$3
+  local bin=${CLUSTER_BIN:-$ROOT/target/debug/server}
+  if [ "${CLUSTER_ANNOUNCE:-}" = 1 ]; then
+    export TESSERA_SERVER_INSTANCE_HEADER=$name
+  fi
+  LEPTOS_SITE_ADDR=127.0.0.1:$port nohup "$bin" >> "$dir/$name.log" 2>&1 &
+  echo "$(echo "$name" | tr a-z A-Z)_PID=$!" >> "$dir/env"
+  wait_for "http://127.0.0.1:$port/health" "instance $name" "$dir/$name.log"
+}
+
+# Starts instance NAME again on its old port (after a test killed it); its
+# new pid is appended to DIR/env (the last line for a name wins).
+respawn() {
+  local dir=$1 name=$2
+  instance_env "$dir"
+  local url
+  url=$(grep "^$(echo "$name" | tr a-z A-Z)_URL=" "$dir/env" | tail -1 | cut -d= -f2-)
+  launch "$dir" "$name" "${url##*:}"
+}
+
 start() {
   local dir=$1
   local bin=${CLUSTER_BIN:-$ROOT/target/debug/server}
@@ -67,36 +105,28 @@ start() {
   psql -q "$pg_url" -c "CREATE DATABASE tessera" >/dev/null
   local db_url=${pg_url%/*}/tessera
 
-  # What the instances must share: the database, the key that seals TOTP
-  # secrets (and keys the audit log's session hashes), the access-token keys.
   python3 -c 'import secrets; print(secrets.token_hex(32))' > "$dir/mfa.key"
   chmod 600 "$dir/mfa.key"
-  export TESSERA_DATABASE_URL=$db_url
-  export TESSERA_MFA_KEY_FILE=$dir/mfa.key
-  export TESSERA_JWT_KEY_DIR=$dir/jwt
-  export TESSERA_PROXY_TRUSTED=127.0.0.1/32
-  export TESSERA_WEBAUTHN_ORIGINS=${TESSERA_WEBAUTHN_ORIGINS:-http://localhost:$lb_port}
-  export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-$ROOT/target/site}
-  export TESSERA_CONFIG=${TESSERA_CONFIG:-$ROOT/Leptos.toml}
+  {
+    echo "DATABASE_URL=$db_url"
+    echo "LB_PORT=$lb_port"
+  } > "$dir/shared"
+  instance_env "$dir"
   "$bin" jwt rotate >/dev/null
 
   local name port
   : > "$dir/env"
   for name in a b; do
     port=$(free_port)
-    if [ "${CLUSTER_ANNOUNCE:-}" = 1 ]; then
-      export TESSERA_SERVER_INSTANCE_HEADER=$name
-    fi
-    LEPTOS_SITE_ADDR=127.0.0.1:$port nohup "$bin" > "$dir/$name.log" 2>&1 &
-    echo "$(echo $name | tr a-z A-Z)_PID=$!" >> "$dir/env"
     echo "$(echo $name | tr a-z A-Z)_URL=http://127.0.0.1:$port" >> "$dir/env"
-    wait_for "http://127.0.0.1:$port/health" "instance $name" "$dir/$name.log"
+    launch "$dir" "$name" "$port"
     eval "${name}_port=$port"
   done
 
   # Round robin, no stickiness. A server failing two checks 300 ms apart is
-  # out; a request whose connection fails or gets no answer is retried on
-  # the other server (the SIGKILL test relies on it).
+  # out; a request whose connection fails is retried on the other server,
+  # and so is a GET or HEAD that got no answer (the SIGKILL test relies on
+  # both); a POST that got no answer is not sent again (502).
   cat > "$dir/haproxy.cfg" <<CFG
 global
     maxconn 4096
@@ -113,6 +143,10 @@ defaults
 
 frontend tessera
     bind 127.0.0.1:$lb_port
+    # A request that reached a server which then died without answering may
+    # have been applied: only GET and HEAD are sent again; a POST gets 502
+    # (a connection that failed before sending is still retried).
+    http-request disable-l7-retry unless METH_GET
     default_backend instances
 
 backend instances
@@ -154,6 +188,7 @@ stop() {
 case "${1:-}" in
   start) start "$2" ;;
   stop) stop "$2" ;;
+  respawn) respawn "$2" "$3" ;;
   run)
     dir=$(mktemp -d /tmp/tessera-cluster.XXXXXX)
     trap 'stop "$dir"' EXIT
@@ -169,7 +204,7 @@ case "${1:-}" in
     while kill -0 "$HAPROXY_PID" 2>/dev/null; do sleep 1; done
     ;;
   *)
-    echo "usage: $0 run | start DIR | stop DIR" >&2
+    echo "usage: $0 run | start DIR | stop DIR | respawn DIR a|b" >&2
     exit 2
     ;;
 esac
