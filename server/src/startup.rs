@@ -101,7 +101,13 @@ impl Application {
             return Err(StartupError::PlainHttpOnPublicAddress(address));
         }
         let certificates = if tls.enabled() {
-            if tls.self_signed && crate::tls::ensure_self_signed(&tls.cert_path, &tls.key_path)? {
+            if tls.self_signed
+                && crate::tls::ensure_self_signed(
+                    &tls.cert_path,
+                    &tls.key_path,
+                    std::time::SystemTime::now(),
+                )?
+            {
                 tracing::warn!(
                     cert = %tls.cert_path.display(),
                     "created a self-signed certificate for localhost (development only)"

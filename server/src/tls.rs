@@ -54,12 +54,32 @@ pub fn load(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>, TlsE
     Ok(Arc::new(config))
 }
 
+/// The common name of the development certificate: only a certificate with
+/// this name is ever replaced by `ensure_self_signed`.
+const DEVELOPMENT_NAME: &str = "Tessera development certificate (localhost)";
+/// How long the development certificate is valid (testssl.sh flags the
+/// 1975-4096 span rcgen gives by default), and how close to its end it is
+/// made again.
+const DEVELOPMENT_DAYS: i64 = 365;
+const RENEW_DAYS_BEFORE_END: i64 = 30;
+
 /// Creates a self-signed certificate for localhost, 127.0.0.1 and ::1 at
-/// the two paths when the certificate file does not exist (development
-/// only: `make run-tls`). The key file is readable by its owner only.
-pub fn ensure_self_signed(cert_path: &Path, key_path: &Path) -> Result<bool, TlsError> {
-    if cert_path.exists() {
-        return Ok(false);
+/// the two paths (development only: `make run-tls`) when there is none, or
+/// when the one there is ours and ends within 30 days. Valid from a day
+/// before `now` for a year. The key file is readable by its owner only.
+/// Returns whether it made one.
+pub fn ensure_self_signed(
+    cert_path: &Path,
+    key_path: &Path,
+    now: std::time::SystemTime,
+) -> Result<bool, TlsError> {
+    let now = time::OffsetDateTime::from(now);
+    if let Ok(pem) = std::fs::read(cert_path) {
+        let renew = development_certificate_end(&pem)
+            .is_some_and(|end| end - now < time::Duration::days(RENEW_DAYS_BEFORE_END));
+        if !renew {
+            return Ok(false);
+        }
     }
     let failed = |e: &dyn std::fmt::Display| TlsError::SelfSigned(e.to_string());
     let names = vec![
@@ -67,16 +87,34 @@ pub fn ensure_self_signed(cert_path: &Path, key_path: &Path) -> Result<bool, Tls
         "127.0.0.1".to_owned(),
         "::1".to_owned(),
     ];
-    let generated = rcgen::generate_simple_self_signed(names).map_err(|e| failed(&e))?;
+    let mut params = rcgen::CertificateParams::new(names).map_err(|e| failed(&e))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, DEVELOPMENT_NAME);
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(DEVELOPMENT_DAYS);
+    let key = rcgen::KeyPair::generate().map_err(|e| failed(&e))?;
+    let cert = params.self_signed(&key).map_err(|e| failed(&e))?;
     for path in [cert_path, key_path] {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| failed(&e))?;
         }
     }
-    write_private(key_path, generated.signing_key.serialize_pem().as_bytes())
-        .map_err(|e| failed(&e))?;
-    std::fs::write(cert_path, generated.cert.pem()).map_err(|e| failed(&e))?;
+    write_private(key_path, key.serialize_pem().as_bytes()).map_err(|e| failed(&e))?;
+    std::fs::write(cert_path, cert.pem()).map_err(|e| failed(&e))?;
     Ok(true)
+}
+
+/// When the certificate in `pem` ends, if it is our development one (any
+/// other certificate, or a file that does not parse, is left alone).
+fn development_certificate_end(pem: &[u8]) -> Option<time::OffsetDateTime> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem).ok()?;
+    let cert = pem.parse_x509().ok()?;
+    let ours = cert
+        .subject()
+        .iter_common_name()
+        .any(|cn| cn.as_str().ok() == Some(DEVELOPMENT_NAME));
+    ours.then(|| cert.validity().not_after.to_datetime())
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -156,14 +194,50 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let cert = dir.path().join("tls/cert.pem");
         let key = dir.path().join("tls/key.pem");
-        assert!(ensure_self_signed(&cert, &key).expect("made"));
-        assert!(!ensure_self_signed(&cert, &key).expect("kept"), "not twice");
+        let now = std::time::SystemTime::now();
+        assert!(ensure_self_signed(&cert, &key, now).expect("made"));
+        assert!(
+            !ensure_self_signed(&cert, &key, now).expect("kept"),
+            "not twice"
+        );
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key).expect("key").permissions().mode();
         assert_eq!(mode & 0o077, 0, "the key is private: {mode:o}");
         let certificates = Certificates::load(&cert, &key).expect("loads");
         assert_eq!(certificates.current().alpn_protocols.len(), 2);
         assert!(certificates.reload().is_ok());
+    }
+
+    #[test]
+    fn the_development_certificate_lasts_a_year_and_is_renewed_near_its_end() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        let day = std::time::Duration::from_secs(86_400);
+        let now = std::time::SystemTime::now();
+        assert!(ensure_self_signed(&cert, &key, now).expect("made"));
+        let pem = std::fs::read(&cert).expect("cert");
+        let end = development_certificate_end(&pem).expect("ours");
+        let days = (end - time::OffsetDateTime::from(now)).whole_days();
+        assert!((364..=365).contains(&days), "valid for a year: {days} days");
+        assert!(!ensure_self_signed(&cert, &key, now + 300 * day).expect("kept"));
+        assert!(ensure_self_signed(&cert, &key, now + 340 * day).expect("renewed"));
+        assert_ne!(
+            std::fs::read(&cert).expect("cert"),
+            pem,
+            "a new certificate"
+        );
+        assert!(Certificates::load(&cert, &key).is_ok());
+
+        // Anyone else's certificate is never replaced, even an expired one.
+        let theirs = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .expect("theirs")
+            .cert
+            .pem();
+        std::fs::write(&cert, &theirs).expect("write");
+        let far = now + 4_000 * 365 * day;
+        assert!(!ensure_self_signed(&cert, &key, far).expect("left alone"));
+        assert_eq!(std::fs::read_to_string(&cert).expect("cert"), theirs);
     }
 
     #[test]

@@ -281,7 +281,10 @@ async fn sighup_reloads_the_certificate_and_open_connections_stay() {
     let health = format!("{}/health", server.base);
 
     std::fs::remove_file(&cert).expect("rm");
-    assert!(server::tls::ensure_self_signed(&cert, &key).expect("a new one"));
+    assert!(
+        server::tls::ensure_self_signed(&cert, &key, std::time::SystemTime::now())
+            .expect("a new one")
+    );
     let new_pem = std::fs::read(&cert).expect("new");
     signal(&server, "HUP");
     let deadline = Instant::now() + Duration::from_secs(5);

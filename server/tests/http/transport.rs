@@ -169,7 +169,12 @@ async fn a_reloaded_certificate_serves_new_connections() {
     // A new certificate and key in the same files, then the reload SIGHUP
     // triggers.
     std::fs::remove_file(&app.cert_path).expect("rm");
-    assert!(server::tls::ensure_self_signed(&app.cert_path, &app.key_path).expect("new"));
+    assert!(server::tls::ensure_self_signed(
+        &app.cert_path,
+        &app.key_path,
+        std::time::SystemTime::now()
+    )
+    .expect("new"));
     let new_pem = std::fs::read(&app.cert_path).expect("cert");
     assert_ne!(old_pem, new_pem);
     app.certificates.reload().expect("reloads");
