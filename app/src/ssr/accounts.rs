@@ -305,16 +305,17 @@ pub async fn credential_epoch(state: &AppState, user_id: i64) -> Result<Option<i
 /// Moves the user to a new credential epoch: every session made under the
 /// old one is dead on its next request. Returns the new epoch.
 pub async fn bump_credential_epoch(state: &AppState, user_id: i64) -> Result<i64, AppError> {
-    let epoch: i64 = sqlx::query_scalar(
+    let epoch: Option<i64> = sqlx::query_scalar(
         "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = $1 \
          RETURNING credential_epoch",
     )
     .bind(user_id)
-    .fetch_one(&state.db)
+    .fetch_optional(&state.db)
     .await
     .map_err(internal)?;
     state.sessions.user_changed(user_id);
-    Ok(epoch)
+    // An id from a form (an admin's) may name nobody: a 400, not a 500.
+    epoch.ok_or_else(|| AppError::Invalid("There is no such user.".to_owned()))
 }
 
 /// Sets a new password (the same rules as at registration). The caller

@@ -240,7 +240,9 @@ pub async fn view(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let page = page.max(1);
+    // Clamped like the activity page's: a huge number would overflow the
+    // offset (a 500 from input).
+    let page = page.clamp(1, 10_000);
     let rows: Vec<(i64, String, Option<i64>, i64, i64, i64)> = sqlx::query_as(
         "SELECT u.id, u.username, \
            (SELECT MAX(a.at) FROM audit_events a WHERE a.user_id = u.id \

@@ -232,3 +232,53 @@ async fn the_admin_area_shows_alerts_live_sessions_and_the_audit_log_and_ends_on
             || res.status() == StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn an_admin_naming_no_such_user_or_a_huge_page_gets_a_clear_answer_never_a_500() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("root").await;
+    app.cli(&["admin", "grant", "root"]).await.expect("granted");
+    let res = app
+        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
+        .await;
+    let res = app
+        .post_form("/api/admin_enter", &[], Some(&new_sid(&res)))
+        .await;
+    let elevated = new_sid(&res);
+
+    for nobody in ["-1", "0", "4611686018427387904", "9223372036854775807"] {
+        let res = app
+            .post_form(
+                "/api/admin_end_sessions",
+                &[("user_id", nobody)],
+                Some(&elevated),
+            )
+            .await;
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "user_id={nobody}: {body}");
+        assert!(body.contains("no such user"), "user_id={nobody}: {body}");
+    }
+    // Not a number at all: the form cannot be read.
+    let res = app
+        .post_form(
+            "/api/admin_end_sessions",
+            &[("user_id", "99999999999999999999")],
+            Some(&elevated),
+        )
+        .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+
+    for page in ["9223372036854775807", "-9223372036854775808", "0", "junk"] {
+        let res = app
+            .get(&format!("/admin?page={page}"), Some(&elevated))
+            .await;
+        assert!(
+            res.status().is_success() || res.status().is_client_error(),
+            "page={page}: {}",
+            res.status()
+        );
+    }
+    // The admin's own session was not touched by any of it.
+    assert!(app.is_signed_in(&elevated).await);
+}
