@@ -616,12 +616,16 @@ impl Settings {
         }
         let url = self.database.url.trim();
         let postgres = crate::ssr::db::Engine::of_url(url) == crate::ssr::db::Engine::Postgres;
-        if !(url.is_empty() || url.starts_with("sqlite://") || postgres) {
+        if !(url.is_empty() || url.starts_with("sqlite:") || postgres) {
             return Err(ConfigError::Invalid(
                 "database.url must be empty (SQLite at database.path), sqlite://FILE or \
                  postgres://USER@HOST:PORT/DATABASE"
                     .to_owned(),
             ));
+        }
+        if !postgres {
+            crate::ssr::db::sqlite_options(url, &self.database.path)
+                .map_err(ConfigError::Invalid)?;
         }
         if self.tls.enabled() == self.tls.key_path.as_os_str().is_empty() {
             return Err(ConfigError::Invalid(
@@ -808,6 +812,21 @@ mod tests {
             ("[jwt]\nttl_secs = 86401\n", "ttl_secs"),
             ("[jwt]\naudience = \" \"\n", "audience"),
             ("[database]\nurl = \"mysql://x/y\"\n", "database.url"),
+            // sqlx's URL form: its options are applied, or refused by name.
+            (
+                "[database]\nurl = \"sqlite://x.db?mode=memory\"\n",
+                "in-memory",
+            ),
+            ("[database]\nurl = \"sqlite://x.db?mode=ro\"\n", "mode=ro"),
+            (
+                "[database]\nurl = \"sqlite://x.db?mode=rwx\"\n",
+                "database.url",
+            ),
+            ("[database]\nurl = \"sqlite://x.db?journal=1\"\n", "journal"),
+            (
+                "[database]\nurl = \"sqlite://?mode=rwc\"\n",
+                "names no file",
+            ),
         ];
         for (file, name) in cases {
             let error = Settings::from_sources(Some(file), no_env)

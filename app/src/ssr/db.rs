@@ -48,6 +48,8 @@ impl Engine {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    #[error("{0}")]
+    Url(String),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -82,6 +84,61 @@ fn sqlite_pragmas(busy_timeout_ms: u64) -> String {
     )
 }
 
+/// The SQLite file and its connection options: from `database.url` in
+/// sqlx's own form (`sqlite://FILE` or `sqlite:FILE`, with its query options
+/// `mode`, `cache`, `immutable` and `vfs` applied as sqlx applies them), or
+/// `path` when the URL is empty. Options a server that writes cannot run
+/// with are refused with a message naming the setting: read-only and
+/// immutable files, and in-memory databases (each pooled connection would
+/// have its own, lost at exit). Without a `mode` the file is created when
+/// missing, as with `path`; `mode=rw` keeps sqlx's meaning (it must exist).
+pub fn sqlite_options(url: &str, path: &std::path::Path) -> Result<SqliteConnectOptions, String> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true));
+    }
+    let refuse = |why: &str| Err(format!("database.url {url:?}: {why}"));
+    let options = match SqliteConnectOptions::from_str(url) {
+        Ok(options) => options,
+        Err(e) => return refuse(&e.to_string()),
+    };
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let names_mode = query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("mode"));
+    // sqlx's own reading of the options, as it will open the file.
+    let built = options.to_url_lossy();
+    let option = |name: &str| {
+        built
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    };
+    match option("mode").as_deref() {
+        Some("memory") => {
+            return refuse(
+                "an in-memory database is not shared by the pool's connections and is lost \
+                 at exit; name a file",
+            )
+        }
+        Some("ro") => return refuse("the server writes to its database; mode=ro cannot work"),
+        _ => {}
+    }
+    if option("immutable").is_some() {
+        return refuse("the server writes to its database; immutable=true cannot work");
+    }
+    if options.get_filename().as_os_str().is_empty() {
+        return refuse("names no file (sqlite://FILE)");
+    }
+    Ok(if names_mode {
+        options
+    } else {
+        options.create_if_missing(true)
+    })
+}
+
 pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, DbError> {
     sqlx::any::install_default_drivers();
     let url = settings.url.trim();
@@ -114,20 +171,15 @@ pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, Db
             Ok(pool)
         }
         Engine::Sqlite => {
-            let path = match url.strip_prefix("sqlite://") {
-                Some(file) => std::path::PathBuf::from(file),
-                None => settings.path.clone(),
-            };
+            let sqlite = sqlite_options(url, &settings.path).map_err(DbError::Url)?;
+            let path = sqlite.get_filename();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
                     path: dir.display().to_string(),
                     source,
                 })?;
             }
-            let file_url = SqliteConnectOptions::from_str("sqlite:")?
-                .filename(&path)
-                .create_if_missing(true)
-                .to_url_lossy();
+            let file_url = sqlite.to_url_lossy();
             let pragmas = sqlite_pragmas(settings.busy_timeout_ms);
             let pool = options
                 .after_connect(move |connection, _| {

@@ -12,6 +12,7 @@ mod clock_skew;
 mod concurrency;
 mod cookies;
 mod cross_site;
+mod database_url;
 mod enumeration;
 mod expiry;
 mod fixation;
