@@ -26,6 +26,9 @@ pub struct SecurityView {
     pub mfa_available: bool,
     pub mfa_enabled: bool,
     pub recovery_codes_left: i64,
+    /// Some unused recovery codes are of the older, shorter kind (made
+    /// before codes had 112 bits): the page asks for new ones.
+    pub recovery_codes_short: bool,
     /// An enrolment waiting for its first code.
     pub enrolment: Option<EnrolmentView>,
     /// Recovery codes just made, shown once until the user saved them.

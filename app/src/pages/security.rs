@@ -113,9 +113,18 @@ fn TwoStep(view: SecurityView) -> impl IntoView {
         let few = (left <= FEW_CODES_LEFT).then(|| {
             view! { <strong>" Make new ones soon."</strong> }
         });
+        let short = view.recovery_codes_short.then(|| {
+            view! {
+                <p class="notice" id="codes-short">
+                    "Your recovery codes are of an older, shorter kind. They still work, but "
+                    "please make new ones: the new codes are longer and much harder to guess."
+                </p>
+            }
+        });
         view! {
             <p id="mfa-status">"Two-step verification is " <strong>"on"</strong> "."</p>
             <p id="codes-left">"Unused recovery codes: " {left} "." {few}</p>
+            {short}
             <form method="post" action="/api/recovery_codes_renew" data-step-up="" class="inline-form" id="renew-form">
                 <button type="submit">"Make new recovery codes"</button>
             </form>

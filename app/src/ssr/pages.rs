@@ -200,6 +200,8 @@ async fn security_of(
     if mfa_enabled {
         view.recovery_codes_left =
             factors::remaining_recovery_codes(&state.db, user.user_id).await?;
+        view.recovery_codes_short =
+            factors::has_short_recovery_codes(&state.db, user.user_id).await?;
     }
     if mfa_available {
         if let Some(held) = auth

@@ -18,16 +18,16 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&html[from..to])
 }
 
-struct Enrolled {
-    sid: String,
-    secret: TotpSecret,
-    codes: Vec<String>,
+pub(crate) struct Enrolled {
+    pub sid: String,
+    pub secret: TotpSecret,
+    pub codes: Vec<String>,
 }
 
 impl TestApp {
     /// The current code of `secret` after moving the clock to a fresh
     /// 30-second step (each step is accepted once).
-    fn next_code(&self, secret: &TotpSecret) -> String {
+    pub(crate) fn next_code(&self, secret: &TotpSecret) -> String {
         use app::ssr::clock::Clock;
         self.clock.advance(30);
         secret
@@ -35,12 +35,17 @@ impl TestApp {
             .expect("a code")
     }
 
-    async fn enrol(&self, username: &str) -> Enrolled {
+    pub(crate) async fn enrol(&self, username: &str) -> Enrolled {
         let sid = self.registered_and_logged_in(username).await;
         let sid = self.step_up_with_password(&sid).await;
-        let res = self.post_form("/api/mfa_begin", &[], Some(&sid)).await;
+        self.enrol_session(&sid).await
+    }
+
+    /// Turns MFA on from `sid`, a session that stepped up.
+    pub(crate) async fn enrol_session(&self, sid: &str) -> Enrolled {
+        let res = self.post_form("/api/mfa_begin", &[], Some(sid)).await;
         assert_eq!(res.status(), StatusCode::OK, "mfa_begin");
-        let page = self.page("/account/security", &sid).await;
+        let page = self.page("/account/security", sid).await;
         assert!(page.contains("<svg"), "the QR code is inline SVG");
         let shown = between(&page, "id=\"totp-secret\">", "<").expect("the secret is shown");
         let bytes = totp_rs::Secret::Encoded(shown.replace(' ', ""))
@@ -49,7 +54,7 @@ impl TestApp {
         let secret = TotpSecret::from_bytes(bytes).expect("20 bytes");
         let code = self.next_code(&secret);
         let res = self
-            .post_form("/api/mfa_confirm", &[("code", &code)], Some(&sid))
+            .post_form("/api/mfa_confirm", &[("code", &code)], Some(sid))
             .await;
         assert_eq!(res.status(), StatusCode::OK, "mfa_confirm");
         // The other sessions ended; this one moved to a new ID.
@@ -761,4 +766,68 @@ async fn who_must_have_mfa_follows_the_setting() {
         )
         .await;
     assert_eq!(location(&res), "/account");
+}
+
+/// ASVS 5.0 6.5.2: recovery codes stored with a plain hash must have at
+/// least 112 bits. They are 25 characters of a 31-letter alphabet (123
+/// bits); codes of the older 16-character kind (79 bits) still work, and
+/// the page asks for new ones while any is left.
+#[tokio::test]
+async fn recovery_codes_have_112_bits_and_older_shorter_ones_work_until_renewed() {
+    let app = spawn_app().await;
+    let enrolled = app.enrol("paper").await;
+    for code in &enrolled.codes {
+        let groups: Vec<&str> = code.split('-').collect();
+        assert_eq!(groups.len(), 5, "{code}");
+        assert!(groups.iter().all(|g| g.len() == 5), "{code}");
+        let bits = 25.0 * 31f64.log2();
+        assert!(bits >= 112.0);
+        assert!(
+            code.chars()
+                .all(|c| c == '-' || "abcdefghjkmnpqrstuvwxyz23456789".contains(c)),
+            "{code}"
+        );
+    }
+    let (user_id, bits): (i64, Vec<i64>) = {
+        let mut db = app.db().await;
+        let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'paper'")
+            .fetch_one(&mut db)
+            .await
+            .expect("id");
+        let bits = sqlx::query_scalar("SELECT bits FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(&mut db)
+            .await
+            .expect("bits");
+        (user_id, bits)
+    };
+    assert_eq!(bits, vec![123; 10]);
+    let page = app.page("/account/security", &enrolled.sid).await;
+    assert!(
+        !page.contains("id=\"codes-short\""),
+        "no notice for new codes"
+    );
+
+    // A code of the older kind, stored as it was (SHA-256, no `bits`).
+    let old_code = "abcd-efgh-jkmn-pqrs";
+    {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(b"abcdefghjkmnpqrs").to_vec();
+        let mut db = app.db().await;
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(hash)
+            .execute(&mut db)
+            .await
+            .expect("an older code");
+    }
+    let page = app.page("/account/security", &enrolled.sid).await;
+    assert!(page.contains("id=\"codes-short\""), "the notice shows");
+    let pending = app.password_step("paper").await;
+    let res = app.send_code(&pending, "recovery_code", old_code).await;
+    assert_eq!(res.status(), StatusCode::OK, "the older code still works");
+    let sid = new_sid(&res);
+    // Used up: no short code is left unused, so no notice.
+    let page = app.page("/account/security", &sid).await;
+    assert!(!page.contains("id=\"codes-short\""), "{page}");
 }

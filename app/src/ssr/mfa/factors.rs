@@ -82,6 +82,20 @@ pub async fn remaining_recovery_codes(db: &Pool, user_id: i64) -> Result<i64, Ap
         .map_err(internal)
 }
 
+/// Whether the user still holds unused recovery codes of the older, shorter
+/// kind (below ASVS 6.5.2's 112 bits): the security page asks for new ones.
+pub async fn has_short_recovery_codes(db: &Pool, user_id: i64) -> Result<bool, AppError> {
+    let short: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL AND bits < $2",
+    )
+    .bind(user_id)
+    .bind(recovery::MIN_BITS_FOR_PLAIN_HASH)
+    .fetch_one(db)
+    .await
+    .map_err(internal)?;
+    Ok(short > 0)
+}
+
 /// Turns MFA on with `secret`, whose code of `confirmed_step` the user just
 /// typed (that step is used up), and `codes` as the recovery codes.
 /// `false` if MFA was already on (a second enrolment in another tab).
@@ -139,9 +153,10 @@ async fn store_codes(
         .await
         .map_err(internal)?;
     for code in codes {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, bits) VALUES ($1, $2, $3)")
             .bind(user_id)
             .bind(&code.hash()[..])
+            .bind(recovery::BITS)
             .execute(&mut **tx)
             .await
             .map_err(internal)?;
