@@ -17,7 +17,9 @@ use crate::ssr::mfa::factors::{self, TypedFactor};
 use crate::ssr::mfa::recovery::{self, RecoveryCode};
 use crate::ssr::mfa::totp::TotpSecret;
 use crate::ssr::password::Password;
-use crate::ssr::session::{AuthState, Held, PendingSignIn, SealedInSession, SessionBackend};
+use crate::ssr::session::{
+    new_sign_in_id, AuthState, Held, PendingSignIn, SealedInSession, SessionBackend,
+};
 use crate::ssr::state::AppState;
 use crate::ssr::web::{CurrentUser, RequestContext};
 
@@ -492,6 +494,11 @@ async fn hold_codes_to_show(
 /// ASVS 7.4.3: after a change of factors every other session of the user
 /// ends (a new credential epoch, and their rows deleted); this one moves to
 /// a new ID under the new epoch and keeps its step-up and deadlines.
+///
+/// It also becomes a new sign-in (a fresh `sign_in_id`): the access tokens
+/// minted before the change name the old one in their `sid`, so they stop
+/// working at once, this session's own included (ASVS 7.4.3 covers every
+/// session token the user holds, not only cookies).
 pub async fn end_other_sessions(ctx: &RequestContext, user: &CurrentUser) -> Result<(), AppError> {
     let epoch = accounts::bump_credential_epoch(&ctx.state, user.user_id).await?;
     ctx.state
@@ -502,6 +509,7 @@ pub async fn end_other_sessions(ctx: &RequestContext, user: &CurrentUser) -> Res
     ctx.auth_session()?
         .reauthenticate(&user.session, |auth| {
             auth.credential_epoch = epoch;
+            auth.sign_in_id = Some(new_sign_in_id());
             // Any change of factors happens with MFA settled: a session held
             // for enrolment is free once MFA is on.
             auth.must_enrol = false;

@@ -239,6 +239,9 @@ async fn check_answer(
                 .finish_passkey_registration(&answer, &registration)
                 .map_err(|e| refused("registration", e))?;
             passkeys::insert(&state.db, user.user_id, &passkey, &name, now).await?;
+            // A new way in is a change of factors (ASVS 7.4.3): every other
+            // session ends, and the tokens of this one.
+            super::flows::end_other_sessions(ctx, user).await?;
             tracing::info!(user_id = user.user_id, "passkey added");
             Ok(Finished {
                 next: "/account/security?passkey=added".to_owned(),
@@ -388,6 +391,8 @@ pub async fn rename(ctx: &RequestContext, id: i64, name: &str) -> Result<(), App
 pub async fn remove(ctx: &RequestContext, id: i64) -> Result<(), AppError> {
     let user = require_step_up(ctx)?;
     passkeys::remove(&ctx.state.db, user.user_id, id).await?;
+    // A change of factors (ASVS 7.4.3), as when one is added.
+    super::flows::end_other_sessions(ctx, user).await?;
     tracing::info!(user_id = user.user_id, passkey = id, "passkey removed");
     Ok(())
 }

@@ -14,7 +14,9 @@ pub mod id;
 pub mod policy;
 pub mod store;
 
-pub use auth::{AuthSession, AuthState, Held, LiveSession, PendingSignIn, SealedInSession};
+pub use auth::{
+    new_sign_in_id, AuthSession, AuthState, Held, LiveSession, PendingSignIn, SealedInSession,
+};
 pub use policy::{Deadlines, SessionPolicy};
 pub use store::{
     ClientInfo, ExpiredSession, SessionBackend, SessionOwner, SqlSessionStore, StoredSession,
