@@ -30,6 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 {watching().then(|| view! { <AutoReload options=options.clone()/> })}
+                <script nonce=leptos::nonce::use_nonce()>{PAGE_ACTIVITY_SCRIPT}</script>
                 <HydrationScripts options islands=true/>
                 <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
@@ -41,6 +42,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
+
+/// Records, from before hydration, what this page has sent that may move
+/// the session to a new ID: the requests it has under way (every `fetch`,
+/// counted in `data-requests` on `<html>`) and a form the browser itself is
+/// sending, which leaves the page (`data-left-at`, ms; a page restored from
+/// the back/forward cache has left nothing). The countdown reads both
+/// (`browser::session_may_be_moving`) before it believes a "not signed in":
+/// a form sent before the wasm arrived can rotate the session (a step-up,
+/// turning MFA on) while the countdown's first status check still carries
+/// the old cookie. Inline, with the page's CSP nonce, because it must run
+/// before any form can be sent; no `<`, `>` or `&`, which would be escaped.
+const PAGE_ACTIVITY_SCRIPT: &str = "(function(){var h=document.documentElement,n=0,\
+f=window.fetch;function done(){n-=1;h.dataset.requests=n}window.fetch=function(){\
+n+=1;h.dataset.requests=n;var p=f.apply(this,arguments);p.then(done,done);return p};\
+addEventListener('submit',function(e){if(!e.defaultPrevented)h.dataset.leftAt=Date.now()});\
+addEventListener('pageshow',function(e){if(e.persisted)delete h.dataset.leftAt})})()";
 
 /// `cargo leptos watch` sets LEPTOS_WATCH; read once, not per page (AutoReload
 /// reads the environment on every render otherwise).

@@ -199,6 +199,31 @@ pub mod drafts {
     }
 }
 
+/// How long after a form sent by the browser (one that leaves the page) a
+/// "not signed in" is still put down to it: the server answers within its
+/// request timeout (30 s by default), and the page is gone once it has.
+const LEAVING_FOR_MS: i64 = 35_000;
+
+/// Whether something this page sent may be moving the session to a new ID
+/// right now, so a "not signed in" answer may only mean that the answer
+/// carrying the new cookie has not arrived yet: a request of the page still
+/// under way, or a form the browser is sending (the page is being left).
+/// Both are recorded by the shell's inline script, from before hydration.
+pub fn session_may_be_moving(now_ms: i64) -> bool {
+    let Some(html) = document().document_element() else {
+        return false;
+    };
+    let number = |name: &str| {
+        html.get_attribute(name)
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|v| v as i64)
+    };
+    let requests = number("data-requests").unwrap_or(0);
+    let leaving =
+        number("data-left-at").is_some_and(|at| now_ms.saturating_sub(at) < LEAVING_FOR_MS);
+    requests > 0 || leaving
+}
+
 /// While the form `form_id` (the sign-out form) is being sent, this tab is
 /// signing out: its countdown must not read the ending session as
 /// "ended elsewhere". The other tabs are told by the page the sign-out

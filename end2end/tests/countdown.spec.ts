@@ -176,3 +176,77 @@ test.describe("clock skew", () => {
     await expect(page.locator("#session-warning-text")).toContainText("because of inactivity");
   });
 });
+
+/** Holds back, through Chromium's own network layer (CDP Fetch), the wasm
+ *  (before it is requested) and the answers to `answerPattern` (after the
+ *  server has handled the request, before the browser has seen the answer
+ *  or its new cookie). */
+async function holdBack(page: Page, answerPattern: string) {
+  const cdp = await page.context().newCDPSession(page);
+  let releaseWasm!: () => void;
+  const wasmReleased = new Promise<void>((r) => (releaseWasm = r));
+  let handled!: () => void;
+  const answerHeld = new Promise<void>((r) => (handled = r));
+  let releaseAnswer!: () => void;
+  const answerReleased = new Promise<void>((r) => (releaseAnswer = r));
+  await cdp.send("Fetch.enable", {
+    patterns: [
+      { urlPattern: "*.wasm", requestStage: "Request" },
+      { urlPattern: answerPattern, requestStage: "Response" },
+    ],
+  });
+  cdp.on("Fetch.requestPaused", async (event) => {
+    if (event.request.url.endsWith(".wasm")) await wasmReleased;
+    else {
+      handled();
+      await answerReleased;
+    }
+    await cdp.send("Fetch.continueRequest", { requestId: event.requestId }).catch(() => {});
+  });
+  return { releaseWasm, answerHeld, releaseAnswer };
+}
+
+const statusAnswer = (page: Page) =>
+  page.waitForResponse((r) => r.url().includes("/api/session_status"));
+
+test.describe("a request that moves the session to a new ID", () => {
+  test("sent by a form before the page hydrated, it is not taken for an ended session", async ({ page }) => {
+    const username = await signedInOnAccount(page, "prehydration");
+    const held = await holdBack(page, "*/api/step_up*");
+    await page.goto("/step-up?next=%2Faccount%2Fsessions", { waitUntil: "domcontentloaded" });
+    await page.getByLabel("Your password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Confirm" }).click();
+    // The server has stepped up and rotated the session; the browser does
+    // not know the new cookie yet.
+    await held.answerHeld;
+    const first = statusAnswer(page);
+    held.releaseWasm();
+    // The countdown's first check carries the old cookie.
+    expect((await first).status()).toBe(401);
+    held.releaseAnswer();
+    await expect(page).toHaveURL(/\/account\/sessions$/);
+    await expect(page.locator(".who")).toContainText(username);
+  });
+
+  test("sent by a hydrated page, it is not taken for an ended session either", async ({ page }) => {
+    await signedInOnAccount(page, "inflight");
+    const held = await holdBack(page, "*/api/step_up*");
+    held.releaseWasm();
+    await page.goto("/account/security");
+    await waitForHydration(page);
+    await page.getByRole("button", { name: "Turn on two-step verification" }).click();
+    const stepUp = page.getByRole("dialog");
+    await stepUp.getByLabel("Your password").fill(PASSWORD);
+    await stepUp.getByRole("button", { name: "Confirm" }).click();
+    await held.answerHeld;
+    // The countdown checks now (the window got focus), with the old cookie.
+    const check = statusAnswer(page);
+    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+    expect((await check).status()).toBe(401);
+    held.releaseAnswer();
+    // The action goes on, on the new ID; nobody was sent to sign in.
+    await expect(page.locator("#totp-secret")).toBeVisible();
+    await page.waitForTimeout(1_500);
+    await expect(page).toHaveURL(/\/account\/security$/);
+  });
+});

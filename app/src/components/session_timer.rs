@@ -35,7 +35,14 @@ struct Timer {
     next_check: StoredValue<Option<SendWrapper<Timeout>>>,
     ticker: StoredValue<Option<SendWrapper<Interval>>>,
     username: StoredValue<String>,
+    /// The last answer was "not signed in", not yet confirmed by a second.
+    gone_once: StoredValue<bool>,
 }
+
+/// How long to wait before asking again after a "not signed in", ms: long
+/// enough for an answer that rotated the session to have given the browser
+/// its new cookie.
+const CONFIRM_AFTER_MS: i64 = 1_000;
 
 impl Timer {
     fn phase(self) -> Option<Phase> {
@@ -69,6 +76,7 @@ impl Timer {
         }
         match answer {
             Ok(d) => {
+                self.gone_once.set_value(false);
                 self.offset_ms
                     .set(countdown::clock_offset_ms(d.server_now_ms, sent, received));
                 self.adopt(d);
@@ -78,11 +86,30 @@ impl Timer {
                 }
             }
             // Gone earlier than expected (signed out elsewhere, revoked,
-            // server settings changed): the same path as expiry.
-            Err(AppError::Unauthenticated) => self.end(),
+            // server settings changed): the same path as expiry, once
+            // confirmed.
+            Err(AppError::Unauthenticated) => self.not_signed_in(),
             // The server cannot be reached: it still enforces expiry; ask
             // again soon.
             Err(_) => self.check_in(15_000),
+        }
+    }
+
+    /// A "not signed in" answer ends the session here only when nothing
+    /// this page sent can explain it, and only once a second answer, asked
+    /// for a moment later, agrees. A form post or request of this page that
+    /// moved the session to a new ID (a step-up, turning MFA on) makes the
+    /// old cookie "not signed in" until its own answer brings the new one;
+    /// ending then would send a signed-in user to "Your session has ended".
+    fn not_signed_in(self) {
+        if browser::session_may_be_moving(browser::now_ms()) {
+            self.gone_once.set_value(false);
+            self.check_in(CONFIRM_AFTER_MS);
+        } else if self.gone_once.get_value() {
+            self.end();
+        } else {
+            self.gone_once.set_value(true);
+            self.check_in(CONFIRM_AFTER_MS);
         }
     }
 
@@ -157,6 +184,7 @@ impl Timer {
                 {
                     self.accept(Ok(d), sent, browser::now_ms(), false)
                 }
+                Err(AppError::Unauthenticated) => self.not_signed_in(),
                 _ => self.end(),
             }
         });
@@ -404,6 +432,7 @@ fn start(username: String) {
         next_check: StoredValue::new(None),
         ticker: StoredValue::new(None),
         username: StoredValue::new(username),
+        gone_once: StoredValue::new(false),
     };
     timer.wire_buttons(&dialog);
     timer.render(dialog);

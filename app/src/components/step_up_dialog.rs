@@ -149,7 +149,7 @@ mod wire {
                                 fresh_until.set(i64::MAX);
                                 dialog.set_hidden(true);
                                 if let Some(form) = waiting.borrow_mut().take() {
-                                    let _ = form.submit();
+                                    let _ = form.request_submit();
                                 }
                             }
                             Err(message) => {
@@ -163,7 +163,10 @@ mod wire {
         }
 
         // The dialog's own form: confirm, then send the waiting form as it
-        // was (`submit()` does not fire the submit event again).
+        // was. `request_submit` fires the submit event again (unlike
+        // `submit()`): the guard above lets it through now that the step-up
+        // is fresh, and the page records that it is being left, which the
+        // countdown reads before it believes a "not signed in".
         listen(&form, "submit", {
             let (dialog, field, method, error) =
                 (dialog.clone(), field.clone(), method.clone(), error.clone());
@@ -183,7 +186,7 @@ mod wire {
                             fresh_until.set(i64::MAX);
                             dialog.set_hidden(true);
                             if let Some(form) = waiting.borrow_mut().take() {
-                                let _ = form.submit();
+                                let _ = form.request_submit();
                             }
                         }
                         Err(e) => {
