@@ -2,12 +2,14 @@ import { test, expect, Page } from "@playwright/test";
 import { register, signIn, uniqueUsername, waitForHydration } from "./helpers";
 
 /** Everything the browser reports as wrong while `visit` runs: console
- * errors (hydration mismatches, panics, CSP), failed requests and answers
+ * errors and warnings (hydration mismatches, panics, CSP, a header the
+ * browser cannot read, such as a Permissions-Policy feature it does not
+ * know, which Chromium reports as a warning), failed requests and answers
  * of 400 or more (a missing favicon, a missing asset). */
 async function problemsDuring(page: Page, visit: () => Promise<void>): Promise<string[]> {
   const problems: string[] = [];
   const onConsole = (m: { type(): string; text(): string }) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
   };
   const onPageError = (e: Error) => problems.push(`page error: ${e.message}`);
   // A request cut short by the next navigation (net::ERR_ABORTED, e.g. the
