@@ -132,6 +132,9 @@ function server(addr: string, { TLS, ...settings }: Record<string, string>) {
       // limit would otherwise throttle the suite itself.
       TESSERA_LOGIN_MAX_REGISTRATIONS_PER_ADDRESS: "10000",
       TESSERA_WEBAUTHN_ORIGINS: `http://localhost:${addr.split(":").pop()}`,
+      // An access-token key of its own (POST /api/token).
+      TESSERA_JWT_KEY_DIR: path.join(dir, "jwt"),
+      TESSERA_JWT_CREATE_KEY_IF_MISSING: "true",
       RUST_LOG: "warn",
       ...tls,
       ...settings,
