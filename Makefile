@@ -92,6 +92,7 @@ fmt:
 	cargo fmt --all
 
 lint:
+	cargo test -p server --test architecture
 	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 	RUSTFLAGS= cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 

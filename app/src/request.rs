@@ -16,7 +16,7 @@ use crate::api::{
 /// The signed-in user's name.
 pub fn signed_in_username() -> Option<String> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::signed_in_username();
+    return crate::ssr::page_data::signed_in_username();
     #[cfg(not(feature = "ssr"))]
     None
 }
@@ -26,7 +26,7 @@ pub fn signed_in_username() -> Option<String> {
 /// `use_query_map`, which builds a reactive map per use (W1, issue 9).
 pub fn query_param(name: &str) -> Option<String> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::query_param(name);
+    return crate::ssr::page_data::query_param(name);
     #[cfg(not(feature = "ssr"))]
     {
         let _ = name;
@@ -37,7 +37,7 @@ pub fn query_param(name: &str) -> Option<String> {
 /// The signed-in user's account page data.
 pub fn account_view() -> Option<AccountView> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::account_view();
+    return crate::ssr::page_data::account_view();
     #[cfg(not(feature = "ssr"))]
     None
 }
@@ -45,7 +45,7 @@ pub fn account_view() -> Option<AccountView> {
 /// The session policy in force, for visitors.
 pub fn policy_view() -> Option<PolicyView> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::policy_view();
+    return crate::ssr::page_data::policy_view();
     #[cfg(not(feature = "ssr"))]
     None
 }
@@ -53,7 +53,7 @@ pub fn policy_view() -> Option<PolicyView> {
 /// `/account/security`'s data (loaded before rendering).
 pub fn security_view() -> Option<SecurityView> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::security_view();
+    return crate::ssr::page_data::security_view();
     #[cfg(not(feature = "ssr"))]
     None
 }
@@ -61,7 +61,7 @@ pub fn security_view() -> Option<SecurityView> {
 /// `/login/verify`'s data.
 pub fn verify_view() -> Option<VerifyView> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::verify_view();
+    return crate::ssr::page_data::verify_view();
     #[cfg(not(feature = "ssr"))]
     None
 }
@@ -69,7 +69,7 @@ pub fn verify_view() -> Option<VerifyView> {
 /// `/step-up`'s data.
 pub fn step_up_view() -> Option<StepUpView> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::step_up_view();
+    return crate::ssr::page_data::step_up_view();
     #[cfg(not(feature = "ssr"))]
     None
 }
@@ -77,7 +77,7 @@ pub fn step_up_view() -> Option<StepUpView> {
 /// `/account/sessions`' data.
 pub fn sessions_view() -> Option<SessionsView> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::sessions_view();
+    return crate::ssr::page_data::sessions_view();
     #[cfg(not(feature = "ssr"))]
     None
 }
@@ -85,7 +85,7 @@ pub fn sessions_view() -> Option<SessionsView> {
 /// `/account/activity`'s data.
 pub fn activity_view() -> Option<ActivityView> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::activity_view();
+    return crate::ssr::page_data::activity_view();
     #[cfg(not(feature = "ssr"))]
     None
 }
@@ -93,7 +93,7 @@ pub fn activity_view() -> Option<ActivityView> {
 /// `/admin`'s data.
 pub fn admin_view() -> Option<AdminView> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::pages::admin_view();
+    return crate::ssr::page_data::admin_view();
     #[cfg(not(feature = "ssr"))]
     None
 }

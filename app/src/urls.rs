@@ -42,4 +42,22 @@ mod tests {
     fn percent_encoding_keeps_paths_readable() {
         assert_eq!(percent_encode("/account?x=1&y"), "/account%3Fx%3D1%26y");
     }
+
+    #[test]
+    fn next_accepts_only_same_site_relative_paths() {
+        assert_eq!(safe_next(Some("/account?tab=1")), "/account?tab=1");
+        for bad in [
+            None,
+            Some(""),
+            Some("https://evil.example/"),
+            Some("//evil.example/"),
+            Some("/\\evil.example"),
+            Some("javascript:alert(1)"),
+            Some("account"),
+            Some("/api/logout"),
+            Some("/a\r\nSet-Cookie: x=y"),
+        ] {
+            assert_eq!(safe_next(bad), "/account", "{bad:?}");
+        }
+    }
 }

@@ -13,12 +13,19 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use app::ssr::clock::{SharedClock, SystemClock};
-use app::ssr::config::{DatabaseSettings, SessionSettings};
+use app::ssr::clock::SharedClock;
+use app::ssr::clock::SystemClock;
+use app::ssr::config::DatabaseSettings;
+use app::ssr::config::SessionSettings;
 use app::ssr::db::connect_and_migrate;
-use app::ssr::session::id::{new_session_id, storage_key};
-use app::ssr::session::store::{deadlines_from_json, AUTH_KEY, META_KEY};
-use app::ssr::session::{Deadlines, SessionPolicy, SqlSessionStore};
+use app::ssr::session::id::new_session_id;
+use app::ssr::session::id::storage_key;
+use app::ssr::session::store::deadlines_from_json;
+use app::ssr::session::store::AUTH_KEY;
+use app::ssr::session::store::META_KEY;
+use app::ssr::session::Deadlines;
+use app::ssr::session::SessionPolicy;
+use app::ssr::session::SqlSessionStore;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use tower_sessions::session::Record;

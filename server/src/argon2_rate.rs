@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use app::ssr::password::{hash_now, verify_now};
+use app::ssr::auth::password::hash_now;
+use app::ssr::auth::password::verify_now;
 
 pub fn measure(seconds: f64) -> Result<String, String> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

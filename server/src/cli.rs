@@ -73,9 +73,10 @@ pub async fn run(settings: &Settings, args: &[String]) -> Result<String, String>
 }
 
 fn rotate_jwt_key(settings: &Settings) -> Result<String, String> {
-    use app::ssr::clock::{Clock, SystemClock};
+    use app::ssr::clock::Clock;
+    use app::ssr::clock::SystemClock;
     let dir = &settings.jwt.key_dir;
-    let rotation = app::ssr::access_token::rotate(dir, SystemClock.now(), &settings.jwt)
+    let rotation = app::ssr::tokens::jwt::rotate(dir, SystemClock.now(), &settings.jwt)
         .map_err(|e| e.to_string())?;
     let mut message = format!(
         "new access-token signing key {} in {}",

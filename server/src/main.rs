@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use app::ssr::clock::SystemClock;
-use app::ssr::config::{LogFormat, Settings};
+use app::ssr::config::LogFormat;
+use app::ssr::config::Settings;
 use server::startup::Application;
 
 /// See server/Cargo.toml: measured by `make bench`.

@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use app::ssr::config::ServerSettings;
-use app::ssr::web::ServedOverTls;
+use app::ssr::context::ServedOverTls;
 
 use crate::tls::Certificates;
 
@@ -98,7 +98,7 @@ struct ConnectionLimits {
 /// many clients and are exempt.
 struct ConnectionsPerIp {
     max: u32,
-    exempt: Vec<app::ssr::proxy::Network>,
+    exempt: Vec<app::ssr::http::proxy::Network>,
     open: std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>,
 }
 
@@ -142,7 +142,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     settings: &ServerSettings,
-    trusted_proxies: Vec<app::ssr::proxy::Network>,
+    trusted_proxies: Vec<app::ssr::http::proxy::Network>,
     mut signals: StopSignals,
     tls: Option<Arc<Certificates>>,
 ) -> Stopped {

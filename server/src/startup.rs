@@ -6,21 +6,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::app::{shell, App};
-use app::ssr::assets::HashedAssets;
+use app::ssr::auth::password::HashError;
+use app::ssr::auth::password::HashQueue;
+use app::ssr::auth::password::PasswordHasher;
 use app::ssr::clock::SharedClock;
-use app::ssr::config::{ConfigError, Settings};
-use app::ssr::db::{connect_and_migrate, DbError};
+use app::ssr::config::ConfigError;
+use app::ssr::config::Settings;
+use app::ssr::db::connect_and_migrate;
+use app::ssr::db::DbError;
+use app::ssr::error::server_fn_status;
+use app::ssr::http::assets::HashedAssets;
+use app::ssr::http::cache::cache_policy;
+use app::ssr::http::completion::run_to_completion;
+use app::ssr::http::cross_site::refuse_cross_site;
+use app::ssr::http::limits::limit_body;
+use app::ssr::http::resolve_session::resolve_session;
 use app::ssr::mfa::factors;
-use app::ssr::mfa::relying_party::RelyingParty;
-use app::ssr::mfa::sealing::{KeyFileError, SealingKey};
-use app::ssr::password::{HashError, HashQueue, PasswordHasher};
-use app::ssr::session::cookie::{manage_session, SessionCookies};
-use app::ssr::session::{SessionBackend, SessionPolicy, SqlSessionStore};
-use app::ssr::state::{AppState, Shared};
-use app::ssr::web::{
-    cache_policy, limit_body, refuse_cross_site, resolve_session, run_to_completion,
-    server_fn_status,
-};
+use app::ssr::mfa::sealing::KeyFileError;
+use app::ssr::mfa::sealing::SealingKey;
+use app::ssr::passkeys::relying_party::RelyingParty;
+use app::ssr::session::cookie::manage_session;
+use app::ssr::session::cookie::SessionCookies;
+use app::ssr::session::SessionBackend;
+use app::ssr::session::SessionPolicy;
+use app::ssr::session::SqlSessionStore;
+use app::ssr::state::AppState;
+use app::ssr::state::Shared;
 use axum::body::Body;
 use axum::http::Request;
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
@@ -64,7 +75,7 @@ pub enum StartupError {
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
-    AccessTokenKeys(#[from] app::ssr::access_token::KeyError),
+    AccessTokenKeys(#[from] app::ssr::tokens::jwt::KeyError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -172,8 +183,7 @@ impl Application {
                 app::ssr::db::Engine::Postgres => 0,
             },
         ));
-        let access_tokens =
-            app::ssr::access_token::AccessTokens::start(&settings.jwt, clock.now())?;
+        let access_tokens = app::ssr::tokens::jwt::AccessTokens::start(&settings.jwt, clock.now())?;
         let password = &settings.password;
         let instance_header = Some(settings.server.instance_header.trim())
             .filter(|name| !name.is_empty())
@@ -194,11 +204,11 @@ impl Application {
                 .as_ref()
                 .map_or_else(app::ssr::audit::ephemeral_key, SealingKey::audit_key),
             // `validate` has parsed it already.
-            trusted_proxies: app::ssr::proxy::parse_trusted(&settings.proxy.trusted)
+            trusted_proxies: app::ssr::http::proxy::parse_trusted(&settings.proxy.trusted)
                 .unwrap_or_default(),
             alert_webhook: Some(settings.alerts.webhook_url.trim())
                 .filter(|url| !url.is_empty())
-                .map(|url| app::ssr::alerts::Webhook::start(url.to_owned())),
+                .map(|url| app::ssr::audit::webhook::Webhook::start(url.to_owned())),
             mfa_key,
             webauthn: Arc::new(webauthn),
             settings: Arc::new(settings),
@@ -340,7 +350,7 @@ fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
         let state = state.clone();
         move || {
             provide_context(state.clone());
-            app::ssr::headers::provide_request_nonce();
+            app::ssr::http::headers::provide_request_nonce();
         }
     };
     let server_fns = {
@@ -353,21 +363,26 @@ fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         // Bearer-token API and its public keys (issue 14).
-        .route("/api/v1/me", get(app::ssr::api_access::me))
-        .route("/.well-known/jwks.json", get(app::ssr::api_access::jwks))
+        .route("/api/v1/me", get(app::ssr::tokens::http::me))
+        .route("/.well-known/jwks.json", get(app::ssr::tokens::http::jwks))
         .route(
             "/account/security/recovery-codes.txt",
-            get(app::ssr::web::recovery_codes_file),
+            get(app::ssr::http::downloads::recovery_codes_file),
         )
         // leptos_routes_with_context registers each server function's own
         // route; this catches the unknown ones (answered with 400).
         .route("/api/{*fn_name}", post(server_fns))
         // leptos_axum provides the router state (`AppState`) as context to
         // every page and server function it registers.
-        .leptos_routes_with_context(&state, routes, app::ssr::headers::provide_request_nonce, {
-            let state = state.clone();
-            move || shell(state.leptos_options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            app::ssr::http::headers::provide_request_nonce,
+            {
+                let state = state.clone();
+                move || shell(state.leptos_options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -381,7 +396,7 @@ fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
             // including the errors of the layers below.
             .layer(from_fn_with_state(
                 state.clone(),
-                app::ssr::headers::security_headers,
+                app::ssr::http::headers::security_headers,
             ))
             .layer(from_fn(cache_policy))
             // Beyond these, 503 or 408 at once (issue 13).
@@ -389,11 +404,11 @@ fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
                 Arc::new(tokio::sync::Semaphore::new(
                     settings.server.max_concurrent_requests as usize,
                 )),
-                app::ssr::limits::limit_concurrency,
+                app::ssr::http::limits::limit_concurrency,
             ))
             .layer(from_fn_with_state(
                 Duration::from_secs(settings.server.request_timeout_secs),
-                app::ssr::limits::limit_time,
+                app::ssr::http::limits::limit_time,
             ))
             // Oversized bodies: 413, announced or chunked. The body is read
             // whole here, within the time limit: a client that trickles it
@@ -462,8 +477,13 @@ fn spawn_session_cleanup(state: AppState) {
                 .max(state.settings.mfa.failure_window_secs);
             let deleted = match state.db.acquire().await {
                 Ok(mut db) => {
-                    app::ssr::throttle::delete_expired(&mut db, window, state.clock.now(), batch)
-                        .await
+                    app::ssr::auth::throttle::delete_expired(
+                        &mut db,
+                        window,
+                        state.clock.now(),
+                        batch,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };

@@ -2,7 +2,7 @@
 //!
 //! Its own test binary, because it installs the process-wide panic hook
 //! to count panics on any thread (the server's workers included). Without
-//! `web::run_to_completion`, pages whose client disconnected during the
+//! `http::completion::run_to_completion`, pages whose client disconnected during the
 //! render panicked in Leptos' spawned tasks ("reactive value ... disposed").
 
 #[allow(dead_code)]

@@ -11,15 +11,25 @@ use std::sync::Arc;
 #[path = "support/postgres.rs"]
 mod support;
 
-use app::ssr::clock::{Clock, ManualClock, SharedClock};
-use app::ssr::config::{DatabaseSettings, SessionSettings};
-use app::ssr::db::{connect_and_migrate, Pool};
+use app::ssr::clock::Clock;
+use app::ssr::clock::ManualClock;
+use app::ssr::clock::SharedClock;
+use app::ssr::config::DatabaseSettings;
+use app::ssr::config::SessionSettings;
+use app::ssr::db::connect_and_migrate;
+use app::ssr::db::Pool;
 use app::ssr::session::id::storage_key;
-use app::ssr::session::store::{
-    deadlines_from_json, is_session_gone, ClientInfo, SessionBackend, Touch, AUTH_KEY, CLIENT_KEY,
-    META_KEY, OWNER_KEY,
-};
-use app::ssr::session::{SessionPolicy, SqlSessionStore};
+use app::ssr::session::store::deadlines_from_json;
+use app::ssr::session::store::is_session_gone;
+use app::ssr::session::store::ClientInfo;
+use app::ssr::session::store::SessionBackend;
+use app::ssr::session::store::Touch;
+use app::ssr::session::store::AUTH_KEY;
+use app::ssr::session::store::CLIENT_KEY;
+use app::ssr::session::store::META_KEY;
+use app::ssr::session::store::OWNER_KEY;
+use app::ssr::session::SessionPolicy;
+use app::ssr::session::SqlSessionStore;
 use serde_json::json;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore;

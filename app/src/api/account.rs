@@ -46,8 +46,8 @@ pub struct PolicyView {
 /// The signed-in user's account and session times.
 #[server(endpoint = "account")]
 pub async fn get_account() -> Result<AccountView, AppError> {
-    use crate::ssr::pages::account_of;
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::context::RequestContext;
+    use crate::ssr::page_data::account_of;
 
     let ctx = RequestContext::get()?;
     let user = ctx.require_user()?;
@@ -58,7 +58,9 @@ pub async fn get_account() -> Result<AccountView, AppError> {
 /// notice on the account page.
 #[server(endpoint = "dismiss_device_notice")]
 pub async fn dismiss_device_notice() -> Result<(), AppError> {
-    use crate::ssr::{alerts, error::internal, web::RequestContext};
+    use crate::ssr::audit::alerts;
+    use crate::ssr::context::RequestContext;
+    use crate::ssr::error::internal;
 
     let ctx = RequestContext::get()?;
     let user = ctx.require_user()?;
@@ -72,7 +74,7 @@ pub async fn dismiss_device_notice() -> Result<(), AppError> {
 /// The signed-in user's name, or `None`: for the header of every page.
 #[server(endpoint = "whoami")]
 pub async fn current_username() -> Result<Option<String>, AppError> {
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::context::RequestContext;
 
     Ok(RequestContext::get()?
         .current_user()
@@ -82,8 +84,8 @@ pub async fn current_username() -> Result<Option<String>, AppError> {
 /// `POST /api/profile` with `display_name` and `about`.
 #[server(endpoint = "profile")]
 pub async fn save_profile(display_name: String, about: String) -> Result<(), AppError> {
-    use crate::ssr::profile;
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::account::profile;
+    use crate::ssr::context::RequestContext;
 
     let ctx = RequestContext::get()?;
     let user = ctx.require_user()?;

@@ -71,7 +71,8 @@ pub struct AdminUserRow {
 /// admin area; the session ID rotates.
 #[server(endpoint = "admin_enter")]
 pub async fn admin_enter() -> Result<(), AppError> {
-    use crate::ssr::{admin, web::RequestContext};
+    use crate::ssr::admin;
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
     let result = admin::enter(&ctx).await;
     ctx.audit_result(
@@ -90,7 +91,8 @@ pub async fn admin_enter() -> Result<(), AppError> {
 /// admin page's session list): ends that one session.
 #[server(endpoint = "admin_revoke_session")]
 pub async fn admin_revoke_session(user_id: i64, handle: String) -> Result<(), AppError> {
-    use crate::ssr::{admin, web::RequestContext};
+    use crate::ssr::admin;
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
     let result = admin::revoke_session(&ctx, user_id, &handle).await;
     let by = ctx.current_user().map(|u| u.user_id);
@@ -110,7 +112,8 @@ pub async fn admin_revoke_session(user_id: i64, handle: String) -> Result<(), Ap
 /// sessions (ASVS 7.4.5).
 #[server(endpoint = "admin_end_sessions")]
 pub async fn admin_end_sessions(user_id: i64) -> Result<(), AppError> {
-    use crate::ssr::{admin, web::RequestContext};
+    use crate::ssr::admin;
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
     let result = admin::end_sessions_of(&ctx, user_id).await;
     // Recorded against the user whose sessions ended, naming who did it.

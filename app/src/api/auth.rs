@@ -15,9 +15,11 @@ pub async fn register(
     password: Secret,
     password_confirm: Secret,
 ) -> Result<(), AppError> {
-    use crate::ssr::audit::{Event, Outcome};
-    use crate::ssr::web::reason_of;
-    use crate::ssr::{accounts, password::Password, web::RequestContext};
+    use crate::ssr::audit::Event;
+    use crate::ssr::audit::Outcome;
+    use crate::ssr::auth::accounts;
+    use crate::ssr::auth::password::Password;
+    use crate::ssr::context::RequestContext;
 
     let ctx = RequestContext::get()?;
     let result = accounts::register(
@@ -31,10 +33,7 @@ pub async fn register(
     .await;
     let (outcome, details) = match &result {
         Ok(()) => (Outcome::Success, serde_json::json!({})),
-        Err(e) => (
-            Outcome::Failure,
-            serde_json::json!({ "reason": reason_of(e) }),
-        ),
+        Err(e) => (Outcome::Failure, serde_json::json!({ "reason": e.kind() })),
     };
     ctx.audit(
         Event::Registered,
@@ -59,13 +58,12 @@ pub async fn login(
     password: Secret,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::audit::{Event, Outcome};
-    use crate::ssr::{
-        accounts,
-        mfa::flows,
-        password::Password,
-        web::{reason_of, safe_next, RequestContext},
-    };
+    use crate::ssr::audit::Event;
+    use crate::ssr::audit::Outcome;
+    use crate::ssr::auth::accounts;
+    use crate::ssr::auth::password::Password;
+    use crate::ssr::context::RequestContext;
+    use crate::urls::safe_next;
 
     let ctx = RequestContext::get()?;
     let user = match accounts::authenticate(
@@ -85,7 +83,7 @@ pub async fn login(
                 AppError::TooManyAttempts(_) => Event::Throttled,
                 _ => Event::SignIn,
             };
-            let details = serde_json::json!({ "reason": reason_of(&error) });
+            let details = serde_json::json!({ "reason": error.kind() });
             // The account, when the name is one (server-side only: the
             // answer is the same either way), so its owner sees the
             // attempt on their activity page.
@@ -99,14 +97,16 @@ pub async fn login(
             )
             .await;
             if event == Event::SignIn {
-                crate::ssr::alerts::after_failed_sign_in(&ctx.state, target, &ctx.client()).await;
+                crate::ssr::audit::alerts::after_failed_sign_in(&ctx.state, target, &ctx.client())
+                    .await;
             }
             return Err(error);
         }
     };
     // With MFA on, this is only the first step: the session is "pending
     // second factor" (grants nothing) and the code page comes next.
-    let goes_to = flows::after_password(&ctx, &user, safe_next(next.as_deref())).await?;
+    let goes_to =
+        crate::ssr::mfa::sign_in::after_password(&ctx, &user, safe_next(next.as_deref())).await?;
     let second_step = goes_to == "/login/verify";
     ctx.audit(
         Event::SignIn,
@@ -126,15 +126,16 @@ pub async fn login(
 /// "Logout"; ASVS 7.4.1).
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
+    use crate::ssr::context::RequestContext;
     use crate::ssr::error::internal;
-    use crate::ssr::web::RequestContext;
     use http::header::{HeaderName, HeaderValue};
 
     let ctx = RequestContext::get()?;
     let user = ctx.current_user().map(|u| u.user_id);
     if user.is_some() {
         // Recorded before the session ends, with its hash.
-        use crate::ssr::audit::{Event, Outcome};
+        use crate::ssr::audit::Event;
+        use crate::ssr::audit::Outcome;
         ctx.audit(
             Event::SignOut,
             Outcome::Success,

@@ -48,7 +48,8 @@ pub struct ActivityItem {
 /// sessions; it is refused on its very next request.
 #[server(endpoint = "session_revoke")]
 pub async fn session_revoke(handle: String) -> Result<(), AppError> {
-    use crate::ssr::{devices, web::RequestContext};
+    use crate::ssr::account::devices;
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
     devices::revoke(&ctx, &handle).await?;
     leptos_axum::redirect("/account/sessions?ended=1");
@@ -59,7 +60,8 @@ pub async fn session_revoke(handle: String) -> Result<(), AppError> {
 /// recent step-up.
 #[server(endpoint = "sessions_end_others")]
 pub async fn sessions_end_others() -> Result<(), AppError> {
-    use crate::ssr::{devices, web::RequestContext};
+    use crate::ssr::account::devices;
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
     let ended = devices::end_others(&ctx).await?;
     leptos_axum::redirect(&format!("/account/sessions?ended={ended}"));

@@ -111,6 +111,33 @@ impl AppError {
         }
     }
 
+    /// The kind of an error, for the audit log (no message text).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::UsernameTaken => "username_taken",
+            AppError::TooManyAttempts(_) => "throttled",
+            AppError::InvalidCode => "invalid_code",
+            AppError::TooManyCodes(_) => "too_many_codes",
+            AppError::SignInExpired => "sign_in_expired",
+            AppError::StepUpRequired => "step_up_required",
+            AppError::Forbidden => "forbidden",
+            AppError::MfaUnavailable => "mfa_unavailable",
+            AppError::AccessTokensUnavailable => "access_tokens_unavailable",
+            AppError::PasskeyRefused => "passkey_refused",
+            AppError::PasskeyExpired => "passkey_expired",
+            AppError::Busy(_) => "busy",
+            AppError::CrossSite => "cross_site",
+            AppError::TooLarge => "too_large",
+            AppError::TimedOut => "timed_out",
+            AppError::BadRequest => "bad_request",
+            AppError::Unreachable => "unreachable",
+            AppError::Internal => "internal",
+        }
+    }
+
     /// Seconds a client should wait before trying again (`Retry-After`).
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {

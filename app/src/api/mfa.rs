@@ -74,12 +74,12 @@ impl std::fmt::Debug for EnrolmentView {
 /// sign-in.
 #[server(endpoint = "verify_code")]
 pub async fn verify_code(code: Secret, method: Option<SecondFactorMethod>) -> Result<(), AppError> {
-    use crate::ssr::mfa::flows;
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::context::RequestContext;
 
     let ctx = RequestContext::get()?;
     let (next, remaining) =
-        flows::complete_sign_in(&ctx, method.unwrap_or_default(), code.expose()).await?;
+        crate::ssr::mfa::sign_in::complete_sign_in(&ctx, method.unwrap_or_default(), code.expose())
+            .await?;
     let next = match remaining {
         // Say how many recovery codes are left (and suggest new ones).
         Some(left) => format!("/account/security?codes_left={left}"),
@@ -97,11 +97,13 @@ pub async fn step_up(
     method: Option<SecondFactorMethod>,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::mfa::flows;
-    use crate::ssr::web::{safe_next, RequestContext};
+    use crate::ssr::context::RequestContext;
+    use crate::urls::safe_next;
 
     let ctx = RequestContext::get()?;
-    let remaining = flows::step_up(&ctx, method.unwrap_or_default(), secret.expose()).await?;
+    let remaining =
+        crate::ssr::mfa::step_up::step_up(&ctx, method.unwrap_or_default(), secret.expose())
+            .await?;
     if ctx.is_plain_form_post() {
         let mut next = safe_next(next.as_deref().or(Some("/account/security")));
         if let Some(left) = remaining {
@@ -115,9 +117,9 @@ pub async fn step_up(
 /// `POST /api/mfa_begin`: starts turning on two-step verification.
 #[server(endpoint = "mfa_begin")]
 pub async fn mfa_begin() -> Result<(), AppError> {
-    use crate::ssr::{mfa::flows, web::RequestContext};
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
-    flows::begin_enrolment(&ctx).await?;
+    crate::ssr::mfa::enrolment::begin_enrolment(&ctx).await?;
     leptos_axum::redirect("/account/security");
     Ok(())
 }
@@ -125,9 +127,9 @@ pub async fn mfa_begin() -> Result<(), AppError> {
 /// `POST /api/mfa_confirm` with `code` from the authenticator app.
 #[server(endpoint = "mfa_confirm")]
 pub async fn mfa_confirm(code: Secret) -> Result<(), AppError> {
-    use crate::ssr::{mfa::flows, web::RequestContext};
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
-    let result = flows::confirm_enrolment(&ctx, code.expose()).await;
+    let result = crate::ssr::mfa::enrolment::confirm_enrolment(&ctx, code.expose()).await;
     ctx.audit_result(
         crate::ssr::audit::Event::MfaEnabled,
         None,
@@ -143,9 +145,9 @@ pub async fn mfa_confirm(code: Secret) -> Result<(), AppError> {
 /// `POST /api/mfa_cancel`: abandons an enrolment; nothing was enabled.
 #[server(endpoint = "mfa_cancel")]
 pub async fn mfa_cancel() -> Result<(), AppError> {
-    use crate::ssr::{mfa::flows, web::RequestContext};
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
-    flows::cancel_enrolment(&ctx).await?;
+    crate::ssr::mfa::enrolment::cancel_enrolment(&ctx).await?;
     leptos_axum::redirect("/account/security");
     Ok(())
 }
@@ -153,9 +155,9 @@ pub async fn mfa_cancel() -> Result<(), AppError> {
 /// `POST /api/recovery_codes_saved`: "I have saved them".
 #[server(endpoint = "recovery_codes_saved")]
 pub async fn recovery_codes_saved() -> Result<(), AppError> {
-    use crate::ssr::{mfa::flows, web::RequestContext};
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
-    flows::recovery_codes_saved(&ctx).await?;
+    crate::ssr::mfa::enrolment::recovery_codes_saved(&ctx).await?;
     leptos_axum::redirect("/account/security");
     Ok(())
 }
@@ -163,9 +165,9 @@ pub async fn recovery_codes_saved() -> Result<(), AppError> {
 /// `POST /api/recovery_codes_renew`: sensitive (step-up).
 #[server(endpoint = "recovery_codes_renew")]
 pub async fn recovery_codes_renew() -> Result<(), AppError> {
-    use crate::ssr::{mfa::flows, web::RequestContext};
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
-    flows::regenerate_recovery_codes(&ctx).await?;
+    crate::ssr::mfa::enrolment::regenerate_recovery_codes(&ctx).await?;
     leptos_axum::redirect("/account/security");
     Ok(())
 }
@@ -173,9 +175,9 @@ pub async fn recovery_codes_renew() -> Result<(), AppError> {
 /// `POST /api/mfa_disable`: sensitive (step-up).
 #[server(endpoint = "mfa_disable")]
 pub async fn mfa_disable() -> Result<(), AppError> {
-    use crate::ssr::{mfa::flows, web::RequestContext};
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
-    let result = flows::disable(&ctx).await;
+    let result = crate::ssr::mfa::enrolment::disable(&ctx).await;
     ctx.audit_result(
         crate::ssr::audit::Event::MfaDisabled,
         None,
@@ -193,9 +195,11 @@ pub async fn mfa_disable() -> Result<(), AppError> {
 /// moves to a new ID.
 #[server(endpoint = "change_password")]
 pub async fn change_password(password: Secret, password_confirm: Secret) -> Result<(), AppError> {
-    use crate::ssr::{accounts, mfa::flows, password::Password, web::RequestContext};
+    use crate::ssr::auth::accounts;
+    use crate::ssr::auth::password::Password;
+    use crate::ssr::context::RequestContext;
     let ctx = RequestContext::get()?;
-    let user = flows::require_step_up(&ctx)?;
+    let user = crate::ssr::mfa::step_up::require_step_up(&ctx)?;
     let result = accounts::change_password(
         &ctx.state,
         user.user_id,
@@ -213,7 +217,7 @@ pub async fn change_password(password: Secret, password_confirm: Secret) -> Resu
     )
     .await;
     result?;
-    flows::end_other_sessions(&ctx, user).await?;
+    crate::ssr::auth::credential_change::end_other_sessions(&ctx, user).await?;
     leptos_axum::redirect("/account/security?password=changed");
     Ok(())
 }
@@ -222,10 +226,11 @@ pub async fn change_password(password: Secret, password_confirm: Secret) -> Resu
 /// (step-up). The account, its data and all its sessions are gone.
 #[server(endpoint = "delete_account")]
 pub async fn delete_account(confirm_username: String) -> Result<(), AppError> {
+    use crate::ssr::auth::accounts;
+    use crate::ssr::context::RequestContext;
     use crate::ssr::error::internal;
-    use crate::ssr::{accounts, mfa::flows, web::RequestContext};
     let ctx = RequestContext::get()?;
-    let user = flows::require_step_up(&ctx)?;
+    let user = crate::ssr::mfa::step_up::require_step_up(&ctx)?;
     if confirm_username.trim() != user.username {
         return Err(AppError::Invalid(
             "Type your username exactly to confirm.".to_owned(),

@@ -36,10 +36,10 @@ pub struct PasskeyView {
 /// JSON for the browser's WebAuthn API.
 #[server(endpoint = "passkey_begin")]
 pub async fn passkey_begin(purpose: PasskeyPurpose) -> Result<String, AppError> {
-    use crate::ssr::mfa::passkey_flows;
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::context::RequestContext;
+    use crate::ssr::passkeys::ceremonies;
     let ctx = RequestContext::get()?;
-    passkey_flows::begin(&ctx, purpose).await
+    ceremonies::begin(&ctx, purpose).await
 }
 
 /// `POST /api/passkey_finish` with the browser's answer (`credential`, the
@@ -51,19 +51,19 @@ pub async fn passkey_finish(
     credential: String,
     name: Option<String>,
 ) -> Result<String, AppError> {
-    use crate::ssr::mfa::passkey_flows;
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::context::RequestContext;
+    use crate::ssr::passkeys::ceremonies;
     let ctx = RequestContext::get()?;
-    passkey_flows::finish(&ctx, purpose, &credential, name.as_deref()).await
+    ceremonies::finish(&ctx, purpose, &credential, name.as_deref()).await
 }
 
 /// `POST /api/passkey_rename` with `id` and `name`.
 #[server(endpoint = "passkey_rename")]
 pub async fn passkey_rename(id: i64, name: String) -> Result<(), AppError> {
-    use crate::ssr::mfa::passkey_flows;
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::context::RequestContext;
+    use crate::ssr::passkeys::ceremonies;
     let ctx = RequestContext::get()?;
-    passkey_flows::rename(&ctx, id, &name).await?;
+    ceremonies::rename(&ctx, id, &name).await?;
     leptos_axum::redirect("/account/security");
     Ok(())
 }
@@ -71,10 +71,10 @@ pub async fn passkey_rename(id: i64, name: String) -> Result<(), AppError> {
 /// `POST /api/passkey_remove` with `id`; needs a recent step-up.
 #[server(endpoint = "passkey_remove")]
 pub async fn passkey_remove(id: i64) -> Result<(), AppError> {
-    use crate::ssr::mfa::passkey_flows;
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::context::RequestContext;
+    use crate::ssr::passkeys::ceremonies;
     let ctx = RequestContext::get()?;
-    let result = passkey_flows::remove(&ctx, id).await;
+    let result = ceremonies::remove(&ctx, id).await;
     ctx.audit_result(
         crate::ssr::audit::Event::PasskeyRemoved,
         None,

@@ -23,7 +23,7 @@ pub struct SessionDeadlines {
 /// never writes.
 #[server(endpoint = "session_status", input = GetUrl)]
 pub async fn session_status() -> Result<SessionDeadlines, AppError> {
-    use crate::ssr::web::RequestContext;
+    use crate::ssr::context::RequestContext;
 
     let ctx = RequestContext::get()?;
     let user = ctx.require_user()?;
@@ -36,9 +36,9 @@ pub async fn session_status() -> Result<SessionDeadlines, AppError> {
 /// is not extended: the answer is the visitor's 401, with no cookie.
 #[server(endpoint = "extend_session")]
 pub async fn extend_session() -> Result<SessionDeadlines, AppError> {
+    use crate::ssr::context::RequestContext;
     use crate::ssr::error::internal;
     use crate::ssr::session::auth::Extended;
-    use crate::ssr::web::RequestContext;
 
     let ctx = RequestContext::get()?;
     ctx.require_user()?;

@@ -22,8 +22,9 @@ pub struct AccessToken {
 /// change), and at its `exp` in any case.
 #[server(endpoint = "token")]
 pub async fn create_access_token() -> Result<AccessToken, AppError> {
-    use crate::ssr::{api_access, mfa::flows, web::RequestContext};
+    use crate::ssr::context::RequestContext;
+    use crate::ssr::tokens::http;
     let ctx = RequestContext::get()?;
-    let user = flows::require_step_up(&ctx)?;
-    api_access::mint(&ctx, user).await
+    let user = crate::ssr::mfa::step_up::require_step_up(&ctx)?;
+    http::mint(&ctx, user).await
 }

@@ -7,23 +7,16 @@
 use crate::ssr::db::Pool;
 
 use crate::api::{AdminEvent, AdminSession, AdminUserRow, AdminView, AppError, AuditFilter};
-use crate::ssr::accounts;
+use crate::ssr::auth::accounts;
+use crate::ssr::clock::format_time;
+use crate::ssr::context::CurrentUser;
+use crate::ssr::context::RequestContext;
 use crate::ssr::error::internal;
-use crate::ssr::mfa::flows;
-use crate::ssr::session::{AuthState, SessionBackend};
+use crate::ssr::session::AuthState;
+use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
-use crate::ssr::web::{format_time, CurrentUser, RequestContext};
 
 pub const PAGE_SIZE: i64 = 50;
-
-pub async fn is_admin(db: &Pool, user_id: i64) -> Result<bool, AppError> {
-    let flag: Option<i64> = sqlx::query_scalar("SELECT is_admin FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(db)
-        .await
-        .map_err(internal)?;
-    Ok(flag == Some(1))
-}
 
 /// Grants or revokes admin rights; `false` if there is no such user.
 pub async fn set_admin(db: &Pool, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
@@ -37,14 +30,14 @@ pub async fn set_admin(db: &Pool, username: &str, admin: bool) -> Result<bool, s
 
 /// Whether the session entered the admin area within the step-up window.
 pub fn is_elevated(auth: &AuthState, now: i64, window_secs: u64) -> bool {
-    flows::within_window(auth.elevated_at, now, window_secs)
+    crate::ssr::mfa::step_up::within_window(auth.elevated_at, now, window_secs)
 }
 
 /// An admin, whatever the elevation: else `Forbidden` (a visitor gets
 /// `Unauthenticated`).
 async fn require_admin(ctx: &RequestContext) -> Result<&CurrentUser, AppError> {
     let user = ctx.require_user()?;
-    if !is_admin(&ctx.state.db, user.user_id).await? {
+    if !accounts::is_admin(&ctx.state.db, user.user_id).await? {
         tracing::warn!(
             user_id = user.user_id,
             "admin function refused to a non-admin"
@@ -71,7 +64,7 @@ pub async fn require_elevated_admin(ctx: &RequestContext) -> Result<&CurrentUser
 /// Enters the admin area: an admin with a fresh step-up; the ID rotates.
 pub async fn enter(ctx: &RequestContext) -> Result<(), AppError> {
     require_admin(ctx).await?;
-    let user = flows::require_step_up(ctx)?;
+    let user = crate::ssr::mfa::step_up::require_step_up(ctx)?;
     let now = ctx.state.clock.now();
     ctx.auth_session()?
         .reauthenticate(&user.session, |auth| auth.elevated_at = Some(now))
@@ -109,7 +102,7 @@ pub async fn revoke_session(
 ) -> Result<(), AppError> {
     let _admin = require_elevated_admin(ctx).await?;
     let state = &ctx.state;
-    let key = crate::ssr::devices::session_named(state, user_id, handle).await?;
+    let key = crate::ssr::account::devices::session_named(state, user_id, handle).await?;
     state
         .sessions
         .delete_one_for_user(user_id, &key)
@@ -194,7 +187,7 @@ async fn live_sessions(state: &AppState) -> Result<Vec<AdminSession>, AppError> 
             |(id_hash, user_id, username, user_agent, ip, last)| AdminSession {
                 user_id,
                 username,
-                handle: crate::ssr::devices::handle_of(&state.audit_key, &id_hash),
+                handle: crate::ssr::account::devices::handle_of(&state.audit_key, &id_hash),
                 device: crate::ssr::audit::describe_user_agent(user_agent.as_deref()),
                 ip: ip.unwrap_or_else(|| "unknown".to_owned()),
                 last_active: format_time(last),
@@ -213,11 +206,11 @@ pub async fn view(
 ) -> Result<AdminView, AppError> {
     let now = state.clock.now();
     let mut view = AdminView {
-        is_admin: is_admin(&state.db, user.user_id).await?,
+        is_admin: accounts::is_admin(&state.db, user.user_id).await?,
         ..AdminView::default()
     };
     view.mfa_enabled = crate::ssr::mfa::factors::is_enrolled(&state.db, user.user_id).await?;
-    view.step_up_fresh_for_ms = flows::step_up_fresh_for_ms(
+    view.step_up_fresh_for_ms = crate::ssr::mfa::step_up::step_up_fresh_for_ms(
         &user.session.auth,
         now,
         state.settings.mfa.step_up_window_secs,

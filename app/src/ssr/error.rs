@@ -4,11 +4,18 @@
 use std::error::Error;
 use std::fmt::Write;
 
+use axum::body::{to_bytes, Body};
 use axum::http::response::Parts as ResponseParts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::AppError;
+
+/// A store error caused by a busy database (SQLite's write lock held past
+/// `busy_timeout_ms`, PostgreSQL's lock timeout): tower-sessions' error
+/// carries only text, so the cause travels as this text, and
+/// `is_database_busy` answers it 503 like any other busy write.
+pub const DATABASE_BUSY: &str = "the database is busy";
 
 /// "outer: cause: root cause", for the log.
 pub fn error_chain(error: &dyn Error) -> String {
@@ -59,7 +66,7 @@ pub fn is_database_busy(error: &(dyn Error + 'static)) -> bool {
             _ => error.downcast_ref::<session_store::Error>(),
         };
         if let Some(session_store::Error::Backend(message)) = store_error {
-            if message == crate::ssr::session::store::DATABASE_BUSY {
+            if message == DATABASE_BUSY {
                 return true;
             }
         }
@@ -97,4 +104,28 @@ pub fn answer_as(error: &AppError, response: &mut ResponseParts) {
             .headers
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
+}
+
+/// Logs `what` and answers 500.
+pub fn internal_error(what: &str) -> Response {
+    tracing::error!("{what}");
+    error_response(AppError::Internal)
+}
+
+/// Server-function errors answer with their own status: 4xx for the
+/// client's mistakes, 500 only for ours. (Leptos answers every error with
+/// 500, including arguments that do not decode.) Plain form posts keep the
+/// redirect back to the form that Leptos gives them.
+pub async fn server_fn_status(res: Response) -> Response {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        answer_as(&error, &mut parts);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }

@@ -1,26 +1,36 @@
 //! The server-only security core: plain Rust, no views.
+//!
+//! Rooms, from the ground floor up; a module may import its own floor and
+//! those below, never above (`server/tests/architecture.rs` fails on any
+//! import cycle among these modules):
+//!
+//! 1. `clock`, `keyed_hash`, `error`: plain helpers.
+//! 2. `config` (settings, loaded and checked once) and `db` (the pool).
+//! 3. `session` (the store, the cache, the cookie, the typed facade),
+//!    `auth::{password, throttle}`, `mfa::{totp, recovery, sealing}`,
+//!    `passkeys::relying_party`, `tokens::jwt`, `audit` (the log's writer),
+//!    `http::{proxy, assets}`.
+//! 4. `state`: everything a request can reach, built once at start.
+//! 5. `context`: the request face (`RequestContext`, `CurrentUser`).
+//! 6. The domain, one room per concern: `auth`, `mfa`, `passkeys`,
+//!    `tokens`, `audit::alerts`, `account`, `admin`.
+//! 7. `page_data`: what the pages that need the database show.
+//! 8. `http`: the middleware that puts a request together.
 
-pub mod access_token;
-pub mod accounts;
+pub mod account;
 pub mod admin;
-pub mod alerts;
-pub mod api_access;
-pub mod assets;
 pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod context;
 pub mod db;
-pub mod devices;
 pub mod error;
-pub mod headers;
+pub mod http;
 pub mod keyed_hash;
-pub mod limits;
 pub mod mfa;
-pub mod pages;
-pub mod password;
-pub mod profile;
-pub mod proxy;
+pub mod page_data;
+pub mod passkeys;
 pub mod session;
 pub mod state;
-pub mod throttle;
-pub mod web;
+pub mod tokens;

@@ -6,11 +6,12 @@ use crate::ssr::db::Pool;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::ssr::auth::password::PasswordHasher;
 use crate::ssr::clock::SharedClock;
 use crate::ssr::config::Settings;
 use crate::ssr::mfa::sealing::SealingKey;
-use crate::ssr::password::PasswordHasher;
-use crate::ssr::session::{SessionPolicy, SqlSessionStore};
+use crate::ssr::session::SessionPolicy;
+use crate::ssr::session::SqlSessionStore;
 
 /// Cloned for every request (Leptos' context, axum's middleware state), so
 /// a clone is one reference count, not one per field: a perf profile of
@@ -51,13 +52,13 @@ pub struct Shared {
     /// events only until a restart).
     pub audit_key: [u8; 32],
     /// `[proxy] trusted`, parsed.
-    pub trusted_proxies: Vec<crate::ssr::proxy::Network>,
+    pub trusted_proxies: Vec<crate::ssr::http::proxy::Network>,
     /// `[alerts] webhook_url`'s sender, when one is set.
-    pub alert_webhook: Option<crate::ssr::alerts::Webhook>,
+    pub alert_webhook: Option<crate::ssr::audit::webhook::Webhook>,
     /// `[server] instance_header`, when set (cluster tests).
     pub instance_header: Option<axum::http::HeaderValue>,
     /// Signs and checks API access tokens (issue 14).
-    pub access_tokens: crate::ssr::access_token::AccessTokens,
+    pub access_tokens: crate::ssr::tokens::jwt::AccessTokens,
     /// Verifies passkeys for `[webauthn]`'s relying party.
     pub webauthn: Arc<webauthn_rs::Webauthn>,
     /// Leptos' settings. The router's state is `AppState`, not these: axum

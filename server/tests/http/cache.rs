@@ -2,8 +2,8 @@
 //! every write on this server still counts on the very next request.
 
 use app::ssr::clock::Clock;
+use app::ssr::context::auth_session;
 use app::ssr::session::SessionBackend;
-use app::ssr::web::auth_session;
 use tower_sessions::session::Id;
 use tower_sessions::Session;
 

@@ -5,7 +5,8 @@
 //! is ahead, never more, and breaks nothing else: sessions, touches and
 //! access tokens made on one are accepted on the other.
 
-use app::ssr::clock::{Clock, ManualClock};
+use app::ssr::clock::Clock;
+use app::ssr::clock::ManualClock;
 use app::ssr::session::SessionBackend;
 use reqwest::StatusCode;
 use serde_json::Value;

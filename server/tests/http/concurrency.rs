@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use app::ssr::context::auth_session;
 use app::ssr::session::auth::Extended;
-use app::ssr::session::{ClientInfo, SessionBackend};
-use app::ssr::web::auth_session;
+use app::ssr::session::ClientInfo;
+use app::ssr::session::SessionBackend;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use tower_sessions::session::Id;

@@ -398,7 +398,7 @@ async fn forged_and_broken_tokens_are_refused_and_a_valid_one_accepted() {
 
     // Another Ed25519 key, not ours, under our kid and under its own.
     let stranger_dir = tempfile::tempdir().expect("dir");
-    let stranger_kid = app::ssr::access_token::create_key(stranger_dir.path(), now).expect("key");
+    let stranger_kid = app::ssr::tokens::jwt::create_key(stranger_dir.path(), now).expect("key");
     let stranger_pem =
         std::fs::read_to_string(stranger_dir.path().join(format!("{stranger_kid}.pem")))
             .expect("pem");
@@ -540,7 +540,7 @@ async fn a_rotated_key_is_published_until_its_tokens_expire_then_refused() {
     assert_eq!(app.me(&long_lived).await.status(), StatusCode::OK);
 
     let settings = &app.state.settings.jwt;
-    let rotation = app::ssr::access_token::rotate(&settings.key_dir, app.clock.now(), settings)
+    let rotation = app::ssr::tokens::jwt::rotate(&settings.key_dir, app.clock.now(), settings)
         .expect("rotate");
     let kids = |jwks: Value| -> Vec<String> {
         jwks["keys"]

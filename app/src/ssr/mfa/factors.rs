@@ -172,7 +172,7 @@ pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
     for statement in [
         "DELETE FROM totp_factors WHERE user_id = $1",
         "DELETE FROM recovery_codes WHERE user_id = $1",
-        // Passkeys need two-step verification on (`passkey_flows`).
+        // Passkeys need two-step verification on (`passkeys::ceremonies`).
         "DELETE FROM passkeys WHERE user_id = $1",
     ] {
         sqlx::query(statement)
@@ -198,7 +198,7 @@ pub async fn verify(
 ) -> Result<Option<Proof>, AppError> {
     let limit_key = format!("second-factor:{user_id}");
     let mfa = &state.settings.mfa;
-    let attempt = crate::ssr::throttle::reserve(
+    let attempt = crate::ssr::auth::throttle::reserve(
         &mut *state.db.acquire().await.map_err(internal)?,
         &[(&limit_key, mfa.max_failures_per_account)],
         None,
@@ -217,7 +217,7 @@ pub async fn verify(
     };
     match checked {
         Ok(Some(proof)) => {
-            crate::ssr::throttle::refund(
+            crate::ssr::auth::throttle::refund(
                 &mut *state.db.acquire().await.map_err(internal)?,
                 attempt,
             )
@@ -227,7 +227,7 @@ pub async fn verify(
         }
         Ok(None) => Ok(None),
         Err(error) => {
-            crate::ssr::throttle::refund(
+            crate::ssr::auth::throttle::refund(
                 &mut *state.db.acquire().await.map_err(internal)?,
                 attempt,
             )

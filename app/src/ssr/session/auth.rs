@@ -310,7 +310,7 @@ impl AuthSession {
     /// Keeps a passkey ceremony's state until its finish.
     pub async fn put_passkey_challenge(
         &self,
-        challenge: &crate::ssr::mfa::passkeys::Challenge,
+        challenge: &crate::ssr::passkeys::credentials::Challenge,
     ) -> Result<(), SessionError> {
         self.session.insert(PASSKEY_CHALLENGE_KEY, challenge).await
     }
@@ -319,7 +319,7 @@ impl AuthSession {
     /// is answered at most once, whatever the outcome.
     pub async fn take_passkey_challenge(
         &self,
-    ) -> Result<Option<crate::ssr::mfa::passkeys::Challenge>, SessionError> {
+    ) -> Result<Option<crate::ssr::passkeys::credentials::Challenge>, SessionError> {
         self.session.remove(PASSKEY_CHALLENGE_KEY).await
     }
 

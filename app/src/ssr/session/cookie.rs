@@ -36,7 +36,8 @@ use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session, SessionStore};
 
 use super::store::is_session_gone;
-use crate::ssr::config::{SameSitePolicy, SessionSettings};
+use crate::ssr::config::SameSitePolicy;
+use crate::ssr::config::SessionSettings;
 use crate::ssr::error::error_response;
 
 pub const COOKIE_NAME: &str = "__Host-sid";

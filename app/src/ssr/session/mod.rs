@@ -8,6 +8,7 @@
 //! - `cookie`: the `__Host-sid` cookie's attributes, in one place.
 
 pub mod auth;
+pub mod binding;
 pub mod cache;
 pub mod cookie;
 pub mod id;

@@ -212,15 +212,9 @@ impl fmt::Debug for SqlSessionStore {
     }
 }
 
-/// A store error caused by a busy database (SQLite's write lock held past
-/// `busy_timeout_ms`, PostgreSQL's lock timeout): tower-sessions' error
-/// carries only text, so the cause travels as this text, and
-/// `error::is_database_busy` answers it 503 like any other busy write.
-pub const DATABASE_BUSY: &str = "the database is busy";
-
 fn backend<E: std::error::Error + 'static>(e: E) -> session_store::Error {
     if crate::ssr::error::is_database_busy(&e) {
-        session_store::Error::Backend(DATABASE_BUSY.to_owned())
+        session_store::Error::Backend(crate::ssr::error::DATABASE_BUSY.to_owned())
     } else {
         session_store::Error::Backend(e.to_string())
     }

@@ -12,13 +12,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::api::{AccessToken, AppError};
-use crate::ssr::access_token::TokenError;
 use crate::ssr::audit::Event;
-use crate::ssr::error::{error_response, internal};
+use crate::ssr::context::CurrentUser;
+use crate::ssr::context::RequestContext;
+use crate::ssr::error::error_response;
+use crate::ssr::error::internal;
 use crate::ssr::session::store::SessionOwner;
 use crate::ssr::session::SessionBackend as _;
 use crate::ssr::state::AppState;
-use crate::ssr::web::{CurrentUser, RequestContext};
+use crate::ssr::tokens::jwt::TokenError;
 
 /// `POST /api/token` after the step-up check: a token for this sign-in.
 pub async fn mint(ctx: &RequestContext, user: &CurrentUser) -> Result<AccessToken, AppError> {

@@ -5,6 +5,9 @@
 //! A failed audit write never fails the request: it is logged as an error
 //! and the user gets their answer.
 
+pub mod alerts;
+pub mod webhook;
+
 use crate::ssr::db::Pool;
 use serde_json::Value;
 
@@ -36,7 +39,7 @@ pub enum Event {
     /// The idle or absolute deadline passed; recorded by the clean-up
     /// that deletes the row.
     SessionExpired,
-    /// See `crate::ssr::alerts`.
+    /// See `crate::ssr::audit::alerts`.
     Alert,
     /// An API access token was minted (issue 14); details name its `jti`.
     AccessTokenIssued,

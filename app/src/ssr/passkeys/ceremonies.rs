@@ -22,13 +22,14 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential,
 };
 
-use super::factors;
-use super::flows::require_step_up;
-use super::passkeys::{self, Challenge, Purpose};
+use super::credentials::{self as passkeys, Challenge, Purpose};
 use crate::api::AppError;
-use crate::ssr::accounts;
+use crate::ssr::auth::accounts;
+use crate::ssr::clock::format_time;
+use crate::ssr::context::RequestContext;
 use crate::ssr::error::internal;
-use crate::ssr::web::{format_time, RequestContext};
+use crate::ssr::mfa::factors;
+use crate::ssr::mfa::step_up::require_step_up;
 
 fn session_failed(error: tower_sessions::session::Error) -> AppError {
     internal(error)
@@ -169,7 +170,8 @@ pub async fn finish(
     credential: &str,
     name: Option<&str>,
 ) -> Result<String, AppError> {
-    use crate::ssr::audit::{Event, Outcome};
+    use crate::ssr::audit::Event;
+    use crate::ssr::audit::Outcome;
     let result = check_answer(ctx, purpose, credential, name).await;
     let event = match purpose {
         Purpose::Register => Event::PasskeyAdded,
@@ -186,7 +188,7 @@ pub async fn finish(
         Err(error) => {
             let details = serde_json::json!({
                 "passkey": true,
-                "reason": crate::ssr::web::reason_of(error),
+                "reason": error.kind(),
             });
             let user_id = ctx.current_user().map(|u| u.user_id);
             ctx.audit(event, Outcome::Failure, user_id, None, details)
@@ -241,7 +243,7 @@ async fn check_answer(
             passkeys::insert(&state.db, user.user_id, &passkey, &name, now).await?;
             // A new way in is a change of factors (ASVS 7.4.3): every other
             // session ends, and the tokens of this one.
-            super::flows::end_other_sessions(ctx, user).await?;
+            crate::ssr::auth::credential_change::end_other_sessions(ctx, user).await?;
             tracing::info!(user_id = user.user_id, "passkey added");
             Ok(Finished {
                 next: "/account/security?passkey=added".to_owned(),
@@ -392,7 +394,7 @@ pub async fn remove(ctx: &RequestContext, id: i64) -> Result<(), AppError> {
     let user = require_step_up(ctx)?;
     passkeys::remove(&ctx.state.db, user.user_id, id).await?;
     // A change of factors (ASVS 7.4.3), as when one is added.
-    super::flows::end_other_sessions(ctx, user).await?;
+    crate::ssr::auth::credential_change::end_other_sessions(ctx, user).await?;
     tracing::info!(user_id = user.user_id, passkey = id, "passkey removed");
     Ok(())
 }

@@ -3,11 +3,14 @@
 use std::future::Future;
 
 use crate::api::AppError;
+use crate::ssr::auth::password::check_new_password;
+use crate::ssr::auth::password::HashError;
+use crate::ssr::auth::password::Password;
+use crate::ssr::auth::throttle;
+use crate::ssr::db::Pool;
 use crate::ssr::error::internal;
-use crate::ssr::password::{check_new_password, HashError, Password};
 use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
-use crate::ssr::throttle;
 
 /// Seconds a client is asked to wait when the hashing queue is full.
 const BUSY_RETRY_SECS: u64 = 2;
@@ -300,6 +303,16 @@ pub async fn credential_epoch(state: &AppState, user_id: i64) -> Result<Option<i
         .fetch_optional(&state.db)
         .await
         .map_err(internal)
+}
+
+/// Whether the user is an administrator (`server admin grant`).
+pub async fn is_admin(db: &Pool, user_id: i64) -> Result<bool, AppError> {
+    let flag: Option<i64> = sqlx::query_scalar("SELECT is_admin FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+        .map_err(internal)?;
+    Ok(flag == Some(1))
 }
 
 /// Moves the user to a new credential epoch: every session made under the

@@ -6,54 +6,18 @@
 //! storage key, so the page never shows what would find a session row.
 
 use crate::api::{ActivityItem, ActivityView, AppError, SessionItem, SessionsView};
-use crate::ssr::audit::{self, Event, Outcome};
+use crate::ssr::audit;
+use crate::ssr::audit::Event;
+use crate::ssr::audit::Outcome;
+use crate::ssr::clock::format_time;
+use crate::ssr::context::CurrentUser;
+use crate::ssr::context::RequestContext;
 use crate::ssr::error::internal;
-use crate::ssr::mfa::{factors, flows, passkeys};
+use crate::ssr::mfa::factors;
+use crate::ssr::passkeys::credentials;
 use crate::ssr::session::cache::StorageKey;
 use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
-use crate::ssr::web::{format_time, CurrentUser, RequestContext};
-
-/// How the browser of a request compares with the one its session
-/// recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserAgentCheck {
-    /// The same, or nothing recorded to compare with.
-    Same,
-    /// Same browser family and system, another version: browsers update
-    /// themselves. Noted, not fatal.
-    Updated,
-    /// Another browser family or system: the cookie is being used
-    /// elsewhere. The session is revoked as stolen (OWASP Session
-    /// Management Cheat Sheet, "Binding the Session ID to Other User
-    /// Properties").
-    Changed { from: String, to: String },
-}
-
-/// Compares a request's user agent with the session's. Plain string
-/// equality first: the parser only runs when they differ.
-pub fn compare_user_agents(recorded: Option<&str>, now: Option<&str>) -> UserAgentCheck {
-    let Some(recorded) = recorded else {
-        return UserAgentCheck::Same;
-    };
-    if now == Some(recorded) {
-        return UserAgentCheck::Same;
-    }
-    let parser = woothee::parser::Parser::new();
-    let family = |ua: Option<&str>| {
-        ua.and_then(|ua| parser.parse(ua))
-            .map(|p| (p.name.to_owned(), p.os.to_owned()))
-            .unwrap_or_else(|| ("UNKNOWN".to_owned(), "UNKNOWN".to_owned()))
-    };
-    if family(Some(recorded)) == family(now) {
-        UserAgentCheck::Updated
-    } else {
-        UserAgentCheck::Changed {
-            from: audit::describe_user_agent(Some(recorded)),
-            to: audit::describe_user_agent(now),
-        }
-    }
-}
 
 /// Events per page of `/account/activity`.
 pub const ACTIVITY_PAGE: i64 = 20;
@@ -91,8 +55,8 @@ pub async fn sessions_view(
     Ok(SessionsView {
         sessions,
         mfa_enabled: factors::is_enrolled(&state.db, user.user_id).await?,
-        has_passkey: passkeys::count(&state.db, user.user_id).await? > 0,
-        step_up_fresh_for_ms: flows::step_up_fresh_for_ms(
+        has_passkey: credentials::count(&state.db, user.user_id).await? > 0,
+        step_up_fresh_for_ms: crate::ssr::mfa::step_up::step_up_fresh_for_ms(
             &user.session.auth,
             now,
             state.settings.mfa.step_up_window_secs,
@@ -150,7 +114,7 @@ pub async fn revoke(ctx: &RequestContext, handle: &str) -> Result<(), AppError> 
 
 /// "Sign out everywhere else" (ASVS 7.5.2), after a step-up.
 pub async fn end_others(ctx: &RequestContext) -> Result<u64, AppError> {
-    let user = flows::require_step_up(ctx)?;
+    let user = crate::ssr::mfa::step_up::require_step_up(ctx)?;
     let Some(current) = ctx.auth_session()?.storage_key() else {
         return Err(AppError::Unauthenticated);
     };
@@ -208,42 +172,6 @@ pub async fn activity_view(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const CHROME_130: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
-                              Gecko) Chrome/130.0.0.0 Safari/537.36";
-    const CHROME_131: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
-                              Gecko) Chrome/131.0.0.0 Safari/537.36";
-    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-    const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
-                                  (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-
-    #[test]
-    fn a_version_change_is_an_update_and_a_family_or_system_change_is_not() {
-        assert_eq!(
-            compare_user_agents(Some(CHROME_130), Some(CHROME_130)),
-            UserAgentCheck::Same
-        );
-        assert_eq!(
-            compare_user_agents(None, Some(FIREFOX)),
-            UserAgentCheck::Same
-        );
-        assert_eq!(
-            compare_user_agents(Some(CHROME_130), Some(CHROME_131)),
-            UserAgentCheck::Updated
-        );
-        assert!(matches!(
-            compare_user_agents(Some(CHROME_131), Some(FIREFOX)),
-            UserAgentCheck::Changed { .. }
-        ));
-        assert!(matches!(
-            compare_user_agents(Some(CHROME_131), Some(CHROME_WINDOWS)),
-            UserAgentCheck::Changed { .. }
-        ));
-        assert!(matches!(
-            compare_user_agents(Some(CHROME_131), None),
-            UserAgentCheck::Changed { .. }
-        ));
-    }
 
     #[test]
     fn handles_are_keyed_and_do_not_show_the_storage_key() {

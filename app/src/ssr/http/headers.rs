@@ -103,7 +103,7 @@ pub async fn security_headers(
     next: Next,
 ) -> Response {
     // HSTS only on an HTTPS answer (RFC 6797 §7.2: ignored over HTTP).
-    let https = crate::ssr::web::request_scheme(&state, &req) == "https";
+    let https = crate::ssr::http::cross_site::request_scheme(&state, &req) == "https";
     let nonce = renders_html(&req).then(new_nonce);
     if let Some(nonce) = &nonce {
         req.extensions_mut().insert(nonce.clone());
@@ -143,12 +143,12 @@ pub async fn security_headers(
 }
 
 /// Only pages carry inline scripts: GET/HEAD that is neither a static file
-/// nor /health (`web::is_static_asset`) nor a server function (`/api/`).
+/// nor /health (`http::cache::is_static_asset`) nor a server function (`/api/`).
 /// Nothing else needs a nonce drawn for it.
 fn renders_html(req: &Request<Body>) -> bool {
     let path = req.uri().path();
     matches!(*req.method(), Method::GET | Method::HEAD)
-        && !crate::ssr::web::is_static_asset(path)
+        && !crate::ssr::http::cache::is_static_asset(path)
         && !path.starts_with("/api/")
 }
 

@@ -5,7 +5,7 @@
 //! start-up: one hash of the three files' contents, put in the name pages
 //! use (`tessera.<hash>.js`, `.wasm`, `.css`), and such requests are served
 //! from the plain files. A new build is a new hash, so a year of
-//! `immutable` caching (`web::cache_policy`) never serves a stale file.
+//! `immutable` caching (`http::cache::cache_policy`) never serves a stale file.
 
 use std::path::Path;
 
@@ -32,7 +32,7 @@ impl HashedAssets {
         let digest = digest.finalize();
         Some(Self {
             stem: stem.to_owned(),
-            // 128 bits, base64url: `web::cache_policy` knows the shape.
+            // 128 bits, base64url: `http::cache::cache_policy` knows the shape.
             hash: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]),
         })
     }

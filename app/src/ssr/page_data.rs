@@ -14,11 +14,17 @@ use crate::api::{
     AccountView, ActivityView, AdminView, AppError, EnrolmentView, PolicyView, SecurityView,
     SessionsView, StepUpView, VerifyView,
 };
+use crate::ssr::clock::describe_duration;
+use crate::ssr::clock::format_time;
+use crate::ssr::context::CurrentUser;
 use crate::ssr::error::internal;
-use crate::ssr::mfa::{factors, flows, passkey_flows, passkeys, totp::TotpSecret};
-use crate::ssr::session::{AuthSession, Held};
+use crate::ssr::mfa::factors;
+use crate::ssr::mfa::totp::TotpSecret;
+use crate::ssr::passkeys::ceremonies;
+use crate::ssr::passkeys::credentials;
+use crate::ssr::session::AuthSession;
+use crate::ssr::session::Held;
 use crate::ssr::state::AppState;
-use crate::ssr::web::{describe_duration, format_time, CurrentUser};
 
 fn with_current_user<R>(f: impl FnOnce(&CurrentUser) -> R) -> Option<R> {
     with_context::<Parts, _>(|parts| {
@@ -75,7 +81,11 @@ pub fn account_of(state: &AppState, user: &CurrentUser) -> AccountView {
 /// When the current step-up ends, while it holds.
 fn stepped_up_until(state: &AppState, user: &CurrentUser) -> Option<String> {
     let window = state.settings.mfa.step_up_window_secs;
-    let fresh_for_ms = flows::step_up_fresh_for_ms(&user.session.auth, state.clock.now(), window);
+    let fresh_for_ms = crate::ssr::mfa::step_up::step_up_fresh_for_ms(
+        &user.session.auth,
+        state.clock.now(),
+        window,
+    );
     (fresh_for_ms > 0).then(|| format_time(state.clock.now().saturating_add(fresh_for_ms / 1000)))
 }
 
@@ -122,7 +132,7 @@ pub async fn prepare(
         }
         ("/step-up", Some(user)) => Some(PageData::StepUp(StepUpView {
             mfa_enabled: factors::is_enrolled(&state.db, user.user_id).await?,
-            has_passkey: passkeys::count(&state.db, user.user_id).await? > 0,
+            has_passkey: credentials::count(&state.db, user.user_id).await? > 0,
         })),
         ("/admin", Some(user)) => {
             #[derive(serde::Deserialize, Default)]
@@ -153,7 +163,7 @@ pub async fn prepare(
             ))
         }
         ("/account/sessions", Some(user)) => Some(PageData::Sessions(
-            crate::ssr::devices::sessions_view(state, user, auth.storage_key()).await?,
+            crate::ssr::account::devices::sessions_view(state, user, auth.storage_key()).await?,
         )),
         ("/account/activity", Some(user)) => {
             let page = query
@@ -166,13 +176,13 @@ pub async fn prepare(
                 })
                 .unwrap_or(1);
             Some(PageData::Activity(
-                crate::ssr::devices::activity_view(state, user.user_id, page).await?,
+                crate::ssr::account::devices::activity_view(state, user.user_id, page).await?,
             ))
         }
         ("/login/verify", _) => {
             let pending = auth.pending_sign_in().await.map_err(internal)?;
             let has_passkey = match &pending {
-                Some(pending) => passkeys::count(&state.db, pending.user_id).await? > 0,
+                Some(pending) => credentials::count(&state.db, pending.user_id).await? > 0,
                 None => false,
             };
             Some(PageData::Verify(VerifyView {
@@ -209,11 +219,14 @@ async fn security_of(
             .await
             .map_err(internal)?
         {
-            view.new_recovery_codes = flows::open_codes_to_show(state, user.user_id, &held)?;
+            view.new_recovery_codes =
+                crate::ssr::mfa::enrolment::open_codes_to_show(state, user.user_id, &held)?;
         }
         if !mfa_enabled {
             if let Some(held) = auth.sealed(Held::Enrolment).await.map_err(internal)? {
-                if let Some(secret) = flows::open_enrolment(state, user.user_id, &held)? {
+                if let Some(secret) =
+                    crate::ssr::mfa::enrolment::open_enrolment(state, user.user_id, &held)?
+                {
                     view.enrolment = Some(enrolment_view(&secret, &user.username)?);
                 }
             }
@@ -221,10 +234,11 @@ async fn security_of(
     }
     let now = state.clock.now();
     let window = state.settings.mfa.step_up_window_secs;
-    view.step_up_fresh_for_ms = flows::step_up_fresh_for_ms(&user.session.auth, now, window);
+    view.step_up_fresh_for_ms =
+        crate::ssr::mfa::step_up::step_up_fresh_for_ms(&user.session.auth, now, window);
     view.stepped_up_until = stepped_up_until(state, user);
     if mfa_enabled {
-        view.passkeys = passkey_flows::views(&state.db, user.user_id).await?;
+        view.passkeys = ceremonies::views(&state.db, user.user_id).await?;
     }
     Ok(view)
 }

@@ -310,8 +310,8 @@ mod tests {
             .await
             .expect("memory");
         for migration in [
-            include_str!("../../../migrations/sqlite/20261128000005_throttle.sql"),
-            include_str!("../../../migrations/sqlite/20261128000009_throttle_known_in_row.sql"),
+            include_str!("../../../../migrations/sqlite/20261128000005_throttle.sql"),
+            include_str!("../../../../migrations/sqlite/20261128000009_throttle_known_in_row.sql"),
         ] {
             sqlx::raw_sql(migration)
                 .execute(&pool)

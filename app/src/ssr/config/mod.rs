@@ -8,6 +8,10 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+// Sections whose struct lives beside the code that uses it.
+pub use crate::ssr::db::DatabaseSettings;
+pub use crate::ssr::passkeys::relying_party::WebauthnSettings;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
@@ -25,32 +29,6 @@ pub struct Settings {
     pub server: ServerSettings,
     pub tls: TlsSettings,
     pub jwt: JwtSettings,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct DatabaseSettings {
-    /// Empty: SQLite at `path` (the embedded default). `postgres://…`:
-    /// PostgreSQL, for several servers sharing one store (issue 14).
-    /// `sqlite://FILE` names the SQLite file instead of `path`.
-    pub url: String,
-    /// SQLite database file; its directory is created at start.
-    pub path: PathBuf,
-    pub max_connections: u32,
-    /// How long a writer waits for another writer's lock (SQLite retries
-    /// with a growing sleep) before the request gets 503.
-    pub busy_timeout_ms: u64,
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: String::new(),
-            path: PathBuf::from("data/tessera.db"),
-            max_connections: 4,
-            busy_timeout_ms: 5_000,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -392,35 +370,6 @@ impl Default for AlertSettings {
     }
 }
 
-/// The relying party of passkeys (issue 11).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct WebauthnSettings {
-    /// The domain passkeys are bound to: the site's host name or a parent
-    /// of it. Never an IP address (browsers refuse one): in development,
-    /// browse `http://localhost:PORT`.
-    pub rp_id: String,
-    /// Shown by the browser when it asks for the passkey.
-    pub rp_name: String,
-    /// The origins pages are served from, comma-separated
-    /// (`https://example.com`); each must be on `rp_id`, and `https`
-    /// unless it is `localhost`.
-    pub origins: String,
-    /// A started ceremony must finish within this long.
-    pub challenge_timeout_secs: u64,
-}
-
-impl Default for WebauthnSettings {
-    fn default() -> Self {
-        Self {
-            rp_id: "localhost".to_owned(),
-            rp_name: "Tessera".to_owned(),
-            origins: "http://localhost:3000".to_owned(),
-            challenge_timeout_secs: 300,
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -644,7 +593,7 @@ impl Settings {
                 .parse::<std::net::SocketAddr>()
                 .map_err(|e| ConfigError::Invalid(format!("tls.redirect_addr: {e}")))?;
         }
-        crate::ssr::proxy::parse_trusted(&self.proxy.trusted)
+        crate::ssr::http::proxy::parse_trusted(&self.proxy.trusted)
             .map_err(|why| ConfigError::Invalid(format!("proxy.trusted: {why}")))?;
         let alerts = &self.alerts;
         if alerts.window_secs == 0
@@ -679,7 +628,7 @@ impl Settings {
                 "webauthn.challenge_timeout_secs must be 1 to 31536000".to_owned(),
             ));
         }
-        crate::ssr::mfa::relying_party::RelyingParty::from_settings(&self.webauthn)
+        crate::ssr::passkeys::relying_party::RelyingParty::from_settings(&self.webauthn)
             .map(|_| ())
             .map_err(|why| ConfigError::Invalid(format!("[webauthn]: {why}")))
     }
@@ -733,7 +682,7 @@ mod tests {
 
     #[test]
     fn the_shipped_leptos_toml_matches_the_defaults_in_code() {
-        let file = include_str!("../../../Leptos.toml");
+        let file = include_str!("../../../../Leptos.toml");
         let settings = Settings::from_sources(Some(file), no_env).expect("Leptos.toml parses");
         assert_eq!(settings, Settings::default());
     }

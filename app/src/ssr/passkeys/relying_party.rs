@@ -5,7 +5,36 @@
 
 use webauthn_rs::prelude::Url;
 
-use crate::ssr::config::WebauthnSettings;
+use serde::{Deserialize, Serialize};
+
+/// The relying party of passkeys (issue 11).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebauthnSettings {
+    /// The domain passkeys are bound to: the site's host name or a parent
+    /// of it. Never an IP address (browsers refuse one): in development,
+    /// browse `http://localhost:PORT`.
+    pub rp_id: String,
+    /// Shown by the browser when it asks for the passkey.
+    pub rp_name: String,
+    /// The origins pages are served from, comma-separated
+    /// (`https://example.com`); each must be on `rp_id`, and `https`
+    /// unless it is `localhost`.
+    pub origins: String,
+    /// A started ceremony must finish within this long.
+    pub challenge_timeout_secs: u64,
+}
+
+impl Default for WebauthnSettings {
+    fn default() -> Self {
+        Self {
+            rp_id: "localhost".to_owned(),
+            rp_name: "Tessera".to_owned(),
+            origins: "http://localhost:3000".to_owned(),
+            challenge_timeout_secs: 300,
+        }
+    }
+}
 
 /// Settings that passed the checks below.
 #[derive(Debug, Clone, PartialEq, Eq)]

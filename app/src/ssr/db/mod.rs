@@ -15,7 +15,35 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Executor, Transaction};
 
-use crate::ssr::config::DatabaseSettings;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// `[database]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Empty: SQLite at `path` (the embedded default). `postgres://…`:
+    /// PostgreSQL, for several servers sharing one store (issue 14).
+    /// `sqlite://FILE` names the SQLite file instead of `path`.
+    pub url: String,
+    /// SQLite database file; its directory is created at start.
+    pub path: PathBuf,
+    pub max_connections: u32,
+    /// How long a writer waits for another writer's lock (SQLite retries
+    /// with a growing sleep) before the request gets 503.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            path: PathBuf::from("data/tessera.db"),
+            max_connections: 4,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
 
 /// The pool every module queries.
 pub type Pool = sqlx::AnyPool;

@@ -1,0 +1,14 @@
+//! Who may sign in: accounts, passwords and the throttle in front of them.
+//!
+//! - `accounts`: registration, the credential check (same cost whether or
+//!   not the user exists), the credential epoch, admin rights.
+//! - `password`: argon2id off the async runtime, and the rules a new
+//!   password must meet (length, zxcvbn).
+//! - `throttle`: one counter model for sign-in, second factor and
+//!   registration, kept in the database.
+//! - `credential_change`: what follows a change of credentials (ASVS 7.4.3).
+
+pub mod accounts;
+pub mod credential_change;
+pub mod password;
+pub mod throttle;

@@ -1,0 +1,191 @@
+//! Resolves the session of every dynamic request, before any page or
+//! server function runs: load it (only when a cookie came), check that it
+//! is alive, still matches the user's credentials and comes from the
+//! browser it was made in, record activity (throttled), and put the
+//! `CurrentUser` in the request. Pages that need a user redirect to sign-in.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Method, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use crate::ssr::account::profile::Profile;
+use crate::ssr::context::auth_session;
+use crate::ssr::context::client_info;
+use crate::ssr::context::socket_peer;
+use crate::ssr::context::ClientAddress;
+use crate::ssr::context::CurrentUser;
+use crate::ssr::error::error_response;
+use crate::ssr::error::internal;
+use crate::ssr::error::internal_error;
+use crate::ssr::http::cache::is_static_asset;
+use crate::ssr::session::AuthSession;
+use crate::ssr::state::AppState;
+
+/// Pages that need a signed-in user. Anonymous requests are redirected to
+/// the sign-in page before any rendering happens.
+pub const PROTECTED_PAGES: &[&str] = &[
+    "/account",
+    "/account/security",
+    "/account/security/recovery-codes.txt",
+    "/account/sessions",
+    "/account/activity",
+    "/step-up",
+    "/admin",
+];
+
+/// Requests that `resolve_session` does not count as activity: the status
+/// read of the expiry countdown (no observer effect on the idle timeout),
+/// and the explicit extend, which writes once itself.
+pub const NO_AUTOMATIC_TOUCH: &[&str] = &["/api/session_status", "/api/extend_session"];
+
+/// Resolves the session of every dynamic request: loads it (only if a
+/// cookie came), checks it is alive and still matches the user's
+/// credentials, records activity (throttled), and puts `CurrentUser` in
+/// the request. Protected pages without a user redirect to sign-in.
+pub async fn resolve_session(
+    State(state): State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    if is_static_asset(&path) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    // Who the client is behind a trusted proxy, once, before anything
+    // records it (without one, the socket's peer is read where needed).
+    if let Some(peer) = socket_peer(&parts).filter(|_| !state.trusted_proxies.is_empty()) {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let client =
+            crate::ssr::http::proxy::client_address(peer, forwarded, &state.trusted_proxies);
+        parts.extensions.insert(ClientAddress(client));
+    }
+    let Some(session) = parts.extensions.get::<Session>().cloned() else {
+        return internal_error("the session layer is missing");
+    };
+    let auth = auth_session(&state, session);
+
+    let current = match current_user(&auth).await {
+        Ok(current) => current,
+        Err(response) => return *response,
+    };
+    // A session held for enrolment (`[mfa] require`) reaches the enrolment
+    // only: pages send it there, anything else sees a visitor.
+    let current = match current {
+        Some(user)
+            if user.session.auth.must_enrol
+                && !crate::ssr::mfa::sign_in::ENROLMENT_PATHS.contains(&path.as_str()) =>
+        {
+            if parts.method == Method::GET && !path.starts_with("/api/") {
+                return Redirect::to(crate::ssr::mfa::sign_in::ENROLMENT_PAGE).into_response();
+            }
+            None
+        }
+        other => other,
+    };
+    // The session must come from the browser it was made in.
+    let current = match current {
+        Some(user) => {
+            match crate::ssr::session::binding::check_browser(&state, &auth, &parts, user).await {
+                Ok(user) => user,
+                Err(response) => return *response,
+            }
+        }
+        None => None,
+    };
+    let current = match current {
+        Some(mut user) => {
+            if !NO_AUTOMATIC_TOUCH.contains(&path.as_str()) {
+                match auth
+                    .record_activity(&user.session, || client_info(&parts))
+                    .await
+                {
+                    Ok(Some(deadlines)) => user.session.deadlines = deadlines,
+                    Ok(None) => {}
+                    Err(e) => {
+                        let _ = internal(e);
+                    }
+                }
+            }
+            Some(Arc::new(user))
+        }
+        None if parts.method == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) => {
+            let target = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/account");
+            return Redirect::to(&format!(
+                "/login?next={}",
+                crate::urls::percent_encode(target)
+            ))
+            .into_response();
+        }
+        None => None,
+    };
+    // The few pages that need the database or the session get their data
+    // here, before rendering (rendering stays synchronous). Every other
+    // path returns at once from the match in `pages::prepare`.
+    if parts.method == Method::GET {
+        let prepared = crate::ssr::page_data::prepare(
+            &path,
+            parts.uri.query(),
+            &state,
+            current.as_deref(),
+            &auth,
+        )
+        .await;
+        match prepared {
+            Ok(Some(data)) => {
+                parts.extensions.insert(Arc::new(data));
+            }
+            Ok(None) => {}
+            Err(error) => return error_response(error),
+        }
+    }
+    if let Some(user) = current {
+        parts.extensions.insert(user);
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Response>> {
+    let mut live = match auth.current().await {
+        Ok(Some(live)) => live,
+        Ok(None) => return Ok(None),
+        // A busy database is 503 with Retry-After; anything else 500.
+        Err(e) => return Err(Box::new(error_response(internal(e)))),
+    };
+    // The user's row came with the session (one query, see the store).
+    match live.owner.take() {
+        // Credentials changed since sign-in (or the account is gone): the
+        // session is dead (style guide item 9).
+        Some(owner) if owner.credential_epoch == live.auth.credential_epoch => {
+            Ok(Some(CurrentUser {
+                user_id: live.auth.user_id,
+                username: owner.username,
+                profile: Profile {
+                    display_name: owner.display_name,
+                    about: owner.about,
+                },
+                device_notice: owner.device_notice,
+                session: live,
+            }))
+        }
+        _ => {
+            if let Err(e) = auth.log_out().await {
+                let _ = internal(e);
+            }
+            Ok(None)
+        }
+    }
+}
