@@ -16,7 +16,7 @@ run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
 	TESSERA_JWT_CREATE_KEY_IF_MISSING=true cargo leptos serve
 
 # The same over HTTPS with built-in TLS: https://localhost:3443, a self-signed
-# certificate for localhost made on first use in data/tls/ (README, "Trying
+# certificate for localhost made on first use in data/tls/ (docs/deployment.md, "Trying
 # HTTPS locally"); http://127.0.0.1:3080 only redirects there.
 TLS_ENV := TESSERA_TLS_CERT_PATH=data/tls/localhost.pem \
 	TESSERA_TLS_KEY_PATH=data/tls/localhost-key.pem TESSERA_TLS_SELF_SIGNED=true
@@ -59,7 +59,7 @@ build: tools
 	cargo leptos build
 
 # Two instances on a throwaway PostgreSQL behind haproxy, at
-# http://127.0.0.1:3300 until Ctrl-C (README, "More than one server").
+# http://127.0.0.1:3300 until Ctrl-C (docs/deployment.md, "More than one server").
 cluster: build
 	scripts/cluster.sh run
 

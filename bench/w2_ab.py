@@ -16,7 +16,7 @@ and the medians; loopback only, each server stopped after its round.
         target/release/server:TESSERA_DATABASE_MAX_CONNECTIONS=8
 
 ROUNDS (default 3) and BENCH_SECONDS (default 8) set the length. Used for
-issue 12's W2 decisions (README, "Performance").
+issue 12's W2 decisions (docs/performance.md).
 """
 import glob
 import os

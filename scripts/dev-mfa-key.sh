@@ -2,7 +2,7 @@
 # Creates the development MFA key (data/mfa.key: 64 hex digits from the
 # kernel's CSPRNG, mode 0600) on first run; leaves an existing one alone, so
 # secrets sealed with it keep opening. data/ is gitignored. For production,
-# see README "Two-step verification: the key".
+# see docs/mfa-and-step-up.md, "The key".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 key=${TESSERA_MFA_KEY_FILE:-data/mfa.key}

@@ -1,7 +1,7 @@
 //! The HTML shell and the whole route table.
 //!
-//! Rendering design (issue 9, measured with `make bench`, README
-//! "Performance"): Leptos islands. Every page is rendered on the server
+//! Rendering design (issue 9, measured with `make bench`, docs/architecture.md,
+//! "Rendering design"): Leptos islands. Every page is rendered on the server
 //! only, from data the request already holds (`crate::request`): no
 //! `Resource`, no `Suspense`, nothing serialised for hydration. The parts
 //! that need the browser are islands, hydrated on their own: the expiry

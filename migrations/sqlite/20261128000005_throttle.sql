@@ -3,7 +3,7 @@
 -- (SHA-256 of e.g. "account+address:alice|192.0.2.1"): attempts counted in
 -- the window that began at window_start; no attempt is accepted before
 -- next_allowed_at (a delay that doubles past the limit, capped at 15
--- minutes). See app/src/ssr/auth/throttle.rs.
+-- minutes). See app/src/ssr/throttle.rs.
 CREATE TABLE throttle (
     key_hash        BLOB    PRIMARY KEY CHECK (length(key_hash) = 32),
     failures        INTEGER NOT NULL,

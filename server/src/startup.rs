@@ -68,7 +68,7 @@ pub enum StartupError {
         "refusing to serve plain HTTP on {0}: session cookies would cross the network \
          unencrypted. Turn on built-in TLS ([tls] cert_path and key_path), or listen on a \
          loopback address (127.0.0.1) behind a reverse proxy that terminates TLS and list \
-         that proxy in [proxy] trusted (TESSERA_PROXY_TRUSTED); see the README, \
+         that proxy in [proxy] trusted (TESSERA_PROXY_TRUSTED); see docs/deployment.md, \
          \"Deployment\""
     )]
     PlainHttpOnPublicAddress(SocketAddr),

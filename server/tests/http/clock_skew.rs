@@ -1,6 +1,6 @@
 //! Two servers on one PostgreSQL whose clocks differ by 2 s (issue 14).
 //! Deadlines are stored as times and compared with each server's own clock
-//! (servers must run NTP; README, "More than one server"): a skew of a few
+//! (servers must run NTP; docs/deployment.md, "More than one server"): a skew of a few
 //! seconds moves the moment a session ends by that much on the server that
 //! is ahead, never more, and breaks nothing else: sessions, touches and
 //! access tokens made on one are accepted on the other.

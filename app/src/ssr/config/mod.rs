@@ -687,6 +687,75 @@ mod tests {
         assert_eq!(settings, Settings::default());
     }
 
+    /// docs/configuration.md's table names every setting, with its
+    /// environment variable and its default as the code has them: a setting
+    /// missing from the table, or a row naming no setting, fails.
+    #[test]
+    fn the_settings_table_in_the_docs_matches_the_code() {
+        let table = include_str!("../../../../docs/configuration.md");
+        let defaults = serde_json::to_value(Settings::default()).expect("settings serialise");
+        let mut in_code = std::collections::BTreeSet::new();
+        for (section, keys) in defaults.as_object().expect("sections") {
+            for key in keys.as_object().expect("keys").keys() {
+                in_code.insert(format!("{section}.{key}"));
+            }
+        }
+        let ticked = |cell: &str| -> Vec<String> {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut in_table = std::collections::BTreeSet::new();
+        for row in table.lines().filter(|l| l.starts_with("| `[")) {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            assert!(cells.len() >= 4, "{row}");
+            let names = ticked(cells[0]);
+            let section = names[0]
+                .strip_prefix('[')
+                .and_then(|n| n.split_once(']'))
+                .map(|(section, _)| section.to_owned())
+                .unwrap_or_else(|| panic!("a [section] in {row}"));
+            let keys: Vec<String> = names
+                .iter()
+                .map(|n| n.rsplit(' ').next().unwrap_or(n).to_owned())
+                .collect();
+            let variables = ticked(cells[1]);
+            assert_eq!(variables.len(), keys.len(), "{row}");
+            for (key, variable) in keys.iter().zip(&variables) {
+                let name = format!("{section}.{key}");
+                assert!(in_code.contains(&name), "a row for no setting: {name}");
+                assert!(in_table.insert(name.clone()), "two rows for {name}");
+                assert_eq!(
+                    variable,
+                    &format!("TESSERA_{}_{}", section, key).to_uppercase(),
+                    "{name}"
+                );
+                // The default: a `value`, or "(empty…)" for an empty one.
+                let code = &defaults[&section][key];
+                let code = match code {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                let shown = ticked(cells[2]);
+                if cells[2].trim_start().starts_with("(empty") {
+                    assert_eq!(code, "", "{name}: the table says empty");
+                } else if shown.len() == keys.len() {
+                    let index = keys.iter().position(|k| k == key).unwrap_or(0);
+                    assert_eq!(shown[index], code, "{name}: the table's default");
+                } else {
+                    panic!("{name}: no default in the table");
+                }
+            }
+        }
+        let missing: Vec<_> = in_code.difference(&in_table).collect();
+        assert!(
+            missing.is_empty(),
+            "settings missing from the table: {missing:?}"
+        );
+    }
+
     #[test]
     fn environment_overrides_the_file() {
         let file = "[session]\nidle_timeout_secs = 100\nwarn_before_secs = 30\n";

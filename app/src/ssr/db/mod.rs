@@ -6,7 +6,7 @@
 //! `RETURNING`, `CASE` instead of two-argument `MIN`/`MAX`, `lower()` for
 //! case-insensitive names), every integer is an `i64`, every byte string a
 //! `Vec<u8>`. Each engine has its own migrations folder, kept equivalent
-//! (server/tests/postgres.rs compares the two schemas).
+//! (server/tests/store_conformance.rs compares the two schemas).
 
 use std::str::FromStr;
 

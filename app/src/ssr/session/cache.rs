@@ -15,7 +15,7 @@
 //! from the cache exactly as from the database.
 //!
 //! What it cannot see: writes by another process. The SQLite file belongs
-//! to one server process (the README says so); several servers sharing a
+//! to one server process (README, "Known limitations"); several servers sharing a
 //! store (PostgreSQL) must run with the cache off (`[session]
 //! cache_max_entries = 0`) until invalidation crosses servers.
 

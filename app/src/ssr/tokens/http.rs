@@ -3,7 +3,7 @@
 //!
 //! API routes take a bearer token only, never the session cookie: a browser
 //! cannot be made to send an `Authorization` header cross-site, so these
-//! routes need no cross-site check (README, "Cross-site requests").
+//! routes need no cross-site check (docs/sessions.md, "Cross-site requests").
 
 use axum::body::Body;
 use axum::extract::State;
