@@ -1,4 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
+import * as http from "node:http";
 import { PASSWORD, register, signIn, uniqueUsername, waitForHydration } from "./helpers";
 import { ABSOLUTE_URL, SHORT_URL } from "./servers";
 
@@ -177,76 +178,121 @@ test.describe("clock skew", () => {
   });
 });
 
-/** Holds back, through Chromium's own network layer (CDP Fetch), the wasm
- *  (before it is requested) and the answers to `answerPattern` (after the
- *  server has handled the request, before the browser has seen the answer
- *  or its new cookie). */
-async function holdBack(page: Page, answerPattern: string) {
-  const cdp = await page.context().newCDPSession(page);
-  let releaseWasm!: () => void;
-  const wasmReleased = new Promise<void>((r) => (releaseWasm = r));
+/** A reverse proxy in front of `target` that holds back the answer to the
+ *  first POST to `heldPath`: the server has handled that request (the
+ *  session is on its new ID), the browser has not yet seen the answer or
+ *  its new cookie. `GET /__held` tells the page whether that point has
+ *  come; `statusRefused` resolves once a status check has been answered
+ *  "not signed in". */
+async function holdingProxy(target: string, heldPath: string) {
   let handled!: () => void;
   const answerHeld = new Promise<void>((r) => (handled = r));
+  let isHeld = false;
+  void answerHeld.then(() => (isHeld = true));
   let releaseAnswer!: () => void;
   const answerReleased = new Promise<void>((r) => (releaseAnswer = r));
-  await cdp.send("Fetch.enable", {
-    patterns: [
-      { urlPattern: "*.wasm", requestStage: "Request" },
-      { urlPattern: answerPattern, requestStage: "Response" },
-    ],
-  });
-  cdp.on("Fetch.requestPaused", async (event) => {
-    if (event.request.url.endsWith(".wasm")) await wasmReleased;
-    else {
-      handled();
-      await answerReleased;
+  let notSignedIn!: () => void;
+  const statusRefused = new Promise<void>((r) => (notSignedIn = r));
+  let holding = true;
+  const proxy = http.createServer((req, res) => {
+    if (req.url === "/__held") {
+      res.writeHead(isHeld ? 200 : 404, { "cache-control": "no-store" });
+      res.end();
+      return;
     }
-    await cdp.send("Fetch.continueRequest", { requestId: event.requestId }).catch(() => {});
+    const upstream = http.request(
+      target + req.url,
+      { method: req.method, headers: req.headers },
+      async (answer) => {
+        if (holding && req.method === "POST" && req.url?.startsWith(heldPath)) {
+          holding = false;
+          handled();
+          await answerReleased;
+        }
+        if (req.url?.startsWith("/api/session_status") && answer.statusCode === 401) notSignedIn();
+        res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
   });
-  return { releaseWasm, answerHeld, releaseAnswer };
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  const port = (proxy.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    answerHeld,
+    releaseAnswer,
+    statusRefused,
+    close: () => proxy.close(),
+  };
 }
-
-const statusAnswer = (page: Page) =>
-  page.waitForResponse((r) => r.url().includes("/api/session_status"));
 
 test.describe("a request that moves the session to a new ID", () => {
   test("sent by a form before the page hydrated, it is not taken for an ended session", async ({ page }) => {
     const username = await signedInOnAccount(page, "prehydration");
-    const held = await holdBack(page, "*/api/step_up*");
-    await page.goto("/step-up?next=%2Faccount%2Fsessions", { waitUntil: "domcontentloaded" });
-    await page.getByLabel("Your password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Confirm" }).click();
-    // The server has stepped up and rotated the session; the browser does
-    // not know the new cookie yet.
-    await held.answerHeld;
-    const first = statusAnswer(page);
-    held.releaseWasm();
-    // The countdown's first check carries the old cookie.
-    expect((await first).status()).toBe(401);
-    held.releaseAnswer();
-    await expect(page).toHaveURL(/\/account\/sessions$/);
-    await expect(page.locator(".who")).toContainText(username);
+    const held = await holdingProxy(SHORT_URL, "/api/step_up");
+    // The wasm is fetched and compiled as usual, but the page hydrates only
+    // once a form has been sent and the proxy holds its answer (a test-only
+    // script, run before the page's own).
+    await page.addInitScript(() => {
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      addEventListener("submit", () => {
+        const poll = () =>
+          fetch("/__held").then((r) => (r.ok ? open() : setTimeout(poll, 50)), () => setTimeout(poll, 50));
+        poll();
+      });
+      for (const name of ["instantiateStreaming", "instantiate"] as const) {
+        const original = WebAssembly[name] as (...a: unknown[]) => Promise<unknown>;
+        (WebAssembly as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
+          original.apply(WebAssembly, args).then((r) => gate.then(() => r));
+      }
+    });
+    try {
+      await page.goto(`${held.url}/step-up?next=%2Faccount%2Fsessions`);
+      await page.getByLabel("Your password").fill(PASSWORD);
+      // Playwright's click waits for the navigation it starts, which waits
+      // for the held answer: not awaited until that is released.
+      const clicked = page.getByRole("button", { name: "Confirm" }).click();
+      // The server has stepped up and moved the session to a new ID; the
+      // browser does not have the new cookie yet. The page hydrates now,
+      // and the countdown's first check carries the old cookie.
+      await held.answerHeld;
+      await held.statusRefused;
+      held.releaseAnswer();
+      await clicked;
+      await expect(page).toHaveURL(/\/account\/sessions$/);
+      await expect(page.locator(".who")).toContainText(username);
+    } finally {
+      held.close();
+    }
   });
 
   test("sent by a hydrated page, it is not taken for an ended session either", async ({ page }) => {
     await signedInOnAccount(page, "inflight");
-    const held = await holdBack(page, "*/api/step_up*");
-    held.releaseWasm();
-    await page.goto("/account/security");
-    await waitForHydration(page);
-    await page.getByRole("button", { name: "Turn on two-step verification" }).click();
-    const stepUp = page.getByRole("dialog");
-    await stepUp.getByLabel("Your password").fill(PASSWORD);
-    await stepUp.getByRole("button", { name: "Confirm" }).click();
-    await held.answerHeld;
-    // The countdown checks now (the window got focus), with the old cookie.
-    const check = statusAnswer(page);
-    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
-    expect((await check).status()).toBe(401);
-    held.releaseAnswer();
-    // The action goes on, on the new ID; nobody was sent to sign in.
-    await expect(page.locator("#totp-secret")).toBeVisible();
-    await page.waitForTimeout(1_500);
-    await expect(page).toHaveURL(/\/account\/security$/);
+    const held = await holdingProxy(SHORT_URL, "/api/step_up");
+    try {
+      await page.goto(`${held.url}/account/security`);
+      await waitForHydration(page);
+      await page.getByRole("button", { name: "Turn on two-step verification" }).click();
+      const stepUp = page.getByRole("dialog");
+      await stepUp.getByLabel("Your password").fill(PASSWORD);
+      await stepUp.getByRole("button", { name: "Confirm" }).click();
+      await held.answerHeld;
+      // The countdown checks now (the window got focus), with the old cookie.
+      await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+      await held.statusRefused;
+      // Time for a countdown that believed the first "not signed in" to
+      // leave the page (it would go at once), before the answer comes.
+      await page.waitForTimeout(500);
+      held.releaseAnswer();
+      // The action goes on, on the new ID; nobody was sent to sign in.
+      await expect(page.locator("#totp-secret")).toBeVisible();
+      await page.waitForTimeout(1_500);
+      await expect(page).toHaveURL(/\/account\/security$/);
+    } finally {
+      held.close();
+    }
   });
 });
