@@ -36,18 +36,23 @@ tls-check: build
 test: e2e-tools test-rust test-e2e ## Unit + HTTP tests, then Playwright in Chromium
 
 # `frontend` is left out so `app` is not built with ssr and hydrate at once.
-# One test at a time: each HTTP test runs its own app on its own runtime, and
-# with many in one process a request occasionally never completes (not seen
-# with one app per process, as in production); about 10 s either way.
-# Everything on a throwaway PostgreSQL too (scripts/postgres.sh: Debian's
-# package, loopback only, deleted afterwards): the store conformance suite,
-# the schema comparison, the clock-skew and cluster tests, then the whole
-# HTTP suite a second time with PostgreSQL as the app's database.
-# TESSERA_REQUIRE_POSTGRES makes a missing PostgreSQL a failure, not a skip.
+# The HTTP suite runs its tests in parallel: each test has its own app, port
+# and database, and stops its server when it ends (docs/testing.md). The
+# binaries that time a real server process (shutdown, cluster) or read the
+# process's one log subscriber keep to two threads. Everything on a
+# throwaway PostgreSQL too (scripts/postgres.sh: Debian's package, loopback
+# only, deleted afterwards): the store conformance suite, the schema
+# comparison, the cluster tests, then the whole HTTP suite a second time
+# with PostgreSQL as the app's database. TESSERA_REQUIRE_POSTGRES makes a
+# missing PostgreSQL a failure, not a skip. server/tests/architecture.rs
+# checks that every test binary is named in one of these two lines.
+HTTP_TEST_THREADS ?= 8
+SERIAL_TESTS := --test store_conformance --test logs --test json_logs --test aborted_requests --test shutdown --test cluster
 test-rust:
 	scripts/postgres.sh run env TESSERA_REQUIRE_POSTGRES=1 sh -c '\
-	  cargo test --workspace --exclude frontend -- --test-threads=1 && \
-	  TESSERA_TEST_ENGINE=postgres cargo test -p server --test http -- --test-threads=1'
+	  cargo test --workspace --exclude frontend --lib --bins --test http --test architecture -- --test-threads=$(HTTP_TEST_THREADS) && \
+	  cargo test -p server $(SERIAL_TESTS) -- --test-threads=2 && \
+	  TESSERA_TEST_ENGINE=postgres cargo test -p server --test http -- --test-threads=$(HTTP_TEST_THREADS)'
 
 
 # Playwright starts the just-built server on 127.0.0.1:3100 with its own

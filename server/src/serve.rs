@@ -50,6 +50,16 @@ pub struct StopSignals {
     _never: Option<Arc<watch::Sender<u32>>>,
 }
 
+/// Stops a server started with `StopSignals::manual`, as one SIGTERM would.
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<watch::Sender<u32>>);
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
+}
+
 impl StopSignals {
     /// SIGTERM (what service managers send) and SIGINT (Ctrl-C).
     pub fn from_os() -> std::io::Result<Self> {
@@ -72,7 +82,21 @@ impl StopSignals {
         })
     }
 
-    /// Never signalled (tests that run the app in-process).
+    /// Signalled by the returned handle (tests that run the app in-process
+    /// and stop it at their end).
+    pub fn manual() -> (Self, StopHandle) {
+        let (tx, count) = watch::channel(0u32);
+        let tx = Arc::new(tx);
+        (
+            Self {
+                count,
+                _never: Some(tx.clone()),
+            },
+            StopHandle(tx),
+        )
+    }
+
+    /// Never signalled.
     pub fn never() -> Self {
         let (tx, count) = watch::channel(0u32);
         Self {
@@ -258,18 +282,22 @@ async fn serve_connection<S>(
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
     let mut conn = pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
-    loop {
-        tokio::select! {
-            result = conn.as_mut() => {
-                if let Err(error) = result {
-                    tracing::debug!(%error, "connection ended with an error");
-                }
-                break;
-            }
-            _ = stop.wait_for(|stopping| *stopping) => {
-                // Finish the request in flight, then close.
-                conn.as_mut().graceful_shutdown();
-            }
+    // Until the server stops, serve; then ask the connection once to finish
+    // the request in flight and close, and wait for that alone. (Waiting on
+    // `stop` again would return at once, every time: a busy loop per open
+    // connection for the whole grace period.)
+    let result = tokio::select! {
+        result = conn.as_mut() => Some(result),
+        _ = stop.wait_for(|stopping| *stopping) => None,
+    };
+    let result = match result {
+        Some(result) => result,
+        None => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
         }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, "connection ended with an error");
     }
 }

@@ -274,7 +274,8 @@ impl Application {
         self.tls.clone()
     }
 
-    async fn run_until(self, signals: StopSignals) -> std::io::Result<Stopped> {
+    /// Serves until `signals` says stop (see `StopSignals::manual`).
+    pub async fn run_until(self, signals: StopSignals) -> std::io::Result<Stopped> {
         if let Some(listener) = self.redirect {
             let https_port = self.listener.local_addr()?.port();
             let settings = self.state.settings.server.clone();

@@ -306,3 +306,28 @@ fn the_check_finds_a_cycle_through_use_groups_super_and_inline_paths() {
     assert!(cycle.contains(&"ssr::low".to_owned()), "{cycle:?}");
     assert!(cycle.contains(&"ssr::room::a".to_owned()), "{cycle:?}");
 }
+
+/// `make test` names its test binaries (some run in parallel, some not):
+/// a new file in server/tests/ that no line names would never run.
+#[test]
+fn make_test_runs_every_test_binary() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let makefile = std::fs::read_to_string(root.join("../Makefile")).expect("the Makefile");
+    let mut unnamed = Vec::new();
+    for entry in std::fs::read_dir(root.join("tests")).expect("server/tests").flatten() {
+        let path = entry.path();
+        let binary = if path.extension().is_some_and(|e| e == "rs") {
+            path.file_stem().map(|s| s.to_string_lossy().into_owned())
+        } else if path.join("main.rs").exists() {
+            path.file_name().map(|s| s.to_string_lossy().into_owned())
+        } else {
+            None
+        };
+        if let Some(binary) = binary {
+            if !makefile.contains(&format!("--test {binary} ")) && !makefile.contains(&format!("--test {binary}\n")) {
+                unnamed.push(binary);
+            }
+        }
+    }
+    assert!(unnamed.is_empty(), "test binaries make test does not run: {unnamed:?}");
+}

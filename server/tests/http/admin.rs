@@ -14,7 +14,7 @@ impl TestApp {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_are_made_on_the_command_line_only() {
     let app = spawn_app().await;
     app.register("boss").await;
@@ -30,7 +30,7 @@ async fn admins_are_made_on_the_command_line_only() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_admin_gets_403_from_every_admin_function() {
     let app = spawn_app().await;
     app.register("victim").await;
@@ -60,7 +60,7 @@ async fn a_non_admin_gets_403_from_every_admin_function() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entering_the_admin_area_needs_a_step_up_rotates_the_id_and_lapses() {
     let app = spawn_app().await;
     let victim = app.registered_and_logged_in("target").await;
@@ -142,7 +142,7 @@ async fn entering_the_admin_area_needs_a_step_up_rotates_the_id_and_lapses() {
     assert!(page.contains("Enter the admin area"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_area_shows_alerts_live_sessions_and_the_audit_log_and_ends_one_session() {
     let app = spawn_app().await;
     app.register("target").await;
@@ -233,7 +233,7 @@ async fn the_admin_area_shows_alerts_live_sessions_and_the_audit_log_and_ends_on
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_naming_no_such_user_or_a_huge_page_gets_a_clear_answer_never_a_500() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("root").await;

@@ -23,7 +23,7 @@ async fn idle_deadline(app: &TestApp, sid: &str) -> Option<i64> {
     body["idle_expires_at"].as_i64()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_two_seconds_apart_agree_on_sessions_and_tokens() {
     let Some(url) = support::fresh_database("clock_skew").await else {
         return;

@@ -4,7 +4,7 @@
 
 use crate::helpers::spawn_app_with;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_url_with_query_options_opens_the_file_it_names() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("named.db");
@@ -30,7 +30,7 @@ async fn a_sqlite_url_with_query_options_opens_the_file_it_names() {
     assert!(other.exists());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_url_the_server_cannot_run_on_is_refused_with_the_setting_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("x.db");

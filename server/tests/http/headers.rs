@@ -53,7 +53,7 @@ fn assert_hardened(res: &reqwest::Response, what: &str) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_response_carries_the_security_headers() {
     let app = spawn_app_with(|s| s.limits.max_body_bytes = 1024).await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -120,7 +120,7 @@ fn nonce_of(res: &reqwest::Response) -> String {
         .to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_nonce_is_fresh_per_response_and_on_every_inline_script() {
     let app = spawn_app().await;
     let mut seen = std::collections::HashSet::new();
@@ -142,7 +142,7 @@ async fn the_nonce_is_fresh_per_response_and_on_every_inline_script() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hsts_only_on_https_answers_as_a_trusted_proxy_reports_them() {
     let hsts_of = |res: &reqwest::Response| {
         res.headers()

@@ -21,7 +21,43 @@ pub struct TestApp {
     pub db_path: PathBuf,
     pub database: TestDatabase,
     pub http: reqwest::Client,
+    /// The server task and what stops it: dropping the app stops the
+    /// server and waits for it, so no test ends with a request of its
+    /// server still running on a runtime that is going away.
+    server: Option<tokio::task::JoinHandle<std::io::Result<server::serve::Stopped>>>,
+    stop: server::serve::StopHandle,
     _dir: tempfile::TempDir,
+}
+
+/// How long one request of a test may take: a hang fails the test, naming
+/// it, instead of stalling the suite.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.stop();
+        let Some(server) = self.server.take() else {
+            return;
+        };
+        // Every HTTP test runs on a multi-thread runtime, where a worker
+        // may wait for the server (in-flight requests get the grace period,
+        // then are cut); a current-thread runtime cannot wait here.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(|| {
+                runtime.block_on(async {
+                    if tokio::time::timeout(std::time::Duration::from_secs(20), server)
+                        .await
+                        .is_err()
+                    {
+                        eprintln!("a test server did not stop within 20 s");
+                    }
+                })
+            });
+        }
+    }
 }
 
 pub const CHROME_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
@@ -76,6 +112,9 @@ pub async fn spawn_app_with_clock(
             .await
             .expect("TESSERA_TEST_ENGINE=postgres needs TESSERA_TEST_POSTGRES_URL");
     }
+    // A test's server stops when the test ends: in-flight requests get
+    // this long.
+    settings.server.shutdown_grace_secs = 2;
     // The clean-up task would write on its own schedule; tests that count
     // writes must see only the writes requests cause.
     settings.session.cleanup_interval_secs = 24 * 3600;
@@ -106,10 +145,12 @@ pub async fn spawn_app_with_clock(
         .expect("the app builds");
     let base = format!("http://{}", app.address());
     let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    let (signals, stop) = server::serve::StopSignals::manual();
+    let server = tokio::spawn(app.run_until(signals));
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
         // A browser's user agent: sessions and audit events record it.
         .user_agent(CHROME_ON_LINUX)
         .build()
@@ -121,6 +162,8 @@ pub async fn spawn_app_with_clock(
         db_path,
         database,
         http,
+        server: Some(server),
+        stop,
         _dir: dir,
     }
 }

@@ -118,7 +118,7 @@ impl TestApp {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn turning_mfa_on_needs_a_step_up_and_a_valid_code() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("enrolee").await;
@@ -156,7 +156,7 @@ async fn turning_mfa_on_needs_a_step_up_and_a_valid_code() {
     assert!(app.is_signed_in(&sid).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_sign_in_grants_nothing_but_the_code_page() {
     let app = spawn_app().await;
     let enrolled = app.enrol("pending").await;
@@ -206,7 +206,7 @@ async fn a_pending_sign_in_grants_nothing_but_the_code_page() {
     assert!(!app.is_signed_in(&pending).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_is_accepted_once() {
     let app = spawn_app().await;
     let enrolled = app.enrol("replay").await;
@@ -225,7 +225,7 @@ async fn a_code_is_accepted_once() {
     assert!(body.contains("InvalidCode"), "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_wrong_codes_end_the_sign_in_and_a_timeout_too() {
     let app = spawn_app().await;
     let enrolled = app.enrol("guesser").await;
@@ -251,7 +251,7 @@ async fn five_wrong_codes_end_the_sign_in_and_a_timeout_too() {
     assert!(body.contains("SignInExpired"), "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_codes_count_per_account_across_sign_ins() {
     let app = spawn_app_with(|s| s.mfa.max_failures_per_account = 6).await;
     let enrolled = app.enrol("spread").await;
@@ -293,7 +293,7 @@ async fn wrong_codes_count_per_account_across_sign_ins() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recovery_code_works_once_and_says_how_many_are_left() {
     let app = spawn_app().await;
     let enrolled = app.enrol("lostphone").await;
@@ -340,7 +340,7 @@ async fn a_recovery_code_works_once_and_says_how_many_are_left() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_up_rotates_the_id_keeps_the_deadlines_and_expires() {
     let app = spawn_app_with(|s| s.mfa.step_up_window_secs = 120).await;
     let enrolled = app.enrol("sudo").await;
@@ -414,7 +414,7 @@ async fn absolute_deadline(app: &TestApp) -> i64 {
         .expect("one signed-in session")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_ends_other_sessions_and_keeps_this_one() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("mover").await;
@@ -458,7 +458,7 @@ async fn a_password_change_ends_other_sessions_and_keeps_this_one() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn turning_mfa_off_ends_other_sessions() {
     let app = spawn_app().await;
     let enrolled = app.enrol("offswitch").await;
@@ -485,7 +485,7 @@ async fn turning_mfa_off_ends_other_sessions() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_account_ends_every_session_and_removes_its_data() {
     let app = spawn_app().await;
     let enrolled = app.enrol("leaver").await;
@@ -526,7 +526,7 @@ async fn deleting_the_account_ends_every_session_and_removes_its_data() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_and_codes_are_never_stored_in_clear() {
     let app = spawn_app().await;
     // Mid-enrolment and with codes on show: the session row holds them
@@ -580,7 +580,7 @@ async fn secrets_and_codes_are_never_stored_in_clear() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_javascript_a_sensitive_form_goes_to_the_step_up_page_and_back() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("plain").await;
@@ -617,7 +617,7 @@ async fn without_javascript_a_sensitive_form_goes_to_the_step_up_page_and_back()
     assert!(page.contains("id=\"step-up-status\""));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_refuses_to_start_with_mfa_data_and_no_key() {
     let app = spawn_app().await;
     app.enrol("keyholder").await;
@@ -642,7 +642,7 @@ async fn the_server_refuses_to_start_with_mfa_data_and_no_key() {
     assert!(message.contains("no-such.key"), "{message}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_the_mfa_key_reseals_every_secret() {
     use app::ssr::mfa::sealing::SealingKey;
     let app = spawn_app().await;
@@ -675,7 +675,7 @@ async fn rotating_the_mfa_key_reseals_every_secret() {
     assert!(server::cli::run(&settings, &args).await.is_err());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_without_mfa_is_held_at_enrolment_until_it_is_on() {
     // Default `[mfa] require = "admins"`.
     let app = spawn_app().await;
@@ -737,7 +737,7 @@ async fn an_admin_without_mfa_is_held_at_enrolment_until_it_is_on() {
     assert!(body.contains("required"), "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn who_must_have_mfa_follows_the_setting() {
     use app::ssr::config::MfaRequirement;
     let everyone = spawn_app_with(|s| s.mfa.require = MfaRequirement::All).await;
@@ -772,7 +772,7 @@ async fn who_must_have_mfa_follows_the_setting() {
 /// least 112 bits. They are 25 characters of a 31-letter alphabet (123
 /// bits); codes of the older 16-character kind (79 bits) still work, and
 /// the page asks for new ones while any is left.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_codes_have_112_bits_and_older_shorter_ones_work_until_renewed() {
     let app = spawn_app().await;
     let enrolled = app.enrol("paper").await;

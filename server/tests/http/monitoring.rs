@@ -13,7 +13,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> Vec<&'a str> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication_events_are_audited_with_client_and_no_session_secret() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -97,7 +97,7 @@ async fn authentication_events_are_audited_with_client_and_no_session_secret() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sessions_page_lists_devices_and_ends_one() {
     let app = spawn_app().await;
     let mine = app.registered_and_logged_in("alice").await;
@@ -145,7 +145,7 @@ async fn the_sessions_page_lists_devices_and_ends_one() {
     assert_eq!(revoked, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_everywhere_else_needs_a_step_up() {
     let app = spawn_app().await;
     let mine = app.registered_and_logged_in("alice").await;
@@ -169,7 +169,7 @@ async fn signing_out_everywhere_else_needs_a_step_up() {
     assert!(app.is_signed_in(&mine).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_activity_page_shows_the_users_own_events() {
     let app = spawn_app().await;
     let alice = app.registered_and_logged_in("alice").await;
@@ -199,7 +199,7 @@ async fn the_activity_page_shows_the_users_own_events() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_audit_events_are_deleted_by_the_clean_up() {
     let app = spawn_app_with(|s| {
         s.session.cleanup_interval_secs = 1;
@@ -244,7 +244,7 @@ const FIREFOX_ON_LINUX: &str =
 const CHROME_132_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/132.0.0.0 Safari/537.36";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_used_from_another_browser_is_revoked_and_alerted() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -271,7 +271,7 @@ async fn a_session_used_from_another_browser_is_revoked_and_alerted() {
     assert!(alert.contains("Firefox"), "{alert}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_update_is_noted_once_and_keeps_the_session() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -321,7 +321,7 @@ async fn sign_in_as(app: &crate::helpers::TestApp, username: &str, user_agent: &
         .as_u16()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_failures_raises_one_alert_and_a_success_after_them_another() {
     let app = spawn_app_with(|s| {
         s.alerts.failed_sign_ins_per_account = 3;
@@ -354,7 +354,7 @@ async fn a_burst_of_failures_raises_one_alert_and_a_success_after_them_another()
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_from_a_new_browser_and_system_raises_an_alert_the_user_sees() {
     let app = spawn_app().await;
     app.register("alice").await;
@@ -397,7 +397,7 @@ async fn a_sign_in_from_a_new_browser_and_system_raises_an_alert_the_user_sees()
 const CHROME_ON_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_made_and_ended_fast_raise_an_alert() {
     let app = spawn_app_with(|s| s.alerts.session_churn_per_user = 4).await;
     app.register("alice").await;
@@ -432,7 +432,7 @@ async fn webhook_receiver() -> (String, tokio::sync::mpsc::Receiver<String>) {
     (format!("http://{address}/hook"), receiver)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_are_posted_to_the_webhook() {
     let (url, mut received) = webhook_receiver().await;
     let app = spawn_app_with(move |s| s.alerts.webhook_url = url).await;
@@ -448,7 +448,7 @@ async fn alerts_are_posted_to_the_webhook() {
     assert!(!body.contains(&sid), "no session ID in the alert");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_webhook_does_not_slow_sign_in() {
     // Accepts connections and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -524,7 +524,7 @@ async fn requests_in_flight_never_bring_a_revoked_session_back() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_to_another_address_is_noted_once_and_keeps_the_session() {
     let app = spawn_app_with(|s| s.proxy.trusted = "127.0.0.1".to_owned()).await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -560,7 +560,7 @@ async fn a_move_to_another_address_is_noted_once_and_keeps_the_session() {
         .any(|e| e.starts_with("alert")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_sessions_are_audited_by_the_clean_up() {
     let app = spawn_app_with(|s| s.session.cleanup_interval_secs = 1).await;
     let sid = app.registered_and_logged_in("alice").await;

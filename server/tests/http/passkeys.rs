@@ -11,7 +11,7 @@ async fn status_and_body(res: reqwest::Response) -> (StatusCode, String) {
     (status, res.text().await.unwrap_or_default())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finish_without_a_start_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -36,7 +36,7 @@ async fn a_finish_without_a_start_is_refused_and_changes_nothing() {
     assert!(app.is_signed_in(&sid).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenge_is_answered_once_for_its_purpose_and_in_time() {
     let app = spawn_app().await;
     use app::ssr::clock::Clock;
@@ -113,7 +113,7 @@ async fn a_challenge_is_answered_once_for_its_purpose_and_in_time() {
     let _ = app.clock.now();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adding_a_passkey_needs_a_step_up_and_two_step_verification() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -142,7 +142,7 @@ async fn adding_a_passkey_needs_a_step_up_and_two_step_verification() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "no sign-in waiting");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_accounts_passkey_cannot_be_renamed_or_removed() {
     let app = spawn_app().await;
     let alice = app.registered_and_logged_in("alice").await;
@@ -196,7 +196,7 @@ async fn another_accounts_passkey_cannot_be_renamed_or_removed() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_two_parallel_finishes_of_one_ceremony_exactly_one_proceeds() {
     let app = spawn_app().await;
     let res = app

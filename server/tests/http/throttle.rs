@@ -23,7 +23,7 @@ fn retry_after(res: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delay_doubles_past_the_limit_and_a_success_resets_it() {
     let app = spawn_app_with(|s| s.login.max_failures_per_account = 3).await;
     app.register("alice").await;
@@ -71,7 +71,7 @@ async fn the_delay_doubles_past_the_limit_and_a_success_resets_it() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delay_is_capped_at_fifteen_minutes_and_the_window_ends_it() {
     let app = spawn_app_with(|s| {
         s.login.max_failures_per_account = 1;
@@ -99,7 +99,7 @@ async fn the_delay_is_capped_at_fifteen_minutes_and_the_window_ends_it() {
     app.login("alice", None).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_trying_many_usernames_is_throttled() {
     let app = spawn_app_with(|s| s.login.max_failures_per_address = 3).await;
     for name in ["ann", "ben", "cat"] {
@@ -111,7 +111,7 @@ async fn an_address_trying_many_usernames_is_throttled() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limit_across_addresses_spares_an_address_the_account_signed_in_from() {
     let app = spawn_app_with(|s| {
         s.login.max_failures_per_account = 100;
@@ -139,7 +139,7 @@ async fn the_limit_across_addresses_spares_an_address_the_account_signed_in_from
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registrations_are_throttled_per_address() {
     let app = spawn_app_with(|s| s.login.max_registrations_per_address = 2).await;
     app.register("one").await;
@@ -159,7 +159,7 @@ async fn registrations_are_throttled_per_address() {
     assert!(retry_after(&res).is_some());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_throttle_survives_a_restart() {
     let first = spawn_app_with(|s| s.login.max_failures_per_account = 2).await;
     first.register("alice").await;
@@ -201,7 +201,7 @@ async fn audited_ips(app: &TestApp) -> Vec<Option<String>> {
         .expect("events")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_forwarded_for_is_ignored_from_an_untrusted_peer() {
     let app = spawn_app_with(|s| s.login.max_failures_per_address = 2).await;
     for _ in 0..2 {
@@ -221,7 +221,7 @@ async fn x_forwarded_for_is_ignored_from_an_untrusted_peer() {
         .all(|ip| ip.as_deref() == Some("127.0.0.1")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_forwarded_for_names_the_client_behind_a_trusted_proxy() {
     let app = spawn_app_with(|s| {
         s.proxy.trusted = "127.0.0.1".to_owned();

@@ -94,7 +94,7 @@ fn parts(token: &str) -> (Value, Value) {
     (decode(header), decode(payload))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_needs_a_step_up_carries_the_claims_and_speaks_for_its_user() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -146,7 +146,7 @@ async fn a_token_needs_a_step_up_carries_the_claims_and_speaks_for_its_user() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_bearer_token_gets_the_bare_challenge_and_a_cookie_is_not_enough() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
@@ -179,7 +179,7 @@ async fn no_bearer_token_gets_the_bare_challenge_and_a_cookie_is_not_enough() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_ends_with_its_sign_in_not_with_a_rotation() {
     let app = spawn_app_with(|s| s.jwt.ttl_secs = 86_400).await;
     let (sid, token) = app.signed_in_with_token("alice").await;
@@ -238,7 +238,7 @@ async fn the_token_ends_with_its_sign_in_not_with_a_rotation() {
 /// ASVS 7.4.3: a change of credentials ends the access tokens of every
 /// session of the user, the session that made the change included (its
 /// cookie lives on, as a new sign-in whose new tokens work).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_credential_change_ends_the_tokens_of_the_session_that_made_it() {
     let app = spawn_app_with(|s| s.jwt.ttl_secs = 86_400).await;
 
@@ -365,7 +365,7 @@ fn with(mut claims: Value, name: &str, value: Value) -> Value {
     claims
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_broken_tokens_are_refused_and_a_valid_one_accepted() {
     let app = spawn_app().await;
     let (sid, token) = app.signed_in_with_token("alice").await;
@@ -528,7 +528,7 @@ async fn forged_and_broken_tokens_are_refused_and_a_valid_one_accepted() {
     assert_refused(app.me(&control).await, "session has ended", "signed out").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_key_is_published_until_its_tokens_expire_then_refused() {
     let app = spawn_app().await;
     let (_, token) = app.signed_in_with_token("alice").await;
@@ -582,7 +582,7 @@ async fn a_rotated_key_is_published_until_its_tokens_expire_then_refused() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_key_no_token_is_minted() {
     let app = spawn_app_with(|s| s.jwt.create_key_if_missing = false).await;
     let sid = app.registered_and_logged_in("alice").await;

@@ -23,7 +23,7 @@ async fn build_on(address: &str, trusted: &str) -> Result<Application, StartupEr
     built
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_on_a_public_address_needs_a_trusted_proxy() {
     for public in ["0.0.0.0:0", "[::]:0"] {
         let refused = build_on(public, "").await.err().expect("refused");
@@ -98,7 +98,7 @@ fn trusting(pem: &[u8]) -> reqwest::Client {
         .expect("client")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_tls_pages_come_over_https_with_hsts_and_plain_http_only_redirects() {
     let app = spawn_tls_app().await;
     let http = trusting(&std::fs::read(&app.cert_path).expect("cert"));
@@ -162,7 +162,7 @@ async fn with_tls_pages_come_over_https_with_hsts_and_plain_http_only_redirects(
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reloaded_certificate_serves_new_connections() {
     let app = spawn_tls_app().await;
     let old_pem = std::fs::read(&app.cert_path).expect("cert");
@@ -192,7 +192,7 @@ async fn a_reloaded_certificate_serves_new_connections() {
     assert_eq!(res.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_tls_a_public_address_is_allowed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::default();
