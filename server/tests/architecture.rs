@@ -314,7 +314,10 @@ fn make_test_runs_every_test_binary() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let makefile = std::fs::read_to_string(root.join("../Makefile")).expect("the Makefile");
     let mut unnamed = Vec::new();
-    for entry in std::fs::read_dir(root.join("tests")).expect("server/tests").flatten() {
+    for entry in std::fs::read_dir(root.join("tests"))
+        .expect("server/tests")
+        .flatten()
+    {
         let path = entry.path();
         let binary = if path.extension().is_some_and(|e| e == "rs") {
             path.file_stem().map(|s| s.to_string_lossy().into_owned())
@@ -324,10 +327,15 @@ fn make_test_runs_every_test_binary() {
             None
         };
         if let Some(binary) = binary {
-            if !makefile.contains(&format!("--test {binary} ")) && !makefile.contains(&format!("--test {binary}\n")) {
+            if !makefile.contains(&format!("--test {binary} "))
+                && !makefile.contains(&format!("--test {binary}\n"))
+            {
                 unnamed.push(binary);
             }
         }
     }
-    assert!(unnamed.is_empty(), "test binaries make test does not run: {unnamed:?}");
+    assert!(
+        unnamed.is_empty(),
+        "test binaries make test does not run: {unnamed:?}"
+    );
 }

@@ -304,3 +304,66 @@ async fn sighup_reloads_the_certificate_and_open_connections_stay() {
     let res = old_client.get(&health).send().await.expect("kept alive");
     assert_eq!(res.status(), 200);
 }
+
+/// The CPU time a process has used, in clock ticks (`/proc/PID/stat`:
+/// utime + stime).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the command name, which is in parentheses.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
+    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
+}
+
+/// A stopping server waits for the requests in flight without spinning:
+/// each connection asks hyper once to finish, then waits (before, every
+/// such connection kept a worker busy for the whole grace period, review
+/// E12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_waits_for_requests_in_flight_without_spinning() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let http = client();
+    let mut server = start(&dir.path().join("spin.db"));
+    wait_up(&http, &server.base).await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    // Two requests whose bodies have not all arrived: in flight.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connect");
+        stream
+            .write_all(
+                b"POST /api/login HTTP/1.1\r\nHost: x\r\n\
+                  Content-Type: application/x-www-form-urlencoded\r\n\
+                  Content-Length: 100\r\n\r\nusername=a",
+            )
+            .await
+            .expect("a partial request");
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    signal(&server, "TERM");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = server.child.id();
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let spent = cpu_ticks(pid) - before;
+    // Waiting costs next to nothing; a spin costs ~100 ticks a second a core.
+    assert!(spent < 30, "{spent} ticks of CPU in 2 s while stopping");
+    assert!(
+        server.child.try_wait().expect("wait").is_none(),
+        "still serving the requests in flight (grace 20 s)"
+    );
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the server did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
