@@ -3,6 +3,8 @@
 
 pub mod argon2_rate;
 pub mod cli;
+pub mod maintenance;
+pub mod router;
 pub mod serve;
 pub mod startup;
 pub mod telemetry;

@@ -1,11 +1,11 @@
-//! Building the app: state, background tasks, and the layers every request
-//! passes through.
+//! Building the app: settings checked, the database, keys and state made
+//! once, the listeners bound. The routes and their layers are in
+//! `router.rs`, the clean-up tasks in `maintenance.rs`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::app::{shell, App};
 use app::ssr::auth::password::HashError;
 use app::ssr::auth::password::HashQueue;
 use app::ssr::auth::password::PasswordHasher;
@@ -14,37 +14,23 @@ use app::ssr::config::ConfigError;
 use app::ssr::config::Settings;
 use app::ssr::db::connect_and_migrate;
 use app::ssr::db::DbError;
-use app::ssr::error::server_fn_status;
 use app::ssr::http::assets::HashedAssets;
-use app::ssr::http::cache::cache_policy;
-use app::ssr::http::completion::run_to_completion;
-use app::ssr::http::cross_site::refuse_cross_site;
-use app::ssr::http::limits::limit_body;
-use app::ssr::http::resolve_session::resolve_session;
 use app::ssr::mfa::factors;
 use app::ssr::mfa::sealing::KeyFileError;
 use app::ssr::mfa::sealing::SealingKey;
 use app::ssr::passkeys::relying_party::RelyingParty;
-use app::ssr::session::cookie::manage_session;
-use app::ssr::session::cookie::SessionCookies;
-use app::ssr::session::SessionBackend;
 use app::ssr::session::SessionPolicy;
 use app::ssr::session::SqlSessionStore;
 use app::ssr::state::AppState;
 use app::ssr::state::Shared;
 use axum::body::Body;
 use axum::http::Request;
-use axum::middleware::{from_fn, from_fn_with_state, map_response};
-use axum::routing::{get, post};
 use axum::Router;
-use leptos::prelude::{provide_context, LeptosOptions};
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
 use crate::serve::{StopSignals, Stopped};
 use crate::tls::Certificates;
-use tower::ServiceBuilder;
-use tower_http::trace::TraceLayer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -223,9 +209,9 @@ impl Application {
         let listener = TcpListener::bind(address)
             .await
             .map_err(|source| StartupError::Listen { address, source })?;
-        spawn_session_cleanup(state.clone());
+        crate::maintenance::spawn_cleanup(state.clone());
         Ok(Self {
-            router: router(state.clone(), assets),
+            router: crate::router::router(state.clone(), assets),
             listener,
             state,
             tls: certificates,
@@ -342,169 +328,4 @@ fn redirect_to_https(https_port: u16) -> Router {
         )
             .into_response()
     })
-}
-
-/// The routes, then the layers. In `ServiceBuilder` the first layer is the
-/// outermost: a request meets them in the order they are written.
-fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
-    let context = {
-        let state = state.clone();
-        move || {
-            provide_context(state.clone());
-            app::ssr::http::headers::provide_request_nonce();
-        }
-    };
-    let server_fns = {
-        let context = context.clone();
-        move |req: Request<Body>| handle_server_fns_with_context(context.clone(), req)
-    };
-    let routes = generate_route_list(App);
-    let settings = state.settings.clone();
-
-    let app = Router::new()
-        .route("/health", get(|| async { "ok" }))
-        // Bearer-token API and its public keys (issue 14).
-        .route("/api/v1/me", get(app::ssr::tokens::http::me))
-        .route("/.well-known/jwks.json", get(app::ssr::tokens::http::jwks))
-        .route(
-            "/account/security/recovery-codes.txt",
-            get(app::ssr::http::downloads::recovery_codes_file),
-        )
-        // leptos_routes_with_context registers each server function's own
-        // route; this catches the unknown ones (answered with 400).
-        .route("/api/{*fn_name}", post(server_fns))
-        // leptos_axum provides the router state (`AppState`) as context to
-        // every page and server function it registers.
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            app::ssr::http::headers::provide_request_nonce,
-            {
-                let state = state.clone();
-                move || shell(state.leptos_options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
-        .with_state(state.clone());
-
-    app.layer(
-        ServiceBuilder::new()
-            .layer(TraceLayer::new_for_http())
-            // Security headers and the CSP nonce on every response,
-            // including the errors of the layers below.
-            .layer(from_fn_with_state(
-                state.clone(),
-                app::ssr::http::headers::security_headers,
-            ))
-            .layer(from_fn(cache_policy))
-            // Beyond these, 503 or 408 at once (issue 13).
-            .layer(from_fn_with_state(
-                Arc::new(tokio::sync::Semaphore::new(
-                    settings.server.max_concurrent_requests as usize,
-                )),
-                app::ssr::http::limits::limit_concurrency,
-            ))
-            .layer(from_fn_with_state(
-                Duration::from_secs(settings.server.request_timeout_secs),
-                app::ssr::http::limits::limit_time,
-            ))
-            // Oversized bodies: 413, announced or chunked. The body is read
-            // whole here, within the time limit: a client that trickles it
-            // is cut off before any work starts.
-            .layer(from_fn_with_state(
-                settings.limits.max_body_bytes,
-                limit_body,
-            ))
-            // Everything below finishes even if the client goes away.
-            .layer(from_fn(run_to_completion))
-            .layer(from_fn_with_state(state.clone(), refuse_cross_site))
-            // The cookie in, the session loaded lazily, the cookie out.
-            .layer(from_fn_with_state(
-                SessionCookies::new(state.sessions.clone(), &settings.session),
-                manage_session::<SqlSessionStore>,
-            ))
-            // Inside the session layer, so that it sees the real status: a
-            // refused request (a wrong code, 401) still saves what it
-            // recorded (the count of wrong codes); only a 500 saves nothing.
-            .layer(map_response(server_fn_status))
-            .layer(from_fn_with_state(state, resolve_session))
-            // Innermost, after the cache policy saw the hashed name: the
-            // hashed names are served from the build's plain files.
-            .map_request(move |req: Request<Body>| match &assets {
-                Some(assets) => assets.rewrite(req),
-                None => req,
-            }),
-    )
-}
-
-/// Deletes expired session rows in bounded batches, so that one pass never
-/// holds the write lock for long, and audits the signed-in ones. Expired
-/// rows are already refused on load; this reclaims space and records when
-/// (and by which deadline) each ended.
-fn spawn_session_cleanup(state: AppState) {
-    let every = Duration::from_secs(state.settings.session.cleanup_interval_secs.max(1));
-    let batch = state.settings.session.cleanup_batch_size;
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            loop {
-                match state.sessions.delete_expired(batch).await {
-                    Ok(deleted) => {
-                        // Each signed-in session that expired is an
-                        // authentication event (issue 12).
-                        app::ssr::audit::record_expired(&state.db, &state.audit_key, &deleted)
-                            .await;
-                        if deleted.len() < batch as usize {
-                            break;
-                        }
-                        tokio::task::yield_now().await
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "session clean-up failed");
-                        break;
-                    }
-                }
-            }
-            // Throttle rows whose window and delay have passed.
-            let window = state
-                .settings
-                .login
-                .failure_window_secs
-                .max(state.settings.mfa.failure_window_secs);
-            let deleted = match state.db.acquire().await {
-                Ok(mut db) => {
-                    app::ssr::auth::throttle::delete_expired(
-                        &mut db,
-                        window,
-                        state.clock.now(),
-                        batch,
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = deleted {
-                tracing::error!(error = %e, "throttle clean-up failed");
-            }
-            // Audit events past `[audit] retention_days`, in bounded
-            // batches (ASVS 16.3: kept as long as needed, not forever).
-            let retention = state.settings.audit.retention_days;
-            loop {
-                let now = state.clock.now();
-                match app::ssr::audit::delete_expired(&state.db, now, retention, batch).await {
-                    Ok(deleted) if deleted >= u64::from(batch) => tokio::task::yield_now().await,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::error!(error = %e, "audit clean-up failed");
-                        break;
-                    }
-                }
-            }
-        }
-    });
 }

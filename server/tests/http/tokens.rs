@@ -235,6 +235,43 @@ async fn the_token_ends_with_its_sign_in_not_with_a_rotation() {
     assert_refused(app.me(&token).await, "session has ended", "session expired").await;
 }
 
+/// The bearer API is its own route group: no cookie layer, no session
+/// resolution. A session cookie sent along is neither read nor touched nor
+/// sent back, and the answer is the token's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_api_never_reads_touches_or_sets_the_session_cookie() {
+    let app = spawn_app_with(|s| s.jwt.ttl_secs = 86_400).await;
+    let (sid, token) = app.signed_in_with_token("alice").await;
+    let seen = app.last_seen().await;
+    // Past the touch interval: a page would record activity now.
+    app.clock
+        .advance(app.state.settings.session.touch_interval_secs as i64 + 1);
+    let res = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .header("cookie", format!("__Host-sid={sid}"))
+        .send()
+        .await
+        .expect("GET /api/v1/me");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers().get("set-cookie").is_none(),
+        "no cookie sent back"
+    );
+    assert_eq!(app.last_seen().await, seen, "the session was not touched");
+    // A cookie alone is still nothing there.
+    let res = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("cookie", format!("__Host-sid={sid}"))
+        .send()
+        .await
+        .expect("GET /api/v1/me");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers().get("set-cookie").is_none());
+}
+
 /// ASVS 7.4.3: a change of credentials ends the access tokens of every
 /// session of the user, the session that made the change included (its
 /// cookie lives on, as a new sign-in whose new tokens work).

@@ -1,0 +1,141 @@
+//! The routes, in groups, each with the layers it needs. A request meets the
+//! layers in the order they are written (in `ServiceBuilder` the first layer
+//! is the outermost).
+//!
+//! - Every route: tracing, security headers, the cache policy, the
+//!   concurrency and time limits, the body limit, run to completion.
+//! - The bearer API (`/api/v1/*`, the JWKS): nothing more. It reads no
+//!   cookie, so it needs no cross-site check and no session.
+//! - The site (pages, server functions, the recovery-codes download, static
+//!   files): the cross-site check, the session cookie, the session resolved.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::app::{shell, App};
+use app::ssr::error::server_fn_status;
+use app::ssr::http::assets::HashedAssets;
+use app::ssr::http::cache::cache_policy;
+use app::ssr::http::completion::run_to_completion;
+use app::ssr::http::cross_site::refuse_cross_site;
+use app::ssr::http::limits::limit_body;
+use app::ssr::http::resolve_session::resolve_session;
+use app::ssr::session::cookie::manage_session;
+use app::ssr::session::cookie::SessionCookies;
+use app::ssr::session::SqlSessionStore;
+use app::ssr::state::AppState;
+use axum::body::Body;
+use axum::http::Request;
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use tower::ServiceBuilder;
+use tower_http::trace::TraceLayer;
+
+pub fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
+    let settings = state.settings.clone();
+    bearer_api(&state).merge(site(state.clone(), assets)).layer(
+        ServiceBuilder::new()
+            .layer(TraceLayer::new_for_http())
+            // Security headers and the CSP nonce on every response,
+            // including the errors of the layers below.
+            .layer(from_fn_with_state(
+                state.clone(),
+                app::ssr::http::headers::security_headers,
+            ))
+            .layer(from_fn(cache_policy))
+            // Beyond these, 503 or 408 at once.
+            .layer(from_fn_with_state(
+                Arc::new(tokio::sync::Semaphore::new(
+                    settings.server.max_concurrent_requests as usize,
+                )),
+                app::ssr::http::limits::limit_concurrency,
+            ))
+            .layer(from_fn_with_state(
+                Duration::from_secs(settings.server.request_timeout_secs),
+                app::ssr::http::limits::limit_time,
+            ))
+            // Oversized bodies: 413, announced or chunked. The body is
+            // read whole here, within the time limit: a client that
+            // trickles it is cut off before any work starts.
+            .layer(from_fn_with_state(
+                settings.limits.max_body_bytes,
+                limit_body,
+            ))
+            // Everything below finishes even if the client goes away.
+            .layer(from_fn(run_to_completion)),
+    )
+}
+
+/// Bearer tokens only: the access-token API and its public keys.
+fn bearer_api(state: &AppState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/api/v1/me", get(app::ssr::tokens::http::me))
+        .route("/.well-known/jwks.json", get(app::ssr::tokens::http::jwks))
+        .with_state(state.clone())
+}
+
+/// What a browser uses: pages, server functions, downloads, static files.
+fn site(state: AppState, assets: Option<HashedAssets>) -> Router {
+    let context = {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            app::ssr::http::headers::provide_request_nonce();
+        }
+    };
+    let server_fns = {
+        let context = context.clone();
+        move |req: Request<Body>| handle_server_fns_with_context(context.clone(), req)
+    };
+    let routes = generate_route_list(App);
+    let settings = state.settings.clone();
+    Router::new()
+        .route(
+            "/account/security/recovery-codes.txt",
+            get(app::ssr::http::downloads::recovery_codes_file),
+        )
+        // leptos_routes_with_context registers each server function's own
+        // route; this catches the unknown ones (answered with 400).
+        .route("/api/{*fn_name}", post(server_fns))
+        // leptos_axum provides the router state (`AppState`) as context to
+        // every page and server function it registers.
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            app::ssr::http::headers::provide_request_nonce,
+            {
+                let state = state.clone();
+                move || shell(state.leptos_options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .with_state(state.clone())
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(state.clone(), refuse_cross_site))
+                // The cookie in, the session loaded lazily, the cookie out.
+                .layer(from_fn_with_state(
+                    SessionCookies::new(state.sessions.clone(), &settings.session),
+                    manage_session::<SqlSessionStore>,
+                ))
+                // Inside the session layer, so that it sees the real status:
+                // a refused request (a wrong code, 401) still saves what it
+                // recorded (the count of wrong codes); only a 500 saves
+                // nothing.
+                .layer(map_response(server_fn_status))
+                .layer(from_fn_with_state(state, resolve_session))
+                // Innermost, after the cache policy saw the hashed name: the
+                // hashed names are served from the build's plain files.
+                .map_request(move |req: Request<Body>| match &assets {
+                    Some(assets) => assets.rewrite(req),
+                    None => req,
+                }),
+        )
+}
