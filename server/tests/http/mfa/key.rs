@@ -1,0 +1,61 @@
+//! The MFA key: required when secrets exist, and rotated without losing any.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_to_start_with_mfa_data_and_no_key() {
+    let app = spawn_app().await;
+    app.enrol("keyholder").await;
+    let missing = app.db_path.with_file_name("no-such.key");
+    let mut settings = app::ssr::config::Settings::default();
+    app.database.apply(&mut settings);
+    settings.mfa.key_file = missing;
+    let options = leptos::prelude::LeptosOptions::builder()
+        .output_name("tessera")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let error = server::startup::Application::build(
+        settings,
+        options,
+        std::sync::Arc::new(app::ssr::clock::SystemClock),
+    )
+    .await
+    .err()
+    .expect("refused");
+    let message = error.to_string();
+    assert!(message.contains("two-step verification on"), "{message}");
+    assert!(message.contains("no-such.key"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_mfa_key_reseals_every_secret() {
+    use app::ssr::mfa::sealing::SealingKey;
+    let app = spawn_app().await;
+    let enrolled = app.enrol("rotator").await;
+    let new_key = app.db_path.with_file_name("new.key");
+    std::fs::write(&new_key, "7b".repeat(32)).expect("write");
+    let mut settings = app::ssr::config::Settings::default();
+    app.database.apply(&mut settings);
+    settings.mfa.key_file = app.db_path.with_file_name("mfa.key");
+    let args = ["rotate-mfa-key".to_owned(), new_key.display().to_string()];
+    let message = server::cli::run(&settings, &args).await.expect("rotated");
+    assert!(message.starts_with("sealed 1 TOTP secrets"), "{message}");
+
+    let (user_id, sealed): (i64, Vec<u8>) = {
+        let mut db = app.db().await;
+        sqlx::query_as("SELECT user_id, secret_sealed FROM totp_factors")
+            .fetch_one(&mut db)
+            .await
+            .expect("row")
+    };
+    let new = SealingKey::from_hex(&"7b".repeat(32)).expect("key");
+    let old = SealingKey::from_hex(&"5a".repeat(32)).expect("key");
+    assert_eq!(
+        new.open(user_id, &sealed).expect("opens").as_slice(),
+        enrolled.secret.as_bytes()
+    );
+    assert!(old.open(user_id, &sealed).is_err());
+    // A missing new key changes nothing.
+    let args = ["rotate-mfa-key".to_owned(), "/nonexistent.key".to_owned()];
+    assert!(server::cli::run(&settings, &args).await.is_err());
+}

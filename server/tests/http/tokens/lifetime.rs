@@ -1,0 +1,148 @@
+//! A token lives as long as its sign-in: sign-out, revocation, expiry, any credential change.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_ends_with_its_sign_in_not_with_a_rotation() {
+    let app = spawn_app_with(|s| s.jwt.ttl_secs = 86_400).await;
+    let (sid, token) = app.signed_in_with_token("alice").await;
+    // A later step-up moves the session to a new ID: same sign-in.
+    let sid = app.step_up_with_password(&sid).await;
+    assert_eq!(
+        app.me(&token).await.status(),
+        StatusCode::OK,
+        "after a rotation"
+    );
+    // Sign-out: the token dies with the session, long before its exp.
+    let res = app.post_form("/api/logout", &[], Some(&sid)).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert_refused(app.me(&token).await, "session has ended", "signed out").await;
+
+    // Revoked from another device.
+    let (_, token) = app.signed_in_with_token("bob").await;
+    let other = app.login("bob", None).await;
+    let other = app.step_up_with_password(&other).await;
+    let res = app
+        .post_form("/api/sessions_end_others", &[], Some(&other))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "sign out everywhere else");
+    assert_refused(app.me(&token).await, "session has ended", "revoked").await;
+
+    // A password change ends every other session, and its tokens.
+    let (_, token) = app.signed_in_with_token("carol").await;
+    let other = app.login("carol", None).await;
+    let other = app.step_up_with_password(&other).await;
+    let new_password = "Another quartz ladle 42 orbit";
+    let res = app
+        .post_form(
+            "/api/change_password",
+            &[
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+            Some(&other),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "password changed");
+    assert_refused(
+        app.me(&token).await,
+        "session has ended",
+        "password changed",
+    )
+    .await;
+
+    // Expiry: the session's idle deadline passes, the token is refused.
+    let (_, token) = app.signed_in_with_token("dave").await;
+    app.clock
+        .advance(app.state.settings.session.idle_timeout_secs as i64 + 1);
+    assert_refused(app.me(&token).await, "session has ended", "session expired").await;
+}
+
+/// ASVS 7.4.3: a change of credentials ends the access tokens of every
+/// session of the user, the session that made the change included (its
+/// cookie lives on, as a new sign-in whose new tokens work).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_credential_change_ends_the_tokens_of_the_session_that_made_it() {
+    let app = spawn_app_with(|s| s.jwt.ttl_secs = 86_400).await;
+
+    // The password, changed on the session that minted the token.
+    let (sid, token) = app.signed_in_with_token("alice").await;
+    let new_password = "Another quartz ladle 42 orbit";
+    let res = app
+        .post_form(
+            "/api/change_password",
+            &[
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+            Some(&sid),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "password changed");
+    let sid = new_sid(&res);
+    assert_refused(app.me(&token).await, "session has ended", "password").await;
+    // The session goes on, and what it mints now works.
+    assert!(app.is_signed_in(&sid).await);
+    let fresh = app.mint(&sid).await;
+    assert_eq!(app.me(&fresh).await.status(), StatusCode::OK);
+
+    // Two-step verification turned on.
+    let (sid, token) = app.signed_in_with_token("bob").await;
+    let enrolled = app.enrol_session(&sid).await;
+    assert_refused(app.me(&token).await, "session has ended", "MFA on").await;
+
+    // New recovery codes, then MFA off: each after a step-up by code.
+    let step_up = |sid: String| {
+        let app = &app;
+        let code = app.next_code(&enrolled.secret);
+        async move {
+            let res = app
+                .post_form("/api/step_up", &[("secret", &code)], Some(&sid))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK, "step-up by code");
+            new_sid(&res)
+        }
+    };
+    let sid = step_up(enrolled.sid.clone()).await;
+    let token = app.mint(&sid).await;
+    let res = app
+        .post_form("/api/recovery_codes_renew", &[], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "codes renewed");
+    let sid = new_sid(&res);
+    assert_refused(app.me(&token).await, "session has ended", "new codes").await;
+    let token = app.mint(&sid).await;
+    let res = app.post_form("/api/mfa_disable", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::OK, "MFA off");
+    let sid = new_sid(&res);
+    assert_refused(app.me(&token).await, "session has ended", "MFA off").await;
+
+    // A passkey removed (one added is the same call, in
+    // end2end/tests/passkeys.spec.ts: adding needs an authenticator).
+    let user_id: i64 = {
+        let mut db = app.db().await;
+        let user_id = sqlx::query_scalar("SELECT id FROM users WHERE username = 'bob'")
+            .fetch_one(&mut db)
+            .await
+            .expect("bob");
+        sqlx::query(
+            "INSERT INTO passkeys (id, user_id, credential_id, passkey, name, created_at) \
+             VALUES (4242, $1, $2, '{}', 'old phone', 0)",
+        )
+        .bind(user_id)
+        .bind(vec![7u8; 16])
+        .execute(&mut db)
+        .await
+        .expect("a passkey row");
+        user_id
+    };
+    assert!(user_id > 0);
+    let token = app.mint(&sid).await;
+    let res = app
+        .post_form("/api/passkey_remove", &[("id", "4242")], Some(&sid))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "passkey removed");
+    let sid = new_sid(&res);
+    assert_refused(app.me(&token).await, "session has ended", "passkey removed").await;
+    assert!(app.is_signed_in(&sid).await);
+}
