@@ -76,7 +76,7 @@ fn rotate_jwt_key(settings: &Settings) -> Result<String, String> {
     use app::ssr::clock::Clock;
     use app::ssr::clock::SystemClock;
     let dir = &settings.jwt.key_dir;
-    let rotation = app::ssr::tokens::jwt::rotate(dir, SystemClock.now(), &settings.jwt)
+    let rotation = app::ssr::tokens::keys::rotate(dir, SystemClock.now(), &settings.jwt)
         .map_err(|e| e.to_string())?;
     let mut message = format!(
         "new access-token signing key {} in {}",

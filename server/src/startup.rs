@@ -61,7 +61,7 @@ pub enum StartupError {
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
-    AccessTokenKeys(#[from] app::ssr::tokens::jwt::KeyError),
+    AccessTokenKeys(#[from] app::ssr::tokens::keys::KeyError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -169,7 +169,8 @@ impl Application {
                 app::ssr::db::Engine::Postgres => 0,
             },
         ));
-        let access_tokens = app::ssr::tokens::jwt::AccessTokens::start(&settings.jwt, clock.now())?;
+        let access_tokens =
+            app::ssr::tokens::keys::AccessTokens::start(&settings.jwt, clock.now())?;
         let password = &settings.password;
         let instance_header = Some(settings.server.instance_header.trim())
             .filter(|name| !name.is_empty())

@@ -8,7 +8,8 @@
 //! 2. `config` (settings, loaded and checked once) and `db` (the pool).
 //! 3. `session` (the store, the cache, the cookie, the typed facade),
 //!    `auth::{password, throttle}`, `mfa::{totp, recovery, sealing}`,
-//!    `passkeys::relying_party`, `tokens::jwt`, `audit` (the log's writer),
+//!    `passkeys::relying_party`, `tokens::{keys, jwt}`, `audit` (the log's
+//!    writer),
 //!    `http::{proxy, assets}`.
 //! 4. `state`: everything a request can reach, built once at start.
 //! 5. `context`: the request face (`RequestContext`, `CurrentUser`).

@@ -58,7 +58,7 @@ pub struct Shared {
     /// `[server] instance_header`, when set (cluster tests).
     pub instance_header: Option<axum::http::HeaderValue>,
     /// Signs and checks API access tokens (issue 14).
-    pub access_tokens: crate::ssr::tokens::jwt::AccessTokens,
+    pub access_tokens: crate::ssr::tokens::keys::AccessTokens,
     /// Verifies passkeys for `[webauthn]`'s relying party.
     pub webauthn: Arc<webauthn_rs::Webauthn>,
     /// Leptos' settings. The router's state is `AppState`, not these: axum

@@ -14,7 +14,7 @@ async fn a_rotated_key_is_published_until_its_tokens_expire_then_refused() {
     assert_eq!(app.me(&long_lived).await.status(), StatusCode::OK);
 
     let settings = &app.state.settings.jwt;
-    let rotation = app::ssr::tokens::jwt::rotate(&settings.key_dir, app.clock.now(), settings)
+    let rotation = app::ssr::tokens::keys::rotate(&settings.key_dir, app.clock.now(), settings)
         .expect("rotate");
     let kids = |jwks: Value| -> Vec<String> {
         jwks["keys"]

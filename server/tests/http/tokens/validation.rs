@@ -35,7 +35,7 @@ async fn forged_and_broken_tokens_are_refused_and_a_valid_one_accepted() {
 
     // Another Ed25519 key, not ours, under our kid and under its own.
     let stranger_dir = tempfile::tempdir().expect("dir");
-    let stranger_kid = app::ssr::tokens::jwt::create_key(stranger_dir.path(), now).expect("key");
+    let stranger_kid = app::ssr::tokens::keys::create_key(stranger_dir.path(), now).expect("key");
     let stranger_pem =
         std::fs::read_to_string(stranger_dir.path().join(format!("{stranger_kid}.pem")))
             .expect("pem");
