@@ -3,9 +3,9 @@
 use std::future::Future;
 
 use crate::api::AppError;
-use crate::ssr::auth::password::check_new_password;
 use crate::ssr::auth::password::HashError;
 use crate::ssr::auth::password::Password;
+use crate::ssr::auth::password_rules::check_new_password;
 use crate::ssr::auth::throttle;
 use crate::ssr::db::Pool;
 use crate::ssr::error::internal;

@@ -2,8 +2,8 @@
 //!
 //! - `accounts`: registration, the credential check (same cost whether or
 //!   not the user exists), the credential epoch, admin rights.
-//! - `password`: argon2id off the async runtime, and the rules a new
-//!   password must meet (length, zxcvbn).
+//! - `password`: argon2id off the async runtime, behind a bounded queue.
+//! - `password_rules`: what a new password must be (length, zxcvbn).
 //! - `throttle`: one counter model for sign-in, second factor and
 //!   registration, kept in the database.
 //! - `credential_change`: what follows a change of credentials (ASVS 7.4.3).
@@ -11,4 +11,5 @@
 pub mod accounts;
 pub mod credential_change;
 pub mod password;
+pub mod password_rules;
 pub mod throttle;
