@@ -299,15 +299,6 @@ pub async fn remove(db: &Pool, user_id: i64, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn remove_all(db: &Pool, user_id: i64) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
-        .bind(user_id)
-        .execute(db)
-        .await
-        .map_err(internal)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
