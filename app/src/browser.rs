@@ -213,11 +213,9 @@ pub fn session_may_be_moving(now_ms: i64) -> bool {
     let Some(html) = document().document_element() else {
         return false;
     };
-    let number = |name: &str| {
-        html.get_attribute(name)
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|v| v as i64)
-    };
+    // Whole numbers (a count, `Date.now()`): parsed as integers, since
+    // float parsing would add ~13 KB to the wasm.
+    let number = |name: &str| html.get_attribute(name).and_then(|v| v.parse::<i64>().ok());
     let requests = number("data-requests").unwrap_or(0);
     let leaving =
         number("data-left-at").is_some_and(|at| now_ms.saturating_sub(at) < LEAVING_FOR_MS);
