@@ -312,6 +312,19 @@ impl TestApp {
         new_sid(&res)
     }
 
+    /// `POST /api/change_password` to `new_password` (typed twice) on `sid`.
+    pub async fn change_password(&self, sid: &str, new_password: &str) -> Response {
+        self.post_form(
+            "/api/change_password",
+            &[
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+            Some(sid),
+        )
+        .await
+    }
+
     pub async fn registered_and_logged_in(&self, username: &str) -> String {
         self.register(username).await;
         self.login(username, None).await

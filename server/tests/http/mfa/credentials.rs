@@ -9,16 +9,7 @@ async fn a_password_change_ends_other_sessions_and_keeps_this_one() {
     let other = app.login("mover", None).await;
     let sid = app.step_up_with_password(&sid).await;
     let new_password = "Velvet harbour 42 nimbus kite";
-    let res = app
-        .post_form(
-            "/api/change_password",
-            &[
-                ("password", new_password),
-                ("password_confirm", new_password),
-            ],
-            Some(&sid),
-        )
-        .await;
+    let res = app.change_password(&sid, new_password).await;
     assert_eq!(res.status(), StatusCode::OK);
     let current = new_sid(&res);
     assert_ne!(current, sid);

@@ -33,16 +33,7 @@ async fn the_token_ends_with_its_sign_in_not_with_a_rotation() {
     let other = app.login("carol", None).await;
     let other = app.step_up_with_password(&other).await;
     let new_password = "Another quartz ladle 42 orbit";
-    let res = app
-        .post_form(
-            "/api/change_password",
-            &[
-                ("password", new_password),
-                ("password_confirm", new_password),
-            ],
-            Some(&other),
-        )
-        .await;
+    let res = app.change_password(&other, new_password).await;
     assert_eq!(res.status(), StatusCode::OK, "password changed");
     assert_refused(
         app.me(&token).await,
@@ -68,16 +59,7 @@ async fn every_credential_change_ends_the_tokens_of_the_session_that_made_it() {
     // The password, changed on the session that minted the token.
     let (sid, token) = app.signed_in_with_token("alice").await;
     let new_password = "Another quartz ladle 42 orbit";
-    let res = app
-        .post_form(
-            "/api/change_password",
-            &[
-                ("password", new_password),
-                ("password_confirm", new_password),
-            ],
-            Some(&sid),
-        )
-        .await;
+    let res = app.change_password(&sid, new_password).await;
     assert_eq!(res.status(), StatusCode::OK, "password changed");
     let sid = new_sid(&res);
     assert_refused(app.me(&token).await, "session has ended", "password").await;
