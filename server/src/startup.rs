@@ -18,7 +18,6 @@ use app::ssr::http::assets::HashedAssets;
 use app::ssr::mfa::factors;
 use app::ssr::mfa::sealing::KeyFileError;
 use app::ssr::mfa::sealing::SealingKey;
-use app::ssr::passkeys::relying_party::RelyingParty;
 use app::ssr::session::SessionPolicy;
 use app::ssr::session::SqlSessionStore;
 use app::ssr::state::AppState;
@@ -88,7 +87,7 @@ impl Application {
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
         // Settings built in code (tests) pass the same checks as a file.
-        settings.validate()?;
+        let parsed = settings.validate()?;
         // ASVS 12.2.1 / the seed's "always HTTPS": plain HTTP only where no
         // network sits between us and the TLS terminator we trust.
         let address = leptos_options.site_addr;
@@ -114,21 +113,13 @@ impl Application {
         } else {
             None
         };
-        let redirect = match tls.redirect_addr.trim() {
-            "" => None,
-            // `validate` parsed it.
-            text => {
-                let address: SocketAddr = text.parse().map_err(|_| {
-                    StartupError::Settings(ConfigError::Invalid(format!(
-                        "tls.redirect_addr: {text}"
-                    )))
-                })?;
-                Some(
-                    TcpListener::bind(address)
-                        .await
-                        .map_err(|source| StartupError::Listen { address, source })?,
-                )
-            }
+        let redirect = match parsed.redirect_addr {
+            None => None,
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|source| StartupError::Listen { address, source })?,
+            ),
         };
         for warning in settings.warnings() {
             tracing::warn!("{warning}");
@@ -141,8 +132,9 @@ impl Application {
             ));
         }
         // `validate` checked these; webauthn-rs checks them once more.
-        let webauthn = RelyingParty::from_settings(&settings.webauthn)
-            .and_then(|rp| rp.verifier(settings.webauthn.challenge_timeout_secs))
+        let webauthn = parsed
+            .relying_party
+            .verifier(settings.webauthn.challenge_timeout_secs)
             .map_err(|why| {
                 StartupError::Settings(ConfigError::Invalid(format!("[webauthn]: {why}")))
             })?;
@@ -190,9 +182,7 @@ impl Application {
             audit_key: mfa_key
                 .as_ref()
                 .map_or_else(app::ssr::audit::ephemeral_key, SealingKey::audit_key),
-            // `validate` has parsed it already.
-            trusted_proxies: app::ssr::http::proxy::parse_trusted(&settings.proxy.trusted)
-                .unwrap_or_default(),
+            trusted_proxies: parsed.trusted_proxies,
             alert_webhook: Some(settings.alerts.webhook_url.trim())
                 .filter(|url| !url.is_empty())
                 .map(|url| app::ssr::audit::webhook::Webhook::start(url.to_owned())),

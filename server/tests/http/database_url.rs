@@ -48,7 +48,7 @@ async fn a_sqlite_url_the_server_cannot_run_on_is_refused_with_the_setting_named
         settings.database.url = url.clone();
         let error = match settings.validate() {
             Err(e) => e.to_string(),
-            Ok(()) => match app::ssr::db::connect_and_migrate(&settings.database).await {
+            Ok(_) => match app::ssr::db::connect_and_migrate(&settings.database).await {
                 Err(e) => e.to_string(),
                 Ok(_) => panic!("{url}: accepted"),
             },

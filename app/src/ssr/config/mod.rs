@@ -370,6 +370,17 @@ impl Default for AlertSettings {
     }
 }
 
+/// The settings `Settings::validate` parsed to check them, typed.
+#[derive(Debug)]
+pub struct Parsed {
+    /// `[tls] redirect_addr`, when set.
+    pub redirect_addr: Option<std::net::SocketAddr>,
+    /// `[proxy] trusted`.
+    pub trusted_proxies: Vec<crate::ssr::http::proxy::Network>,
+    /// `[webauthn]`: who passkeys are bound to.
+    pub relying_party: crate::ssr::passkeys::relying_party::RelyingParty,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -448,7 +459,9 @@ impl Settings {
     /// Refuses settings the server cannot honour, naming the setting and
     /// the rule. `load` calls it, and so does start-up for settings built
     /// in code.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks every setting, and hands back the values it had to parse to
+    /// check them (start-up uses these, never parsing the same text again).
+    pub fn validate(&self) -> Result<Parsed, ConfigError> {
         let s = &self.session;
         let p = &self.password;
         let too_long = |secs: u64| secs > MAX_DURATION_SECS;
@@ -581,19 +594,19 @@ impl Settings {
                 "tls.cert_path and tls.key_path go together (both empty: TLS off)".to_owned(),
             ));
         }
-        if !self.tls.redirect_addr.trim().is_empty() {
-            if !self.tls.enabled() {
+        let redirect_addr = match self.tls.redirect_addr.trim() {
+            "" => None,
+            _ if !self.tls.enabled() => {
                 return Err(ConfigError::Invalid(
                     "tls.redirect_addr needs TLS on (tls.cert_path)".to_owned(),
-                ));
+                ))
             }
-            self.tls
-                .redirect_addr
-                .trim()
-                .parse::<std::net::SocketAddr>()
-                .map_err(|e| ConfigError::Invalid(format!("tls.redirect_addr: {e}")))?;
-        }
-        crate::ssr::http::proxy::parse_trusted(&self.proxy.trusted)
+            text => Some(
+                text.parse::<std::net::SocketAddr>()
+                    .map_err(|e| ConfigError::Invalid(format!("tls.redirect_addr: {e}")))?,
+            ),
+        };
+        let trusted_proxies = crate::ssr::http::proxy::parse_trusted(&self.proxy.trusted)
             .map_err(|why| ConfigError::Invalid(format!("proxy.trusted: {why}")))?;
         let alerts = &self.alerts;
         if alerts.window_secs == 0
@@ -628,9 +641,14 @@ impl Settings {
                 "webauthn.challenge_timeout_secs must be 1 to 31536000".to_owned(),
             ));
         }
-        crate::ssr::passkeys::relying_party::RelyingParty::from_settings(&self.webauthn)
-            .map(|_| ())
-            .map_err(|why| ConfigError::Invalid(format!("[webauthn]: {why}")))
+        let relying_party =
+            crate::ssr::passkeys::relying_party::RelyingParty::from_settings(&self.webauthn)
+                .map_err(|why| ConfigError::Invalid(format!("[webauthn]: {why}")))?;
+        Ok(Parsed {
+            redirect_addr,
+            trusted_proxies,
+            relying_party,
+        })
     }
 
     /// Settings that work but that a person should know about; start-up
