@@ -48,3 +48,34 @@ async fn the_account_page_is_rendered_whole_with_its_islands() {
     assert_eq!(html.matches("<leptos-island").count(), 2, "{html}");
     assert!(html.contains(r#"<form method="post" action="/api/logout""#));
 }
+
+/// The route table (`app::app::App`) and the list of who may see each page
+/// (`resolve_session::PAGES`) name the same pages; a page that needs a user
+/// sends a visitor to sign in, every other page answers a visitor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_says_who_may_see_it_and_is_held_to_it() {
+    use app::ssr::http::resolve_session::{Visitors, PAGES};
+    let routes: std::collections::BTreeSet<String> =
+        leptos_axum::generate_route_list(app::app::App)
+            .iter()
+            .map(|route| route.path().to_owned())
+            .collect();
+    let listed: std::collections::BTreeSet<String> = PAGES
+        .iter()
+        .map(|(path, _)| (*path).to_owned())
+        .filter(|path| !path.ends_with(".txt"))
+        .collect();
+    assert_eq!(routes, listed, "the route table and PAGES differ");
+
+    let app = spawn_app().await;
+    for (path, visitors) in PAGES {
+        let res = app.get(path, None).await;
+        match visitors {
+            Visitors::SignInFirst => {
+                assert_eq!(res.status(), 303, "{path}");
+                assert!(location(&res).starts_with("/login?next="), "{path}");
+            }
+            Visitors::Welcome => assert_eq!(res.status(), 200, "{path}"),
+        }
+    }
+}

@@ -26,18 +26,43 @@ use crate::ssr::http::cache::is_static_asset;
 use crate::ssr::session::AuthSession;
 use crate::ssr::state::AppState;
 
-/// Pages that need a signed-in user. Anonymous requests are redirected to
-/// the sign-in page before any rendering happens.
-pub const PROTECTED_PAGES: &[&str] = &[
-    "/account",
-    "/account/security",
-    "/account/security/recovery-codes.txt",
-    "/account/sessions",
-    "/account/activity",
-    "/step-up",
-    "/admin",
+/// Who may see a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visitors {
+    /// Anyone, signed in or not.
+    Welcome,
+    /// A signed-in user only: anyone else is sent to sign in first, before
+    /// any rendering happens.
+    SignInFirst,
+}
+
+/// Every page the site serves (the routes of `app::app::App`, and the
+/// recovery-codes download) with who may see it: one list, which
+/// `server/tests/http/pages.rs` holds against the route table.
+pub const PAGES: &[(&str, Visitors)] = &[
+    ("/", Visitors::Welcome),
+    ("/about", Visitors::Welcome),
+    ("/register", Visitors::Welcome),
+    ("/login", Visitors::Welcome),
+    ("/login/verify", Visitors::Welcome),
+    ("/account", Visitors::SignInFirst),
+    ("/account/security", Visitors::SignInFirst),
+    (
+        "/account/security/recovery-codes.txt",
+        Visitors::SignInFirst,
+    ),
+    ("/account/sessions", Visitors::SignInFirst),
+    ("/account/activity", Visitors::SignInFirst),
+    ("/step-up", Visitors::SignInFirst),
+    ("/admin", Visitors::SignInFirst),
 ];
 
+/// Whether `path` is a page a visitor must sign in to see.
+pub fn needs_user(path: &str) -> bool {
+    PAGES
+        .iter()
+        .any(|(page, visitors)| *page == path && *visitors == Visitors::SignInFirst)
+}
 /// Requests that `resolve_session` does not count as activity: the status
 /// read of the expiry countdown (no observer effect on the idle timeout),
 /// and the explicit extend, which writes once itself.
@@ -118,7 +143,7 @@ pub async fn resolve_session(
             }
             Some(Arc::new(user))
         }
-        None if parts.method == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) => {
+        None if parts.method == Method::GET && needs_user(&path) => {
             let target = parts
                 .uri
                 .path_and_query()
