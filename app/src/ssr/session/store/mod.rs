@@ -31,13 +31,20 @@
 //! requests at the touch boundary exactly one writes, and a touch of a row
 //! that is gone (signed out, rotated, expired) writes nothing and says so.
 
-use std::collections::{BTreeMap, HashMap};
+mod backend;
+mod record;
+
+pub use backend::*;
+pub use record::{
+    deadlines_from_json, deadlines_to_json, owner_from_json, AUTH_KEY, CLIENT_KEY, IP_KEY,
+    LOADED_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
+};
+
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ssr::db::Pool;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -48,149 +55,7 @@ use super::policy::{Deadlines, SessionPolicy};
 use crate::ssr::clock::SharedClock;
 use crate::ssr::clock::UnixTime;
 
-pub const META_KEY: &str = "_meta";
-pub const CLIENT_KEY: &str = "_client";
-pub const LOADED_KEY: &str = "_loaded";
-pub const OWNER_KEY: &str = "_owner";
-pub const USER_AGENT_KEY: &str = "_user_agent";
-pub const IP_KEY: &str = "_ip";
-/// The key whose `user_id` field is copied into the indexed column.
-pub const AUTH_KEY: &str = "auth";
-
-/// Where a request came from, as recorded with the session (for the user's
-/// session list and for spotting a stolen cookie, ASVS 7.5).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-/// The user a session belongs to, as stored now (not as at sign-in): the
-/// credential epoch decides whether the session is still valid.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SessionOwner {
-    pub username: String,
-    pub credential_epoch: i64,
-    pub display_name: String,
-    pub about: String,
-    /// A sign-in from a new device, until the user dismisses it.
-    pub device_notice: Option<String>,
-}
-
-/// A live session as the user's sessions page lists it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct StoredSession {
-    /// The storage key (SHA-256 of the ID): stays on the server.
-    pub id_hash: Vec<u8>,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub ip_first: Option<String>,
-    pub ip_last: Option<String>,
-    pub user_agent_last: Option<String>,
-}
-
-/// A session the clean-up deleted because it had expired.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ExpiredSession {
-    /// The storage key (SHA-256 of the ID).
-    pub id_hash: Vec<u8>,
-    /// `None` for a visitor's session (nobody signed in).
-    pub user_id: Option<i64>,
-    pub idle_expires_at: i64,
-    pub absolute_expires_at: i64,
-    pub ip_last: Option<String>,
-    pub user_agent_last: Option<String>,
-}
-
-impl ExpiredSession {
-    /// Which deadline ended it: "absolute" when that one came first.
-    pub fn reason(&self) -> &'static str {
-        if self.absolute_expires_at <= self.idle_expires_at {
-            "absolute"
-        } else {
-            "idle"
-        }
-    }
-}
-
-/// Which touches write: the throttled one of ordinary requests, or the
-/// explicit "Stay signed in".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Touch {
-    /// Only if the row was last written at least a touch interval ago.
-    IfDue,
-    /// Whenever the session is alive.
-    Always,
-}
-
-/// What `save` reports when the row it would update is gone or holds other
-/// data than this request loaded. tower-sessions' store trait has only
-/// `Result<()>`, so the outcome travels as this backend error; the session
-/// layer recognises it with `is_session_gone` and sends no cookie.
-const SESSION_GONE: &str = "the session ended or changed since this request loaded it";
-
-/// Whether a session error is the store saying "this session is gone".
-pub fn is_session_gone(error: &tower_sessions::session::Error) -> bool {
-    matches!(
-        error,
-        tower_sessions::session::Error::Store(session_store::Error::Backend(message))
-            if message == SESSION_GONE
-    )
-}
-
-/// Operations beyond tower-sessions' four, for maintenance and for the
-/// features that list and revoke sessions. A Postgres store implements this
-/// and `SessionStore`; callers do not change.
-#[async_trait]
-pub trait SessionBackend: SessionStore {
-    /// Records activity on a live session: slides the idle deadline (never
-    /// past the absolute one) and notes the client, in one conditional
-    /// write that leaves the session data alone. Returns the new deadlines,
-    /// or `None` when nothing was written: the session is gone, or (for
-    /// `Touch::IfDue`) another request has just touched it.
-    async fn touch(
-        &self,
-        session_id: &Id,
-        when: Touch,
-        client: &ClientInfo,
-    ) -> session_store::Result<Option<Deadlines>>;
-    /// Deletes up to `batch` expired sessions and returns them (the
-    /// clean-up audits the signed-in ones).
-    async fn delete_expired(&self, batch: u32) -> session_store::Result<Vec<ExpiredSession>>;
-    /// Ends every session of a user (e.g. after a password change).
-    async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64>;
-    /// Ends one session of a user, named by its storage key (the sessions
-    /// page); false if the user has no such session.
-    async fn delete_one_for_user(
-        &self,
-        user_id: i64,
-        key: &StorageKey,
-    ) -> session_store::Result<bool>;
-    /// Ends every session of a user but `keep` ("sign out everywhere else").
-    async fn delete_others_for_user(
-        &self,
-        user_id: i64,
-        keep: &StorageKey,
-    ) -> session_store::Result<u64>;
-    /// The user's row, if their sign-in `sign_in_id` still has a live
-    /// session (access tokens, issue 14): one query, the user joined as
-    /// `load` does. Always read from the database, never a cache: a
-    /// sign-out anywhere ends the token's access at once.
-    async fn live_sign_in_owner(
-        &self,
-        user_id: i64,
-        sign_in_id: &str,
-    ) -> session_store::Result<Option<SessionOwner>>;
-    /// The user's live sessions, most recently used first.
-    async fn live_sessions_of(&self, user_id: i64) -> session_store::Result<Vec<StoredSession>>;
-    /// Rows written (created, updated or deleted) since start: for tests
-    /// and benchmarks of the "a read is not a write" rule.
-    fn writes(&self) -> u64;
-    /// The user's row changed (profile, credentials): sessions loaded with
-    /// the old row are read again. Every write to `users` calls this after
-    /// it has committed (the session cache holds the user's row).
-    fn user_changed(&self, user_id: i64);
-}
+use record::{bounded, record_of, split_record, store_error, LoadedRow};
 
 #[derive(Clone)]
 pub struct SqlSessionStore {
@@ -210,136 +75,6 @@ impl fmt::Debug for SqlSessionStore {
             .field("max_per_user", &self.max_per_user)
             .finish_non_exhaustive()
     }
-}
-
-fn backend<E: std::error::Error + 'static>(e: E) -> session_store::Error {
-    if crate::ssr::error::is_database_busy(&e) {
-        session_store::Error::Backend(crate::ssr::error::DATABASE_BUSY.to_owned())
-    } else {
-        session_store::Error::Backend(e.to_string())
-    }
-}
-
-/// Keeps stored strings bounded whatever a client sends.
-fn bounded(s: Option<&str>, max: usize) -> Option<String> {
-    s.map(|s| s.chars().take(max).collect())
-}
-
-#[derive(sqlx::FromRow)]
-struct LoadedRow {
-    user_id: Option<i64>,
-    created_at: i64,
-    last_seen_at: i64,
-    idle_expires_at: i64,
-    absolute_expires_at: i64,
-    data: String,
-    username: Option<String>,
-    credential_epoch: Option<i64>,
-    display_name: Option<String>,
-    about: Option<String>,
-    user_agent_last: Option<String>,
-    ip_last: Option<String>,
-    device_notice: Option<String>,
-}
-
-struct RowParts {
-    user_id: Option<i64>,
-    sign_in_id: Option<String>,
-    client: ClientInfo,
-    data: String,
-}
-
-fn split_record(record: &Record) -> session_store::Result<RowParts> {
-    // Sorted, so that the same data always serialises to the same text (the
-    // compare-and-swap in `save` compares texts).
-    let mut data: BTreeMap<&str, &Value> = BTreeMap::new();
-    let mut client = ClientInfo::default();
-    for (key, value) in &record.data {
-        match key.as_str() {
-            META_KEY | LOADED_KEY | OWNER_KEY | USER_AGENT_KEY | IP_KEY => {}
-            CLIENT_KEY => {
-                client = serde_json::from_value(value.clone())
-                    .map_err(|e| session_store::Error::Encode(e.to_string()))?
-            }
-            other => {
-                data.insert(other, value);
-            }
-        }
-    }
-    let auth = record.data.get(AUTH_KEY);
-    let user_id = auth
-        .and_then(|auth| auth.get("user_id"))
-        .and_then(Value::as_i64);
-    let sign_in_id = auth
-        .and_then(|auth| auth.get("sign_in_id"))
-        .and_then(Value::as_str)
-        .map(|id| bounded(Some(id), 64))
-        .unwrap_or_default();
-    let data =
-        serde_json::to_string(&data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    Ok(RowParts {
-        user_id,
-        sign_in_id,
-        client: ClientInfo {
-            ip: bounded(client.ip.as_deref(), 64),
-            user_agent: bounded(client.user_agent.as_deref(), 512),
-        },
-        data,
-    })
-}
-
-impl TryFrom<LoadedRow> for CachedRow {
-    type Error = session_store::Error;
-
-    /// Builds the record's data with the reserved keys (see the module
-    /// comment) once per database read; a cache hit copies it.
-    fn try_from(row: LoadedRow) -> session_store::Result<Self> {
-        let deadlines = Deadlines {
-            created_at: row.created_at,
-            last_seen_at: row.last_seen_at,
-            idle_expires_at: row.idle_expires_at,
-            absolute_expires_at: row.absolute_expires_at,
-        };
-        let mut data: HashMap<String, Value> = serde_json::from_str(&row.data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        data.insert(META_KEY.to_owned(), deadlines_to_json(&deadlines));
-        data.insert(LOADED_KEY.to_owned(), Value::String(row.data));
-        if let Some(user_agent) = row.user_agent_last {
-            data.insert(USER_AGENT_KEY.to_owned(), Value::String(user_agent));
-        }
-        if let Some(ip) = row.ip_last {
-            data.insert(IP_KEY.to_owned(), Value::String(ip));
-        }
-        if let (Some(username), Some(credential_epoch)) = (row.username, row.credential_epoch) {
-            let owner = SessionOwner {
-                username,
-                credential_epoch,
-                display_name: row.display_name.unwrap_or_default(),
-                about: row.about.unwrap_or_default(),
-                device_notice: row.device_notice,
-            };
-            data.insert(OWNER_KEY.to_owned(), owner_to_json(owner));
-        }
-        Ok(CachedRow {
-            user_id: row.user_id,
-            deadlines,
-            record_data: std::sync::Arc::new(data),
-        })
-    }
-}
-
-/// The tower-sessions record of a loaded row.
-fn record_of(session_id: &Id, row: CachedRow) -> session_store::Result<Record> {
-    // tower-sessions wants an expiry date; the deadlines in `META_KEY` are
-    // what count. Settings bound the timeouts, so this cannot fail in
-    // practice; if it did, the row would be refused, not trusted.
-    let expiry_date = time::OffsetDateTime::from_unix_timestamp(row.deadlines.idle_expires_at)
-        .map_err(backend)?;
-    Ok(Record {
-        id: *session_id,
-        data: std::sync::Arc::unwrap_or_clone(row.record_data),
-        expiry_date,
-    })
 }
 
 impl SqlSessionStore {
@@ -396,7 +131,7 @@ impl SessionStore for SqlSessionStore {
             Some(_) => Some(
                 crate::ssr::db::write_transaction(&self.pool)
                     .await
-                    .map_err(backend)?,
+                    .map_err(store_error)?,
             ),
             None => None,
         };
@@ -424,7 +159,7 @@ impl SessionStore for SqlSessionStore {
                 Some(tx) => insert.execute(&mut **tx).await,
                 None => insert.execute(&self.pool).await,
             }
-            .map_err(backend)?;
+            .map_err(store_error)?;
             // A collision of 128 random bits does not happen in practice;
             // if it ever did, draw again rather than share a row.
             if inserted.rows_affected() == 1 {
@@ -444,10 +179,10 @@ impl SessionStore for SqlSessionStore {
             .bind(now)
             .execute(&mut **tx)
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         }
         if let Some(tx) = tx {
-            tx.commit().await.map_err(backend)?;
+            tx.commit().await.map_err(store_error)?;
         }
         if let Some((user_id, _)) = evicting {
             // Some of the user's sessions may have just ended.
@@ -482,7 +217,7 @@ impl SessionStore for SqlSessionStore {
             .bind(now)
             .fetch_optional(&self.pool)
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
             return match alive {
                 Some(_) => Ok(()),
                 None => Err(session_store::Error::Backend(SESSION_GONE.to_owned())),
@@ -501,7 +236,7 @@ impl SessionStore for SqlSessionStore {
         .bind(&parts.sign_in_id)
         .execute(&self.pool)
         .await
-        .map_err(backend)?;
+        .map_err(store_error)?;
         self.cache.forget(&storage_key(&record.id));
         if done.rows_affected() == 0 {
             return Err(session_store::Error::Backend(SESSION_GONE.to_owned()));
@@ -531,7 +266,7 @@ impl SessionStore for SqlSessionStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await
-        .map_err(backend)?;
+        .map_err(store_error)?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -546,7 +281,7 @@ impl SessionStore for SqlSessionStore {
             .bind(&key[..])
             .execute(&self.pool)
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         self.cache.forget(&key);
         if done.rows_affected() > 0 {
             self.count_write();
@@ -598,7 +333,7 @@ impl SessionBackend for SqlSessionStore {
         .bind(due_before)
         .fetch_optional(&self.pool)
         .await
-        .map_err(backend)?;
+        .map_err(store_error)?;
         // Written or found gone: either way the cached deadlines are old.
         self.cache.forget(&key);
         Ok(touched.map(|row| {
@@ -625,7 +360,7 @@ impl SessionBackend for SqlSessionStore {
         .bind(i64::from(batch))
         .fetch_all(&self.pool)
         .await
-        .map_err(backend)?;
+        .map_err(store_error)?;
         if !done.is_empty() {
             self.count_write();
         }
@@ -648,7 +383,7 @@ impl SessionBackend for SqlSessionStore {
         .bind(self.clock.now())
         .fetch_optional(&self.pool)
         .await
-        .map_err(backend)?;
+        .map_err(store_error)?;
         Ok(owner.map(
             |(username, credential_epoch, display_name, about, device_notice)| SessionOwner {
                 username,
@@ -665,7 +400,7 @@ impl SessionBackend for SqlSessionStore {
             .bind(user_id)
             .execute(&self.pool)
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         self.cache.forget_user(user_id);
         if done.rows_affected() > 0 {
             self.count_write();
@@ -683,7 +418,7 @@ impl SessionBackend for SqlSessionStore {
             .bind(user_id)
             .execute(&self.pool)
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         self.cache.forget(key);
         if done.rows_affected() > 0 {
             self.count_write();
@@ -701,7 +436,7 @@ impl SessionBackend for SqlSessionStore {
             .bind(&keep[..])
             .execute(&self.pool)
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         self.cache.forget_user(user_id);
         if done.rows_affected() > 0 {
             self.count_write();
@@ -720,7 +455,7 @@ impl SessionBackend for SqlSessionStore {
         .bind(self.clock.now())
         .fetch_all(&self.pool)
         .await
-        .map_err(backend)
+        .map_err(store_error)
     }
 
     fn writes(&self) -> u64 {
@@ -730,48 +465,4 @@ impl SessionBackend for SqlSessionStore {
     fn user_changed(&self, user_id: i64) {
         self.cache.forget_user(user_id);
     }
-}
-
-/// The owner as a JSON array (cheaper to copy and read than an object:
-/// it is copied on every request).
-fn owner_to_json(owner: SessionOwner) -> Value {
-    Value::Array(vec![
-        Value::String(owner.username),
-        Value::from(owner.credential_epoch),
-        Value::String(owner.display_name),
-        Value::String(owner.about),
-        owner.device_notice.map_or(Value::Null, Value::String),
-    ])
-}
-
-pub fn owner_from_json(value: Value) -> Option<SessionOwner> {
-    let (username, credential_epoch, display_name, about, device_notice) =
-        serde_json::from_value::<(String, i64, String, String, Option<String>)>(value).ok()?;
-    Some(SessionOwner {
-        username,
-        credential_epoch,
-        display_name,
-        about,
-        device_notice,
-    })
-}
-
-pub fn deadlines_to_json(d: &Deadlines) -> Value {
-    serde_json::json!([
-        d.created_at,
-        d.last_seen_at,
-        d.idle_expires_at,
-        d.absolute_expires_at
-    ])
-}
-
-pub fn deadlines_from_json(value: &Value) -> Option<Deadlines> {
-    let [created_at, last_seen_at, idle_expires_at, absolute_expires_at] =
-        serde_json::from_value::<[i64; 4]>(value.clone()).ok()?;
-    Some(Deadlines {
-        created_at,
-        last_seen_at,
-        idle_expires_at,
-        absolute_expires_at,
-    })
 }
