@@ -5,6 +5,19 @@ use reqwest::StatusCode;
 use crate::helpers::{location, new_sid, spawn_app, TestApp, PASSWORD};
 
 impl TestApp {
+    /// Registers `username`, makes it an admin, steps up and enters the
+    /// admin area: the elevated session.
+    async fn elevated_admin(&self, username: &str) -> String {
+        let sid = self.registered_and_logged_in(username).await;
+        self.cli(&["admin", "grant", username])
+            .await
+            .expect("granted");
+        let sid = self.step_up_with_password(&sid).await;
+        let res = self.post_form("/api/admin_enter", &[], Some(&sid)).await;
+        assert_eq!(res.status(), StatusCode::OK, "admin_enter");
+        new_sid(&res)
+    }
+
     async fn cli(&self, args: &[&str]) -> Result<String, String> {
         let mut settings = app::ssr::config::Settings::default();
         self.database.apply(&mut settings);
@@ -156,15 +169,7 @@ async fn the_admin_area_shows_alerts_live_sessions_and_the_audit_log_and_ends_on
             None,
         )
         .await;
-    let sid = app.registered_and_logged_in("root").await;
-    app.cli(&["admin", "grant", "root"]).await.expect("granted");
-    let res = app
-        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
-        .await;
-    let res = app
-        .post_form("/api/admin_enter", &[], Some(&new_sid(&res)))
-        .await;
-    let elevated = new_sid(&res);
+    let elevated = app.elevated_admin("root").await;
 
     let page = app.page("/admin", &elevated).await;
     assert!(page.contains("id=\"admin-alerts\""));
@@ -236,15 +241,7 @@ async fn the_admin_area_shows_alerts_live_sessions_and_the_audit_log_and_ends_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_naming_no_such_user_or_a_huge_page_gets_a_clear_answer_never_a_500() {
     let app = spawn_app().await;
-    let sid = app.registered_and_logged_in("root").await;
-    app.cli(&["admin", "grant", "root"]).await.expect("granted");
-    let res = app
-        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
-        .await;
-    let res = app
-        .post_form("/api/admin_enter", &[], Some(&new_sid(&res)))
-        .await;
-    let elevated = new_sid(&res);
+    let elevated = app.elevated_admin("root").await;
 
     for nobody in ["-1", "0", "4611686018427387904", "9223372036854775807"] {
         let res = app
