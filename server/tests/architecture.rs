@@ -9,7 +9,10 @@
 //! `self::` paths, and a `mod.rs`'s `pub use child::…` re-exports. A path
 //! counts for the longest module it names. Unit tests (`#[cfg(test)]` and
 //! below) are left out: they may import what they test from anywhere.
-//! `make lint` runs this test too.
+//!
+//! Also held here: all SQL is in `app/src/ssr/db/`, and a table is written
+//! only from its own file there (`db/users.rs` writes `users`). `make lint`
+//! runs these tests too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -305,6 +308,120 @@ fn the_check_finds_a_cycle_through_use_groups_super_and_inline_paths() {
     let cycle = a_cycle(&graph(src)).expect("a cycle");
     assert!(cycle.contains(&"ssr::low".to_owned()), "{cycle:?}");
     assert!(cycle.contains(&"ssr::room::a".to_owned()), "{cycle:?}");
+}
+
+/// Where SQL may be, by the rule of `app/src/ssr/db/mod.rs`: a statement
+/// outside `ssr/db/` (production code of the app or the server), and a
+/// write (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`) outside
+/// `ssr/db/t.rs`. `files` are (path relative to the repository, text).
+fn sql_out_of_place(files: &[(String, String)]) -> Vec<String> {
+    const QUERIES: [&str; 5] = [
+        "sqlx::query",
+        "query_as(",
+        "query_scalar(",
+        "query_with(",
+        "raw_sql(",
+    ];
+    let mut found = Vec::new();
+    for (path, text) in files {
+        let code = production_code(text);
+        let in_db = path.contains("app/src/ssr/db/");
+        if !in_db {
+            if let Some(query) = QUERIES.iter().find(|q| code.contains(*q)) {
+                found.push(format!("{path}: `{query}` outside app/src/ssr/db/"));
+            }
+            continue;
+        }
+        let file_table = Path::new(path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for verb in ["INSERT INTO ", "UPDATE ", "DELETE FROM "] {
+            for (at, _) in code.match_indices(verb) {
+                let table: String = code[at + verb.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                // `DO UPDATE SET` and the like name no table.
+                if !table.is_empty() && table != file_table {
+                    found.push(format!("{path}: writes `{table}` ({verb}...)"));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Every `.rs` file under `dir`, relative to the repository root.
+fn rust_files(root: &Path, dir: &str) -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("a source folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root.join(dir), &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).expect("a source file");
+            let relative = file.strip_prefix(root).expect("under the root");
+            (relative.to_string_lossy().replace('\\', "/"), text)
+        })
+        .collect()
+}
+
+#[test]
+fn all_sql_is_in_the_database_rooms_and_each_table_has_one_writer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = rust_files(&root, "app/src");
+    files.extend(rust_files(&root, "server/src"));
+    let tables: Vec<&(String, String)> = files
+        .iter()
+        .filter(|(path, _)| path.starts_with("app/src/ssr/db/"))
+        .collect();
+    assert!(
+        tables.len() >= 9,
+        "the db files were found: {}",
+        tables.len()
+    );
+    let found = sql_out_of_place(&files);
+    assert!(found.is_empty(), "SQL out of place:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_sql_check_finds_a_query_outside_and_a_write_to_another_table() {
+    let file = |path: &str, text: &str| (path.to_owned(), text.to_owned());
+    let good = [
+        file(
+            "app/src/ssr/db/users.rs",
+            "fn f() { sqlx::query(\"UPDATE users SET a = 1 ON CONFLICT DO UPDATE SET b = 2\"); }",
+        ),
+        file(
+            "app/src/ssr/auth/accounts.rs",
+            "// sqlx::query in a comment\nfn f() {}\n#[cfg(test)]\nmod tests { fn t() { sqlx::query(\"x\"); } }",
+        ),
+    ];
+    assert_eq!(sql_out_of_place(&good), Vec::<String>::new());
+    let bad = [
+        file(
+            "app/src/ssr/admin.rs",
+            "fn f() { sqlx::query_scalar(\"SELECT 1\"); }",
+        ),
+        file(
+            "app/src/ssr/db/sessions.rs",
+            "fn f() { q(\"DELETE FROM users WHERE id = $1\"); }",
+        ),
+        file("server/src/main.rs", "fn f() { sqlx::raw_sql(\"x\"); }"),
+    ];
+    let found = sql_out_of_place(&bad);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[1].contains("writes `users`"), "{found:?}");
 }
 
 /// `make test` names its test binaries (some run in parallel, some not):

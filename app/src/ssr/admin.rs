@@ -20,12 +20,7 @@ pub const PAGE_SIZE: i64 = 50;
 
 /// Grants or revokes admin rights; `false` if there is no such user.
 pub async fn set_admin(db: &Pool, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET is_admin = $2 WHERE lower(username) = lower($1)")
-        .bind(username.trim())
-        .bind(i64::from(admin))
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    crate::ssr::db::users::set_admin(db, username.trim(), admin).await
 }
 
 /// Whether the session entered the admin area within the step-up window.
@@ -111,15 +106,7 @@ pub async fn revoke_session(
     Ok(())
 }
 
-type EventRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-);
+type EventRow = crate::ssr::db::audit_events::AdminEventRow;
 
 fn admin_event(row: EventRow) -> AdminEvent {
     let (at, event, outcome, user, ip, user_agent, details) = row;
@@ -150,37 +137,18 @@ async fn audit_log(
     } else {
         filter.event.as_str()
     };
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT a.at, a.event, a.outcome, COALESCE(u.username, a.username), a.ip, a.user_agent, \
-                a.details \
-         FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
-         WHERE ($1 = '' OR lower(u.username) = lower($1) OR lower(a.username) = lower($1)) \
-           AND ($2 = '' OR a.event = $2) AND a.at >= $3 \
-         ORDER BY a.at DESC, a.id DESC LIMIT $4",
-    )
-    .bind(filter.user.trim())
-    .bind(event)
-    .bind(since)
-    .bind(limit)
-    .fetch_all(&state.db)
-    .await
-    .map_err(internal)?;
+    let rows =
+        crate::ssr::db::audit_events::search(&state.db, filter.user.trim(), event, since, limit)
+            .await
+            .map_err(internal)?;
     Ok(rows.into_iter().map(admin_event).collect())
 }
 
 /// Live sessions of all users, most recently active first (at most 50).
 async fn live_sessions(state: &AppState) -> Result<Vec<AdminSession>, AppError> {
-    type Row = (Vec<u8>, i64, String, Option<String>, Option<String>, i64);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT s.id_hash, u.id, u.username, s.user_agent_last, s.ip_last, s.last_seen_at \
-         FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.idle_expires_at > $1 AND s.absolute_expires_at > $1 \
-         ORDER BY s.last_seen_at DESC LIMIT 50",
-    )
-    .bind(state.clock.now())
-    .fetch_all(&state.db)
-    .await
-    .map_err(internal)?;
+    let rows = crate::ssr::db::sessions::live_of_everyone(&state.db, state.clock.now(), 50)
+        .await
+        .map_err(internal)?;
     Ok(rows
         .into_iter()
         .map(
@@ -236,23 +204,13 @@ pub async fn view(
     // Clamped like the activity page's: a huge number would overflow the
     // offset (a 500 from input).
     let page = page.clamp(1, 10_000);
-    let rows: Vec<(i64, String, Option<i64>, i64, i64, i64)> = sqlx::query_as(
-        "SELECT u.id, u.username, \
-           (SELECT MAX(a.at) FROM audit_events a WHERE a.user_id = u.id \
-              AND a.event IN ('sign_in', 'second_factor') AND a.outcome = 'success'), \
-           u.is_admin, \
-           CASE WHEN EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id) \
-             THEN 1 ELSE 0 END, \
-           (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id \
-              AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2) \
-         FROM users u WHERE lower(u.username) LIKE lower($1) ESCAPE '\\' \
-         ORDER BY u.username LIMIT $3 OFFSET $4",
+    let rows = crate::ssr::db::users::admin_list(
+        &state.db,
+        &pattern,
+        now,
+        PAGE_SIZE + 1,
+        (page - 1) * PAGE_SIZE,
     )
-    .bind(&pattern)
-    .bind(now)
-    .bind(PAGE_SIZE + 1)
-    .bind((page - 1) * PAGE_SIZE)
-    .fetch_all(&state.db)
     .await
     .map_err(internal)?;
     view.has_next = rows.len() as i64 > PAGE_SIZE;

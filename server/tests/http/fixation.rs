@@ -1,5 +1,4 @@
 use crate::helpers::*;
-use app::ssr::session::SessionBackend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_id_planted_before_login_is_useless_after_login() {
@@ -75,19 +74,14 @@ async fn a_credential_change_ends_every_session() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
     let mut db = app.db().await;
-    sqlx::query(
-        "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE username = 'alice'",
-    )
-    .execute(&mut db)
-    .await
-    .expect("bump epoch");
-    // As every write to `users` does once it has committed (the session
-    // cache holds the user's row).
     let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'alice'")
         .fetch_one(&mut db)
         .await
         .expect("id");
-    app.state.sessions.user_changed(id);
+    // The one writer of `users` clears the session cache itself.
+    app::ssr::db::users::bump_credential_epoch(&app.state.db, &*app.state.sessions, id)
+        .await
+        .expect("bump epoch");
     assert!(!app.is_signed_in(&sid).await);
     assert_eq!(app.session_rows().await, 0, "the dead session was deleted");
 }

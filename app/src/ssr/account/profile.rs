@@ -2,7 +2,6 @@
 
 use crate::api::AppError;
 use crate::ssr::error::internal;
-use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
 
 pub use crate::api::{ABOUT_MAX, DISPLAY_NAME_MAX};
@@ -45,16 +44,17 @@ pub fn validate(display_name: &str, about: &str) -> Result<Profile, String> {
 }
 
 pub async fn save(state: &AppState, user_id: i64, profile: &Profile) -> Result<(), AppError> {
-    sqlx::query("UPDATE users SET display_name = $2, about = $3 WHERE id = $1")
-        .bind(user_id)
-        .bind(&profile.display_name)
-        .bind(&profile.about)
-        .execute(&state.db)
-        .await
-        .map_err(internal)?;
-    // Sessions carry the user's row (the session cache): show the new one.
-    state.sessions.user_changed(user_id);
-    Ok(())
+    // Sessions carry the user's row (the session cache): the write clears
+    // their copies, so the next page shows the new one.
+    crate::ssr::db::users::set_profile(
+        &state.db,
+        &*state.sessions,
+        user_id,
+        &profile.display_name,
+        &profile.about,
+    )
+    .await
+    .map_err(internal)
 }
 
 #[cfg(test)]

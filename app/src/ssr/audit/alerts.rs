@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::ssr::audit;
 use crate::ssr::audit::Event;
 use crate::ssr::audit::Outcome;
+use crate::ssr::db::audit_events;
 use crate::ssr::session::ClientInfo;
 use crate::ssr::state::AppState;
 
@@ -92,23 +93,13 @@ pub async fn raise(
     }
 }
 
-/// Counts of recent audit events, as the alert rules read them, up to
-/// `cap`: every rule asks "at least N?", so no count reads more than N
-/// rows (the index `audit_events_user_event` keeps each a range scan).
-async fn count(db: &crate::ssr::db::Pool, query: &str, key: Value, since: i64, cap: u32) -> i64 {
-    let bound = sqlx::query_scalar::<_, i64>(query);
-    let bound = match key {
-        Value::Number(n) => bound.bind(n.as_i64()),
-        Value::String(s) => bound.bind(s),
-        _ => return 0,
-    };
-    match bound.bind(since).bind(i64::from(cap)).fetch_one(db).await {
-        Ok(n) => n,
-        Err(error) => {
-            tracing::error!(%error, "alert rule could not count");
-            0
-        }
-    }
+/// A count an alert rule reads; a count that fails is logged and read as
+/// 0 (a rule stays quiet rather than failing the request).
+fn or_zero(count: Result<i64, sqlx::Error>) -> i64 {
+    count.unwrap_or_else(|error| {
+        tracing::error!(%error, "alert rule could not count");
+        0
+    })
 }
 
 fn since(state: &AppState) -> i64 {
@@ -124,15 +115,9 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
     let since = since(state);
     if let Some(user_id) = user_id {
         let threshold = rules.failed_sign_ins_per_account;
-        let failures = count(
-            &state.db,
-            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
-             AND event = 'sign_in' AND outcome = 'failure' AND at > $2 LIMIT $3) AS hits",
-            json!(user_id),
-            since,
-            threshold + 1,
-        )
-        .await;
+        let failures = or_zero(
+            audit_events::failed_sign_ins_of_user(&state.db, user_id, since, threshold + 1).await,
+        );
         if failures == i64::from(threshold) {
             let details = json!({ "failures": failures, "per": "account" });
             raise(
@@ -148,15 +133,8 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
     }
     if let Some(ip) = &client.ip {
         let threshold = rules.failed_sign_ins_per_address;
-        let failures = count(
-            &state.db,
-            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE ip = $1 AND at > $2 \
-             AND event = 'sign_in' AND outcome = 'failure' LIMIT $3) AS hits",
-            json!(ip),
-            since,
-            threshold + 1,
-        )
-        .await;
+        let failures =
+            or_zero(audit_events::failed_sign_ins_from(&state.db, ip, since, threshold + 1).await);
         if failures == i64::from(threshold) {
             let details = json!({ "failures": failures, "per": "address" });
             raise(state, Alert::FailedSignInBurst, None, client, None, details).await;
@@ -169,12 +147,8 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
 /// many failures, a browser and system the account has not signed in with
 /// before, sessions made and ended fast.
 ///
-/// The insert returns what the rules read, in one statement: a sign-in
-/// makes one round trip to the database for both (W2, `make bench`; A/B in
-/// the commit). PostgreSQL's subqueries in `RETURNING` read the rows as
-/// they were before the insert, SQLite's see the new row too: every rule
-/// that could match it leaves it out by id, so both engines count only
-/// earlier events.
+/// The insert returns what the rules read, in one statement
+/// (`db::audit_events::insert_sign_in`).
 pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
     let now = state.clock.now();
     let (Some(user_id), Event::SignIn, Outcome::Success) =
@@ -185,54 +159,24 @@ pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
     };
     let rules = &state.settings.alerts;
     let client = entry.client.clone();
-    // Each count is bounded by LIMIT and served by the
-    // `audit_events_user_event` index: failures after the last earlier
-    // success (ties in time told apart by id), sign-ins and outs in the
-    // window, whether this window's churn alert is raised already, whether
-    // an earlier successful sign-in exists and whether the last 50 include
-    // this very user agent ($8, as stored).
-    let last_success = "SELECT l.{} FROM audit_events l WHERE l.user_id = $4 \
-         AND l.event = 'sign_in' AND l.outcome = 'success' AND l.id <> audit_events.id \
-         ORDER BY l.at DESC, l.id DESC LIMIT 1";
-    let last_at = last_success.replace("{}", "at");
-    let last_id = last_success.replace("{}", "id");
-    let sql = format!(
-        "{insert} RETURNING id, \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events e WHERE e.user_id = $4 \
-              AND e.event = 'sign_in' AND e.outcome = 'failure' \
-              AND e.at >= COALESCE(({last_at}), 0) \
-              AND e.id > COALESCE(({last_id}), 0) LIMIT $10) AS failures), \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events e WHERE e.user_id = $4 \
-              AND e.event IN ('sign_in', 'sign_out') AND e.outcome = 'success' AND e.at > $11 \
-              AND e.id <> audit_events.id LIMIT $12) AS churn), \
-           (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events e WHERE e.user_id = $4 \
-              AND e.event = 'alert' AND e.outcome = 'success' AND e.at > $11 \
-              AND e.details LIKE '%\"kind\":\"rapid_sessions\"%' LIMIT 1) AS raised), \
-           CASE WHEN EXISTS ({last_id}) THEN 1 ELSE 0 END, \
-           CASE WHEN EXISTS (SELECT 1 FROM (SELECT r.user_agent FROM audit_events r \
-                 WHERE r.user_id = $4 AND r.event = 'sign_in' AND r.outcome = 'success' \
-                   AND r.id <> audit_events.id ORDER BY r.at DESC LIMIT 50) AS recent \
-               WHERE recent.user_agent IS NOT DISTINCT FROM $8) THEN 1 ELSE 0 END",
-        insert = audit::INSERT,
-    );
     let churn_threshold = rules.session_churn_per_user;
-    let counts = match audit::values(now, &entry).and_then(|mut values| {
-        use sqlx::Arguments;
-        values
-            .add(i64::from(rules.failures_before_success))
-            .and_then(|()| values.add(since(state)))
-            .and_then(|()| values.add(i64::from(churn_threshold)))
-            .map_err(|e| e.to_string())?;
-        Ok(values)
-    }) {
-        Ok(values) => sqlx::query_as_with::<_, (i64, i64, i64, i64, i64, i64), _>(&sql, values)
-            .fetch_one(&state.db)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(error) => Err(error),
-    };
-    let (this_event, failures, churn, churn_raised, signed_in_before, seen_exactly) = match counts {
-        Ok(counts) => counts,
+    let history = audit_events::insert_sign_in(
+        &state.db,
+        &entry.row(now),
+        rules.failures_before_success,
+        since(state),
+        churn_threshold,
+    )
+    .await;
+    let audit_events::SignInHistory {
+        event_id: this_event,
+        failures,
+        churn,
+        churn_raised,
+        signed_in_before,
+        same_user_agent_seen,
+    } = match history {
+        Ok(history) => history,
         Err(error) => {
             // Neither the event nor the counts: the rules stay quiet, the
             // sign-in goes on (a failed audit write never fails a request).
@@ -240,7 +184,6 @@ pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
             return;
         }
     };
-    let db = &state.db;
     let client = &client;
     if failures >= i64::from(rules.failures_before_success) {
         let details = json!({ "failures_before": failures });
@@ -259,16 +202,10 @@ pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
     // sign-ins (the last 50), compared as the sessions page shows them;
     // the same user agent string (the common case) needs no parsing and
     // no second query.
-    if signed_in_before == 1 && seen_exactly == 0 {
-        let earlier: Vec<Option<String>> = sqlx::query_scalar(
-            "SELECT user_agent FROM audit_events WHERE user_id = $1 AND event = 'sign_in' \
-             AND outcome = 'success' AND id <> $2 ORDER BY at DESC LIMIT 50",
-        )
-        .bind(user_id)
-        .bind(this_event)
-        .fetch_all(db)
-        .await
-        .unwrap_or_default();
+    if signed_in_before && !same_user_agent_seen {
+        let earlier = audit_events::recent_sign_in_user_agents(&state.db, user_id, this_event)
+            .await
+            .unwrap_or_default();
         let parser = woothee::parser::Parser::new();
         let family = |ua: Option<&str>| {
             ua.and_then(|ua| parser.parse(ua))
@@ -310,7 +247,7 @@ pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
 
     // The counts leave this sign-in out: it is the next one. One alert per
     // window, however long the churn goes on.
-    if churn + 1 >= i64::from(churn_threshold) && churn_raised == 0 {
+    if churn + 1 >= i64::from(churn_threshold) && !churn_raised {
         let details = json!({ "sign_ins_and_outs": churn + 1 });
         raise(
             state,
@@ -331,11 +268,5 @@ pub async fn set_device_notice(
     user_id: i64,
     notice: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET device_notice = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(notice)
-        .execute(&state.db)
-        .await?;
-    crate::ssr::session::SessionBackend::user_changed(&*state.sessions, user_id);
-    Ok(())
+    crate::ssr::db::users::set_device_notice(&state.db, &*state.sessions, user_id, notice).await
 }

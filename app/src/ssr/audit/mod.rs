@@ -8,7 +8,7 @@
 pub mod alerts;
 pub mod webhook;
 
-use crate::ssr::db::Pool;
+use crate::ssr::db::{audit_events, Pool};
 use serde_json::Value;
 
 use crate::ssr::session::ClientInfo;
@@ -133,98 +133,58 @@ pub fn ephemeral_key() -> [u8; 32] {
     rand::random()
 }
 
-/// The statement that writes one event; its nine values come from
-/// `values`. `RETURNING` may follow (`alerts::record_sign_in`).
-pub const INSERT: &str = "INSERT INTO audit_events (at, event, outcome, user_id, username, \
-     session_hash, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
-/// `entry` at `now` as `INSERT`'s nine values ($1 ... $9), client-supplied
-/// text cut to its column's bound.
-pub fn values(now: i64, entry: &Entry) -> Result<sqlx::any::AnyArguments<'static>, String> {
-    use sqlx::Arguments;
-    let outcome = match entry.outcome {
-        Outcome::Success => "success",
-        Outcome::Failure => "failure",
-    };
-    let mut values = sqlx::any::AnyArguments::default();
-    let add = |added: Result<(), sqlx::error::BoxDynError>| added.map_err(|e| e.to_string());
-    add(values.add(now))?;
-    add(values.add(entry.event.name()))?;
-    add(values.add(outcome))?;
-    add(values.add(entry.user_id))?;
-    add(values.add(entry.username.as_deref().map(|u| bounded(u, 64))))?;
-    add(values.add(entry.session_hash.map(|h| h.to_vec())))?;
-    add(values.add(entry.client.ip.as_deref().map(|ip| bounded(ip, 64))))?;
-    add(values.add(
-        entry
-            .client
-            .user_agent
-            .as_deref()
-            .map(|ua| bounded(ua, 512)),
-    ))?;
-    add(values.add(entry.details.to_string()))?;
-    Ok(values)
+impl Entry {
+    /// The row this entry is written as at `now`, client-supplied text cut
+    /// to its column's bound.
+    pub fn row(&self, now: i64) -> audit_events::NewEvent {
+        audit_events::NewEvent {
+            at: now,
+            event: self.event.name(),
+            outcome: match self.outcome {
+                Outcome::Success => "success",
+                Outcome::Failure => "failure",
+            },
+            user_id: self.user_id,
+            username: self.username.as_deref().map(|u| bounded(u, 64)),
+            session_hash: self.session_hash.map(|h| h.to_vec()),
+            ip: self.client.ip.as_deref().map(|ip| bounded(ip, 64)),
+            user_agent: self.client.user_agent.as_deref().map(|ua| bounded(ua, 512)),
+            details: self.details.to_string(),
+        }
+    }
 }
 
 /// Writes `entry` at `now`; a failure is logged, never returned.
 pub async fn record(db: &Pool, now: i64, entry: Entry) {
-    let written = match values(now, &entry) {
-        Ok(values) => sqlx::query_with(INSERT, values)
-            .execute(db)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(error) => Err(error),
-    };
-    if let Err(error) = written {
+    if let Err(error) = audit_events::insert(db, &entry.row(now)).await {
         tracing::error!(%error, event = entry.event.name(), "audit event not written");
     }
 }
 
-/// Records the signed-in sessions the clean-up found expired, in one
-/// statement (visitors' sessions are not authentication events). The
-/// time is the deadline that passed, not the clean-up's.
+/// Records the signed-in sessions the clean-up found expired (visitors'
+/// sessions are not authentication events), a thousand to a statement.
+/// The time is the deadline that passed, not the clean-up's.
 pub async fn record_expired(
     db: &Pool,
     key: &[u8; 32],
     expired: &[crate::ssr::session::ExpiredSession],
 ) {
-    let signed_in: Vec<_> = expired.iter().filter(|s| s.user_id.is_some()).collect();
-    // 6 parameters a row; SQLite allows 32,766 in a statement.
-    for chunk in signed_in.chunks(1_000) {
-        let rows = (0..chunk.len())
-            .map(|i| {
-                let p = i * 6;
-                format!(
-                    "(${}, 'session_expired', 'success', ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO audit_events (at, event, outcome, user_id, session_hash, ip, \
-             user_agent, details) VALUES {rows}"
-        );
-        let mut query = sqlx::query(&sql);
-        for session in chunk {
-            let at = session.idle_expires_at.min(session.absolute_expires_at);
-            let details = serde_json::json!({ "reason": session.reason() }).to_string();
-            query = query
-                .bind(at)
-                .bind(session.user_id)
-                .bind(session_hash(key, &session.id_hash).to_vec())
-                .bind(session.ip_last.clone())
-                .bind(session.user_agent_last.clone())
-                .bind(details);
-        }
-        if let Err(error) = query.execute(db).await {
-            tracing::error!(%error, count = chunk.len(), "expired sessions not audited");
-        }
+    let events: Vec<audit_events::ExpiredEvent> = expired
+        .iter()
+        .filter(|session| session.user_id.is_some())
+        .map(|session| {
+            (
+                session.idle_expires_at.min(session.absolute_expires_at),
+                session.user_id,
+                session_hash(key, &session.id_hash).to_vec(),
+                session.ip_last.clone(),
+                session.user_agent_last.clone(),
+                serde_json::json!({ "reason": session.reason() }).to_string(),
+            )
+        })
+        .collect();
+    if let Err(error) = audit_events::insert_expired_sessions(db, &events).await {
+        tracing::error!(%error, count = events.len(), "expired sessions not audited");
     }
 }
 
@@ -242,26 +202,11 @@ pub async fn delete_expired(
 ) -> Result<u64, sqlx::Error> {
     let cutoff = now
         .saturating_sub(i64::try_from(retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX));
-    let done = sqlx::query(
-        "DELETE FROM audit_events WHERE id IN \
-         (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)",
-    )
-    .bind(cutoff)
-    .bind(i64::from(batch))
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    audit_events::delete_before(db, cutoff, batch).await
 }
 
 /// A user's own events, newest first.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct UserEvent {
-    pub at: i64,
-    pub event: String,
-    pub outcome: String,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+pub use audit_events::UserEvent;
 
 pub async fn events_of(
     db: &Pool,
@@ -269,15 +214,7 @@ pub async fn events_of(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<UserEvent>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT at, event, outcome, ip, user_agent FROM audit_events \
-         WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
-    )
-    .bind(user_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(db)
-    .await
+    audit_events::of_user(db, user_id, offset, limit).await
 }
 
 /// "Firefox 128 on Linux", or "Unknown browser" (woothee: a user-agent

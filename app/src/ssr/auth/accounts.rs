@@ -7,7 +7,7 @@ use crate::ssr::auth::password::HashError;
 use crate::ssr::auth::password::Password;
 use crate::ssr::auth::password_rules::check_new_password;
 use crate::ssr::auth::throttle;
-use crate::ssr::db::Pool;
+use crate::ssr::db::{users, Pool};
 use crate::ssr::error::internal;
 use crate::ssr::session::SessionBackend;
 use crate::ssr::state::AppState;
@@ -122,17 +122,10 @@ pub async fn register(
         AppError::TooManyAttempts(wait_secs)
     })?;
     let hash = hash_new_password(state, &username, password, confirmation, client_gone).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(&username)
-    .bind(&hash)
-    .bind(state.clock.now())
-    .execute(&state.db)
-    .await
-    .map_err(internal)?;
-    if inserted.rows_affected() == 0 {
+    let inserted = users::insert(&state.db, &username, &hash, state.clock.now())
+        .await
+        .map_err(internal)?;
+    if !inserted {
         return Err(AppError::UsernameTaken);
     }
     tracing::info!(username = %username, "account registered");
@@ -224,9 +217,8 @@ pub async fn authenticate(
     }
 }
 
-/// A user's row as a sign-in checks it: id, name, password hash,
-/// credential epoch, admin flag, whether TOTP is on.
-type StoredCredentials = (i64, String, String, i64, i64, i64);
+/// A user's row as a sign-in checks it (`db::users::Credentials`).
+type StoredCredentials = users::Credentials;
 
 /// The row of `username`, if it exists. Names that could never have been
 /// registered (and passwords longer than allowed) cannot match: no query.
@@ -243,16 +235,9 @@ async fn stored_credentials(
     if !plausible {
         return Ok(None);
     }
-    sqlx::query_as(
-        "SELECT u.id, u.username, u.password_hash, u.credential_epoch, u.is_admin, \
-           CASE WHEN EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id) \
-             THEN 1 ELSE 0 END \
-         FROM users u WHERE lower(u.username) = lower($1)",
-    )
-    .bind(username.trim())
-    .fetch_optional(db)
-    .await
-    .map_err(internal)
+    users::credentials(db, username.trim())
+        .await
+        .map_err(internal)
 }
 
 /// The user, if their row was found and `password` is theirs.
@@ -288,45 +273,27 @@ async fn check_credentials(
 /// the audit log; `None` when there is none or it cannot be read.
 pub async fn user_id_of(state: &AppState, username: &str) -> Option<i64> {
     let name = normalize_username(username).ok()?;
-    sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower($1)")
-        .bind(name)
-        .fetch_optional(&state.db)
-        .await
-        .ok()
-        .flatten()
+    users::id_of_name(&state.db, &name).await.ok().flatten()
 }
 
 /// The user's current credential epoch; `None` if the account is gone.
 pub async fn credential_epoch(state: &AppState, user_id: i64) -> Result<Option<i64>, AppError> {
-    sqlx::query_scalar("SELECT credential_epoch FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&state.db)
+    users::credential_epoch(&state.db, user_id)
         .await
         .map_err(internal)
 }
 
 /// Whether the user is an administrator (`server admin grant`).
 pub async fn is_admin(db: &Pool, user_id: i64) -> Result<bool, AppError> {
-    let flag: Option<i64> = sqlx::query_scalar("SELECT is_admin FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(db)
-        .await
-        .map_err(internal)?;
-    Ok(flag == Some(1))
+    users::is_admin(db, user_id).await.map_err(internal)
 }
 
 /// Moves the user to a new credential epoch: every session made under the
 /// old one is dead on its next request. Returns the new epoch.
 pub async fn bump_credential_epoch(state: &AppState, user_id: i64) -> Result<i64, AppError> {
-    let epoch: Option<i64> = sqlx::query_scalar(
-        "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = $1 \
-         RETURNING credential_epoch",
-    )
-    .bind(user_id)
-    .fetch_optional(&state.db)
-    .await
-    .map_err(internal)?;
-    state.sessions.user_changed(user_id);
+    let epoch = users::bump_credential_epoch(&state.db, &*state.sessions, user_id)
+        .await
+        .map_err(internal)?;
     // An id from a form (an admin's) may name nobody: a 400, not a 500.
     epoch.ok_or_else(|| AppError::Invalid("There is no such user.".to_owned()))
 }
@@ -342,10 +309,7 @@ pub async fn change_password(
     client_gone: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
     let hash = hash_new_password(state, username, password, confirmation, client_gone).await?;
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(&hash)
-        .execute(&state.db)
+    users::set_password_hash(&state.db, &*state.sessions, user_id, &hash)
         .await
         .map_err(internal)?;
     tracing::info!(user_id, "password changed");
@@ -355,9 +319,7 @@ pub async fn change_password(
 /// Deletes the account and everything it owns (sessions, factors and
 /// codes go with it: `ON DELETE CASCADE`). ASVS 7.4.2: all its sessions end.
 pub async fn delete_account(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(user_id)
-        .execute(&state.db)
+    users::delete(&state.db, &*state.sessions, user_id)
         .await
         .map_err(internal)?;
     // Rows deleted by the cascade are not seen by the store: forget them.

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::ssr::clock::UnixTime;
+use crate::ssr::db::throttle;
 
 /// The longest delay between attempts once over the limit.
 pub const MAX_DELAY_SECS: i64 = 15 * 60;
@@ -99,77 +100,15 @@ pub async fn reserve(
         }
         None => (None, now),
     };
-    // $1 now, $2 window, $3 the delay cap, $4 the known key, $5 known
-    // since; row i is key ?(6 + 3i), limit ?(7 + 3i), optional ?(8 + 3i).
-    let key_param = |i: usize| format!("${}", 6 + 3 * i);
-    let limit_param = |i: usize| format!("${}", 7 + 3 * i);
-    let optional_param = |i: usize| format!("${}", 8 + 3 * i);
-    let n = rows.len();
-    let values = (0..n)
-        .map(|i| {
-            format!(
-                "({}, {}, {})",
-                key_param(i),
-                limit_param(i),
-                optional_param(i)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let applies = |i: usize| {
-        format!(
-            "(key_hash = {} AND ({} = 0 OR NOT known.yes))",
-            key_param(i),
-            optional_param(i)
-        )
-    };
-    let applying_keys = (0..n).map(applies).collect::<Vec<_>>().join(" OR ");
-    let limit_of_row = (0..n)
-        .map(|i| format!("WHEN {} THEN {}", key_param(i), limit_param(i)))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let limit = format!("(CASE throttle.key_hash {limit_of_row} END)");
-    // The row's new count: the window starts again once it has passed. The
-    // `DO UPDATE ... WHERE` repeats the guard on the row as locked, for an
-    // engine whose guard read an older snapshot.
-    let count =
-        "(CASE WHEN throttle.window_start + $2 <= $1 THEN 1 ELSE throttle.failures + 1 END)";
-    // min($3, 2^min(20, count - limit)), in the SQL both engines speak
-    // (no two-argument MIN in PostgreSQL, no LEAST in SQLite).
-    let exponent = format!("CASE WHEN {count} - {limit} < 20 THEN {count} - {limit} ELSE 20 END");
-    let doubling = format!("(CAST(1 AS BIGINT) << CAST({exponent} AS INTEGER))");
-    let delay = format!("CASE WHEN {doubling} < $3 THEN {doubling} ELSE $3 END");
-    let sql = format!(
-        "WITH known AS (SELECT EXISTS (SELECT 1 FROM throttle \
-                          WHERE key_hash = $4 AND last_success_at > $5) AS yes) \
-         INSERT INTO throttle (key_hash, failures, window_start, next_allowed_at) \
-         SELECT column1, 1, $1, $1 + CASE WHEN 1 >= column2 THEN 1 ELSE 0 END \
-         FROM (VALUES {values}) AS v, known \
-         WHERE (column3 = 0 OR NOT known.yes) \
-           AND NOT EXISTS (SELECT 1 FROM throttle, known \
-                           WHERE ({applying_keys}) AND next_allowed_at > $1) \
-         ON CONFLICT (key_hash) DO UPDATE SET \
-           failures = {count}, \
-           window_start = CASE WHEN throttle.window_start + $2 <= $1 THEN $1 \
-                               ELSE throttle.window_start END, \
-           next_allowed_at = $1 + CASE WHEN {count} < {limit} THEN 0 \
-                               ELSE {delay} END \
-         WHERE throttle.next_allowed_at <= $1 \
-         RETURNING key_hash"
-    );
-    let mut query = sqlx::query_scalar::<_, Vec<u8>>(&sql)
-        .bind(now)
-        .bind(window)
-        .bind(MAX_DELAY_SECS)
-        .bind(known.as_ref().map(|k| &k[..]))
-        .bind(known_since);
-    for (digest, limit, optional) in &rows {
-        query = query
-            .bind(&digest[..])
-            .bind(i64::from(*limit))
-            .bind(i64::from(*optional));
-    }
-    let counted = query.fetch_all(&mut *db).await?;
+    let counted = throttle::count_attempt(
+        &mut *db,
+        &rows,
+        known.as_ref().map(|k| (k, known_since)),
+        window,
+        MAX_DELAY_SECS,
+        now,
+    )
+    .await?;
     // On SQLite the statement counts every key or none. On PostgreSQL a
     // parallel attempt that reached a key's limit first can leave that key
     // uncounted while others were: the attempt is then refused like the
@@ -192,26 +131,13 @@ pub async fn reserve(
         return Ok(Ok(Attempt { keys }));
     }
     // Refused: nothing was written. The longest wait among the keys.
-    let sql = format!(
-        "SELECT MAX(next_allowed_at) FROM throttle WHERE key_hash IN ({})",
-        placeholders(n)
-    );
-    let mut query = sqlx::query_scalar::<_, Option<i64>>(&sql);
-    for (digest, ..) in &rows {
-        query = query.bind(&digest[..]);
-    }
-    let next = query.fetch_one(&mut *db).await?.unwrap_or(now);
+    let digests: Vec<KeyDigest> = rows.iter().map(|(digest, ..)| *digest).collect();
+    let next = throttle::latest_next_allowed(&mut *db, &digests)
+        .await?
+        .unwrap_or(now);
     Ok(Err(u64::try_from(next.saturating_sub(now))
         .unwrap_or(0)
         .max(1)))
-}
-
-/// `$1, $2, ... $n` for an `IN` list.
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Gives an attempt back: it was not a failure (the password was right) or
@@ -221,19 +147,7 @@ pub async fn refund(db: &mut AnyConnection, attempt: Attempt) -> Result<(), sqlx
 }
 
 async fn give_back(db: &mut AnyConnection, keys: &[KeyDigest]) -> Result<(), sqlx::Error> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "UPDATE throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END \
-         WHERE key_hash IN ({})",
-        placeholders(keys.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for key in keys {
-        query = query.bind(&key[..]);
-    }
-    query.execute(db).await.map(|_| ())
+    throttle::give_back(db, keys).await
 }
 
 /// A sign-in that succeeded, in one statement: its attempt given back, and
@@ -247,28 +161,7 @@ pub async fn settle_success(
 ) -> Result<(), sqlx::Error> {
     let clear = digest(clear);
     let others: Vec<KeyDigest> = attempt.keys.into_iter().filter(|k| *k != clear).collect();
-    // $1 the cleared key, $2 now, then the others (each once: PostgreSQL
-    // refuses an upsert that touches a row twice).
-    let other_rows: String = (3..others.len() + 3)
-        .map(|i| format!(", (${i}, 0, $2, 0, 0)"))
-        .collect();
-    let sql = format!(
-        "INSERT INTO throttle (key_hash, failures, window_start, next_allowed_at, \
-           last_success_at) VALUES ($1, 0, $2, 0, $2){other_rows} \
-         ON CONFLICT (key_hash) DO UPDATE SET \
-           failures = CASE WHEN throttle.key_hash = $1 THEN 0 \
-                           WHEN throttle.failures > 0 THEN throttle.failures - 1 ELSE 0 END, \
-           next_allowed_at = CASE WHEN throttle.key_hash = $1 THEN 0 \
-                                  ELSE throttle.next_allowed_at END, \
-           last_success_at = CASE WHEN throttle.key_hash = $1 THEN $2 \
-                                  ELSE throttle.last_success_at END"
-    );
-    let mut query = sqlx::query(&sql).bind(&clear[..]).bind(now);
-    for key in &others {
-        query = query.bind(&key[..]);
-    }
-    query.execute(db).await?;
-    Ok(())
+    throttle::settle_success(db, &clear, &others, now).await
 }
 
 /// How long an account + address stays known after its last success.
@@ -283,18 +176,8 @@ pub async fn delete_expired(
     batch: u32,
 ) -> Result<u64, sqlx::Error> {
     let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
-    let done = sqlx::query(
-        "DELETE FROM throttle WHERE key_hash IN (SELECT key_hash FROM throttle \
-         WHERE window_start + $1 <= $2 AND next_allowed_at <= $2 \
-           AND last_success_at <= CASE WHEN $2 > $4 THEN $2 - $4 ELSE 0 END LIMIT $3)",
-    )
-    .bind(window)
-    .bind(now)
-    .bind(i64::from(batch))
-    .bind(i64::try_from(KNOWN_FOR_SECS).unwrap_or(i64::MAX))
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    let known_for = i64::try_from(KNOWN_FOR_SECS).unwrap_or(i64::MAX);
+    throttle::delete_stale(db, window, now, batch, known_for).await
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! with single use of TOTP steps and recovery codes, and the per-account
 //! limit on wrong codes.
 
-use crate::ssr::db::Pool;
+use crate::ssr::db::{passkeys, recovery_codes, totp_factors, Pool};
 
 use super::recovery::{self, RecoveryCode};
 use super::sealing::SealingKey;
@@ -58,41 +58,26 @@ pub fn key(state: &AppState) -> Result<&SealingKey, AppError> {
 }
 
 pub async fn is_enrolled(db: &Pool, user_id: i64) -> Result<bool, AppError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM totp_factors WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(db)
+    totp_factors::exists_for(db, user_id)
         .await
-        .map_err(internal)?;
-    Ok(found.is_some())
+        .map_err(internal)
 }
 
 /// Whether any user has MFA on: start-up refuses to run without a key then.
 pub async fn any_enrolled(db: &Pool) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM totp_factors LIMIT 1")
-        .fetch_optional(db)
-        .await?;
-    Ok(found.is_some())
+    totp_factors::any(db).await
 }
 
 pub async fn remaining_recovery_codes(db: &Pool, user_id: i64) -> Result<i64, AppError> {
-    sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id)
-        .fetch_one(db)
-        .await
-        .map_err(internal)
+    recovery_codes::unused(db, user_id).await.map_err(internal)
 }
 
 /// Whether the user still holds unused recovery codes of the older, shorter
 /// kind (below ASVS 6.5.2's 112 bits): the security page asks for new ones.
 pub async fn has_short_recovery_codes(db: &Pool, user_id: i64) -> Result<bool, AppError> {
-    let short: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL AND bits < $2",
-    )
-    .bind(user_id)
-    .bind(recovery::MIN_BITS_FOR_PLAIN_HASH)
-    .fetch_one(db)
-    .await
-    .map_err(internal)?;
+    let short = recovery_codes::unused_weaker_than(db, user_id, recovery::MIN_BITS_FOR_PLAIN_HASH)
+        .await
+        .map_err(internal)?;
     Ok(short > 0)
 }
 
@@ -110,18 +95,11 @@ pub async fn enable(
     let mut tx = crate::ssr::db::write_transaction(&state.db)
         .await
         .map_err(internal)?;
-    let inserted = sqlx::query(
-        "INSERT INTO totp_factors (user_id, secret_sealed, enabled_at, last_step) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
-    )
-    .bind(user_id)
-    .bind(&sealed)
-    .bind(state.clock.now())
-    .bind(confirmed_step)
-    .execute(&mut *tx)
-    .await
-    .map_err(internal)?;
-    if inserted.rows_affected() == 0 {
+    let inserted =
+        totp_factors::insert(&mut tx, user_id, &sealed, state.clock.now(), confirmed_step)
+            .await
+            .map_err(internal)?;
+    if !inserted {
         return Ok(false);
     }
     store_codes(&mut tx, user_id, codes).await?;
@@ -143,25 +121,14 @@ pub async fn replace_recovery_codes(
 }
 
 async fn store_codes(
-    tx: &mut sqlx::Transaction<'_, crate::ssr::db::Db>,
+    tx: &mut sqlx::AnyConnection,
     user_id: i64,
     codes: &[RecoveryCode],
 ) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut **tx)
+    let hashes: Vec<[u8; 32]> = codes.iter().map(RecoveryCode::hash).collect();
+    recovery_codes::replace_all(tx, user_id, &hashes, recovery::BITS)
         .await
-        .map_err(internal)?;
-    for code in codes {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, bits) VALUES ($1, $2, $3)")
-            .bind(user_id)
-            .bind(&code.hash()[..])
-            .bind(recovery::BITS)
-            .execute(&mut **tx)
-            .await
-            .map_err(internal)?;
-    }
-    Ok(())
+        .map_err(internal)
 }
 
 /// Turns MFA off: the secret and every recovery code are deleted.
@@ -169,18 +136,16 @@ pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
     let mut tx = crate::ssr::db::write_transaction(&state.db)
         .await
         .map_err(internal)?;
-    for statement in [
-        "DELETE FROM totp_factors WHERE user_id = $1",
-        "DELETE FROM recovery_codes WHERE user_id = $1",
-        // Passkeys need two-step verification on (`passkeys::ceremonies`).
-        "DELETE FROM passkeys WHERE user_id = $1",
-    ] {
-        sqlx::query(statement)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
-    }
+    totp_factors::delete_for(&mut tx, user_id)
+        .await
+        .map_err(internal)?;
+    recovery_codes::delete_for(&mut tx, user_id)
+        .await
+        .map_err(internal)?;
+    // Passkeys need two-step verification on (`passkeys::ceremonies`).
+    passkeys::delete_all_of_user(&mut tx, user_id)
+        .await
+        .map_err(internal)?;
     tx.commit().await.map_err(internal)
 }
 
@@ -239,12 +204,9 @@ pub async fn verify(
 }
 
 async fn check_totp(state: &AppState, user_id: i64, code: &str) -> Result<Option<Proof>, AppError> {
-    let sealed: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT secret_sealed FROM totp_factors WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&state.db)
-            .await
-            .map_err(internal)?;
+    let sealed = totp_factors::sealed_secret(&state.db, user_id)
+        .await
+        .map_err(internal)?;
     let Some(sealed) = sealed else {
         return Ok(None);
     };
@@ -257,14 +219,10 @@ async fn check_totp(state: &AppState, user_id: i64, code: &str) -> Result<Option
         return Ok(None);
     };
     // Single use: only a step later than every step accepted before.
-    let accepted =
-        sqlx::query("UPDATE totp_factors SET last_step = $2 WHERE user_id = $1 AND last_step < $2")
-            .bind(user_id)
-            .bind(step)
-            .execute(&state.db)
-            .await
-            .map_err(internal)?;
-    Ok((accepted.rows_affected() == 1).then_some(Proof::Totp))
+    let accepted = totp_factors::accept_step(&state.db, user_id, step)
+        .await
+        .map_err(internal)?;
+    Ok(accepted.then_some(Proof::Totp))
 }
 
 async fn check_recovery_code(
@@ -275,17 +233,10 @@ async fn check_recovery_code(
     let Some(hash) = recovery::hash_typed(code) else {
         return Ok(None);
     };
-    let used = sqlx::query(
-        "UPDATE recovery_codes SET used_at = $3 \
-         WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
-    )
-    .bind(user_id)
-    .bind(&hash[..])
-    .bind(state.clock.now())
-    .execute(&state.db)
-    .await
-    .map_err(internal)?;
-    if used.rows_affected() != 1 {
+    let used = recovery_codes::use_up(&state.db, user_id, &hash[..], state.clock.now())
+        .await
+        .map_err(internal)?;
+    if !used {
         return Ok(None);
     }
     let remaining = remaining_recovery_codes(&state.db, user_id).await?;
@@ -298,19 +249,14 @@ pub async fn reseal_all(db: &Pool, old: &SealingKey, new: &SealingKey) -> Result
     let mut tx = crate::ssr::db::write_transaction(db)
         .await
         .map_err(|e| e.to_string())?;
-    let rows: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT user_id, secret_sealed FROM totp_factors")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
+    let rows = totp_factors::all_sealed(&mut tx)
+        .await
+        .map_err(|e| e.to_string())?;
     for (user_id, sealed) in &rows {
         let secret = old.open(*user_id, sealed).map_err(|_| {
             format!("the secret of user {user_id} does not open with the current key: nothing was changed")
         })?;
-        sqlx::query("UPDATE totp_factors SET secret_sealed = $2 WHERE user_id = $1")
-            .bind(user_id)
-            .bind(new.seal(*user_id, &secret))
-            .execute(&mut *tx)
+        totp_factors::set_sealed_secret(&mut tx, *user_id, &new.seal(*user_id, &secret))
             .await
             .map_err(|e| e.to_string())?;
     }

@@ -61,7 +61,7 @@ pub async fn begin(ctx: &RequestContext, purpose: Purpose) -> Result<String, App
                 .iter()
                 .map(|p| p.passkey.cred_id().clone())
                 .collect();
-            let handle = passkeys::user_handle(&state.db, user.user_id).await?;
+            let handle = passkeys::user_handle(&state.db, &*state.sessions, user.user_id).await?;
             let (options, registration) = webauthn
                 .start_passkey_registration(handle, &user.username, &user.username, Some(exclude))
                 .map_err(internal)?;

@@ -11,7 +11,8 @@
 //!   ticket in `passkey_ceremonies` is deleted by one conditional statement,
 //!   so each challenge is answered at most once, parallel finishes included.
 
-use crate::ssr::db::Pool;
+use crate::ssr::db::passkeys::PasskeyRow;
+use crate::ssr::db::{passkey_ceremonies, passkeys, users, Pool};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{AuthenticationResult, Passkey, Uuid};
 
@@ -49,18 +50,7 @@ impl Challenge {
 pub async fn open_ceremony(db: &Pool, now: i64, timeout_secs: u64) -> Result<[u8; 16], AppError> {
     let nonce: [u8; 16] = rand::random();
     let expires_at = now.saturating_add(i64::try_from(timeout_secs).unwrap_or(i64::MAX));
-    sqlx::query(
-        "DELETE FROM passkey_ceremonies WHERE nonce IN \
-         (SELECT nonce FROM passkey_ceremonies WHERE expires_at <= $1 LIMIT 100)",
-    )
-    .bind(now)
-    .execute(db)
-    .await
-    .map_err(internal)?;
-    sqlx::query("INSERT INTO passkey_ceremonies (nonce, expires_at) VALUES ($1, $2)")
-        .bind(&nonce[..])
-        .bind(expires_at)
-        .execute(db)
+    passkey_ceremonies::open(db, &nonce[..], now, expires_at)
         .await
         .map_err(internal)?;
     Ok(nonce)
@@ -69,13 +59,9 @@ pub async fn open_ceremony(db: &Pool, now: i64, timeout_secs: u64) -> Result<[u8
 /// Uses up a ceremony's ticket: true for exactly one caller, and only
 /// before it expires.
 pub async fn consume_ceremony(db: &Pool, nonce: &[u8; 16], now: i64) -> Result<bool, AppError> {
-    let done = sqlx::query("DELETE FROM passkey_ceremonies WHERE nonce = $1 AND expires_at > $2")
-        .bind(&nonce[..])
-        .bind(now)
-        .execute(db)
+    passkey_ceremonies::consume(db, &nonce[..], now)
         .await
-        .map_err(internal)?;
-    Ok(done.rows_affected() == 1)
+        .map_err(internal)
 }
 
 /// The `amr` value (RFC 8176) of a passkey use: `hwk` for a key bound to
@@ -102,6 +88,20 @@ fn decode(text: &str) -> Result<Passkey, AppError> {
     serde_json::from_str(text).map_err(internal)
 }
 
+impl TryFrom<PasskeyRow> for StoredPasskey {
+    type Error = AppError;
+
+    fn try_from(row: PasskeyRow) -> Result<Self, AppError> {
+        Ok(StoredPasskey {
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            passkey: decode(&row.passkey)?,
+        })
+    }
+}
+
 /// Names are the user's; bounded and trimmed, never empty.
 pub fn clean_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
@@ -122,20 +122,14 @@ pub const NAME_MAX: usize = 64;
 
 /// The user's WebAuthn user handle, made on first use: random, so that it
 /// says nothing about the account.
-pub async fn user_handle(db: &Pool, user_id: i64) -> Result<Uuid, AppError> {
-    sqlx::query("UPDATE users SET webauthn_handle = $2 WHERE id = $1 AND webauthn_handle IS NULL")
-        .bind(user_id)
-        .bind(&Uuid::new_v4().as_bytes()[..])
-        .execute(db)
+pub async fn user_handle(
+    db: &Pool,
+    cache: &impl users::UserCache,
+    user_id: i64,
+) -> Result<Uuid, AppError> {
+    let handle = users::webauthn_handle(db, cache, user_id, &Uuid::new_v4().as_bytes()[..])
         .await
         .map_err(internal)?;
-    let handle: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT webauthn_handle FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(db)
-            .await
-            .map_err(internal)?
-            .flatten();
     handle
         .and_then(|bytes| Uuid::from_slice(&bytes).ok())
         .ok_or(AppError::Unauthenticated)
@@ -143,41 +137,22 @@ pub async fn user_handle(db: &Pool, user_id: i64) -> Result<Uuid, AppError> {
 
 /// The account a user handle belongs to.
 pub async fn user_of_handle(db: &Pool, handle: Uuid) -> Result<Option<i64>, AppError> {
-    sqlx::query_scalar("SELECT id FROM users WHERE webauthn_handle = $1")
-        .bind(&handle.as_bytes()[..])
-        .fetch_optional(db)
+    users::id_of_webauthn_handle(db, &handle.as_bytes()[..])
         .await
         .map_err(internal)
 }
 
 pub async fn list(db: &Pool, user_id: i64) -> Result<Vec<StoredPasskey>, AppError> {
-    let rows: Vec<(i64, String, i64, Option<i64>, String)> = sqlx::query_as(
-        "SELECT id, name, created_at, last_used_at, passkey FROM passkeys \
-         WHERE user_id = $1 ORDER BY created_at, id",
-    )
-    .bind(user_id)
-    .fetch_all(db)
-    .await
-    .map_err(internal)?;
-    rows.into_iter()
-        .map(|(id, name, created_at, last_used_at, passkey)| {
-            Ok(StoredPasskey {
-                id,
-                name,
-                created_at,
-                last_used_at,
-                passkey: decode(&passkey)?,
-            })
-        })
+    passkeys::of_user(db, user_id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(StoredPasskey::try_from)
         .collect()
 }
 
 pub async fn count(db: &Pool, user_id: i64) -> Result<i64, AppError> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(db)
-        .await
-        .map_err(internal)
+    passkeys::count_of_user(db, user_id).await.map_err(internal)
 }
 
 /// Stores a new passkey. A credential ID already registered (to this
@@ -190,19 +165,10 @@ pub async fn insert(
     now: i64,
 ) -> Result<(), AppError> {
     let text = serde_json::to_string(passkey).map_err(internal)?;
-    let done = sqlx::query(
-        "INSERT INTO passkeys (user_id, credential_id, passkey, name, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (credential_id) DO NOTHING",
-    )
-    .bind(user_id)
-    .bind(passkey.cred_id().as_slice())
-    .bind(text)
-    .bind(name)
-    .bind(now)
-    .execute(db)
-    .await
-    .map_err(internal)?;
-    if done.rows_affected() == 0 {
+    let inserted = passkeys::insert(db, user_id, passkey.cred_id().as_slice(), &text, name, now)
+        .await
+        .map_err(internal)?;
+    if !inserted {
         return Err(AppError::Invalid(
             "This passkey is already registered.".to_owned(),
         ));
@@ -215,27 +181,11 @@ pub async fn find(
     db: &Pool,
     credential_id: &[u8],
 ) -> Result<Option<(i64, StoredPasskey)>, AppError> {
-    let row: Option<(i64, i64, String, i64, Option<i64>, String)> = sqlx::query_as(
-        "SELECT user_id, id, name, created_at, last_used_at, passkey FROM passkeys \
-         WHERE credential_id = $1",
-    )
-    .bind(credential_id)
-    .fetch_optional(db)
-    .await
-    .map_err(internal)?;
-    row.map(|(user_id, id, name, created_at, last_used_at, passkey)| {
-        Ok((
-            user_id,
-            StoredPasskey {
-                id,
-                name,
-                created_at,
-                last_used_at,
-                passkey: decode(&passkey)?,
-            },
-        ))
-    })
-    .transpose()
+    let row = passkeys::by_credential_id(db, credential_id)
+        .await
+        .map_err(internal)?;
+    row.map(|row| Ok((row.user_id, StoredPasskey::try_from(row)?)))
+        .transpose()
 }
 
 /// Records a verified use: the new sign counter and the time. The write is
@@ -251,18 +201,10 @@ pub async fn record_use(
     stored.passkey.update_credential(result);
     let text = serde_json::to_string(&stored.passkey).map_err(internal)?;
     let counter = i64::from(result.counter());
-    let done = sqlx::query(
-        "UPDATE passkeys SET passkey = $2, sign_count = $3, last_used_at = $4 \
-         WHERE id = $1 AND ($3 = 0 OR sign_count < $3)",
-    )
-    .bind(stored.id)
-    .bind(text)
-    .bind(counter)
-    .bind(now)
-    .execute(db)
-    .await
-    .map_err(internal)?;
-    if done.rows_affected() == 0 {
+    let recorded = passkeys::record_use(db, stored.id, &text, counter, now)
+        .await
+        .map_err(internal)?;
+    if !recorded {
         tracing::warn!(
             passkey = stored.id,
             "passkey counter did not move forward: refused"
@@ -273,27 +215,18 @@ pub async fn record_use(
 }
 
 pub async fn rename(db: &Pool, user_id: i64, id: i64, name: &str) -> Result<(), AppError> {
-    let done = sqlx::query("UPDATE passkeys SET name = $3 WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user_id)
-        .bind(name)
-        .execute(db)
+    let renamed = passkeys::rename(db, user_id, id, name)
         .await
         .map_err(internal)?;
-    if done.rows_affected() == 0 {
+    if !renamed {
         return Err(AppError::Invalid("That passkey does not exist.".to_owned()));
     }
     Ok(())
 }
 
 pub async fn remove(db: &Pool, user_id: i64, id: i64) -> Result<(), AppError> {
-    let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user_id)
-        .execute(db)
-        .await
-        .map_err(internal)?;
-    if done.rows_affected() == 0 {
+    let removed = passkeys::delete(db, user_id, id).await.map_err(internal)?;
+    if !removed {
         return Err(AppError::Invalid("That passkey does not exist.".to_owned()));
     }
     Ok(())

@@ -30,41 +30,8 @@ pub struct SessionOwner {
     pub device_notice: Option<String>,
 }
 
-/// A live session as the user's sessions page lists it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct StoredSession {
-    /// The storage key (SHA-256 of the ID): stays on the server.
-    pub id_hash: Vec<u8>,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub ip_first: Option<String>,
-    pub ip_last: Option<String>,
-    pub user_agent_last: Option<String>,
-}
-
-/// A session the clean-up deleted because it had expired.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ExpiredSession {
-    /// The storage key (SHA-256 of the ID).
-    pub id_hash: Vec<u8>,
-    /// `None` for a visitor's session (nobody signed in).
-    pub user_id: Option<i64>,
-    pub idle_expires_at: i64,
-    pub absolute_expires_at: i64,
-    pub ip_last: Option<String>,
-    pub user_agent_last: Option<String>,
-}
-
-impl ExpiredSession {
-    /// Which deadline ended it: "absolute" when that one came first.
-    pub fn reason(&self) -> &'static str {
-        if self.absolute_expires_at <= self.idle_expires_at {
-            "absolute"
-        } else {
-            "idle"
-        }
-    }
-}
+/// A listed session and an expired one are rows as `db::sessions` reads them.
+pub use crate::ssr::db::sessions::{ExpiredSession, StoredSession};
 
 /// Which touches write: the throttled one of ordinary requests, or the
 /// explicit "Stay signed in".
@@ -139,8 +106,4 @@ pub trait SessionBackend: SessionStore {
     /// Rows written (created, updated or deleted) since start: for tests
     /// and benchmarks of the "a read is not a write" rule.
     fn writes(&self) -> u64;
-    /// The user's row changed (profile, credentials): sessions loaded with
-    /// the old row are read again. Every write to `users` calls this after
-    /// it has committed (the session cache holds the user's row).
-    fn user_changed(&self, user_id: i64);
 }

@@ -43,7 +43,7 @@ pub use record::{
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::ssr::db::Pool;
+use crate::ssr::db::{sessions, Pool};
 use async_trait::async_trait;
 use serde_json::Value;
 use tower_sessions::session::{Id, Record};
@@ -55,7 +55,7 @@ use super::policy::{Deadlines, SessionPolicy};
 use crate::ssr::clock::SharedClock;
 use crate::ssr::clock::UnixTime;
 
-use record::{bounded, record_of, split_record, store_error, LoadedRow};
+use record::{bounded, record_of, split_record, store_error};
 
 #[derive(Clone)]
 pub struct SqlSessionStore {
@@ -138,48 +138,33 @@ impl SessionStore for SqlSessionStore {
         loop {
             record.id = new_session_id();
             let key = storage_key(&record.id);
-            let insert = sqlx::query(
-                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, \
-                 idle_expires_at, absolute_expires_at, ip_first, ip_last, \
-                 user_agent_first, user_agent_last, data, sign_in_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $8, $9, $10) \
-                 ON CONFLICT (id_hash) DO NOTHING",
-            )
-            .bind(&key[..])
-            .bind(parts.user_id)
-            .bind(deadlines.created_at)
-            .bind(deadlines.last_seen_at)
-            .bind(deadlines.idle_expires_at)
-            .bind(deadlines.absolute_expires_at)
-            .bind(&parts.client.ip)
-            .bind(&parts.client.user_agent)
-            .bind(&parts.data)
-            .bind(&parts.sign_in_id);
+            let row = sessions::NewSession {
+                key: &key[..],
+                user_id: parts.user_id,
+                created_at: deadlines.created_at,
+                last_seen_at: deadlines.last_seen_at,
+                idle_expires_at: deadlines.idle_expires_at,
+                absolute_expires_at: deadlines.absolute_expires_at,
+                ip: parts.client.ip.as_deref(),
+                user_agent: parts.client.user_agent.as_deref(),
+                data: &parts.data,
+                sign_in_id: parts.sign_in_id.as_deref(),
+            };
             let inserted = match tx.as_mut() {
-                Some(tx) => insert.execute(&mut **tx).await,
-                None => insert.execute(&self.pool).await,
+                Some(tx) => sessions::insert(&mut **tx, &row).await,
+                None => sessions::insert(&self.pool, &row).await,
             }
             .map_err(store_error)?;
             // A collision of 128 random bits does not happen in practice;
             // if it ever did, draw again rather than share a row.
-            if inserted.rows_affected() == 1 {
+            if inserted {
                 break;
             }
         }
         if let (Some((user_id, limit)), Some(tx)) = (evicting, tx.as_mut()) {
-            sqlx::query(
-                "DELETE FROM sessions WHERE user_id = $1 AND id_hash NOT IN ( \
-                   SELECT id_hash FROM sessions \
-                   WHERE user_id = $1 AND idle_expires_at > $4 AND absolute_expires_at > $4 \
-                   ORDER BY id_hash = $2 DESC, last_seen_at DESC, created_at DESC LIMIT $3)",
-            )
-            .bind(user_id)
-            .bind(&storage_key(&record.id)[..])
-            .bind(i64::from(limit))
-            .bind(now)
-            .execute(&mut **tx)
-            .await
-            .map_err(store_error)?;
+            sessions::evict_beyond(tx, user_id, &storage_key(&record.id)[..], limit, now)
+                .await
+                .map_err(store_error)?;
         }
         if let Some(tx) = tx {
             tx.commit().await.map_err(store_error)?;
@@ -209,36 +194,27 @@ impl SessionStore for SqlSessionStore {
         let loaded = record.data.get(LOADED_KEY).and_then(Value::as_str);
         let now = self.clock.now();
         if loaded == Some(parts.data.as_str()) {
-            let alive: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM sessions \
-                 WHERE id_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2",
-            )
-            .bind(&storage_key(&record.id)[..])
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
+            let alive = sessions::is_live(&self.pool, &storage_key(&record.id)[..], now)
+                .await
+                .map_err(store_error)?;
             return match alive {
-                Some(_) => Ok(()),
-                None => Err(session_store::Error::Backend(SESSION_GONE.to_owned())),
+                true => Ok(()),
+                false => Err(session_store::Error::Backend(SESSION_GONE.to_owned())),
             };
         }
-        let done = sqlx::query(
-            "UPDATE sessions SET user_id = $2, data = $3, sign_in_id = $6 \
-             WHERE id_hash = $1 AND data = $4 \
-               AND idle_expires_at > $5 AND absolute_expires_at > $5",
+        let written = sessions::replace_data(
+            &self.pool,
+            &storage_key(&record.id)[..],
+            parts.user_id,
+            &parts.data,
+            loaded,
+            parts.sign_in_id.as_deref(),
+            now,
         )
-        .bind(&storage_key(&record.id)[..])
-        .bind(parts.user_id)
-        .bind(&parts.data)
-        .bind(loaded)
-        .bind(now)
-        .bind(&parts.sign_in_id)
-        .execute(&self.pool)
         .await
         .map_err(store_error)?;
         self.cache.forget(&storage_key(&record.id));
-        if done.rows_affected() == 0 {
+        if !written {
             return Err(session_store::Error::Backend(SESSION_GONE.to_owned()));
         }
         self.count_write();
@@ -254,19 +230,9 @@ impl SessionStore for SqlSessionStore {
             return record_of(session_id, row).map(Some);
         }
         let generation = self.cache.generation();
-        let row: Option<LoadedRow> = sqlx::query_as(
-            "SELECT s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, \
-                    s.absolute_expires_at, s.data, \
-                    u.username, u.credential_epoch, u.display_name, u.about, \
-                    s.user_agent_last, s.ip_last, u.device_notice \
-             FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2",
-        )
-        .bind(&key[..])
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let row = sessions::load(&self.pool, &key[..], now)
+            .await
+            .map_err(store_error)?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -277,25 +243,15 @@ impl SessionStore for SqlSessionStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         let key = storage_key(session_id);
-        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(&key[..])
-            .execute(&self.pool)
+        let deleted = sessions::delete(&self.pool, &key[..])
             .await
             .map_err(store_error)?;
         self.cache.forget(&key);
-        if done.rows_affected() > 0 {
+        if deleted > 0 {
             self.count_write();
         }
         Ok(())
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct TouchedRow {
-    created_at: UnixTime,
-    last_seen_at: UnixTime,
-    idle_expires_at: UnixTime,
-    absolute_expires_at: UnixTime,
 }
 
 #[async_trait]
@@ -316,22 +272,15 @@ impl SessionBackend for SqlSessionStore {
             Touch::Always => UnixTime::MAX,
         };
         let key = storage_key(session_id);
-        let touched: Option<TouchedRow> = sqlx::query_as(
-            "UPDATE sessions SET last_seen_at = $2, \
-               idle_expires_at = CASE WHEN $3 < absolute_expires_at THEN $3 \
-                                      ELSE absolute_expires_at END, \
-               ip_last = COALESCE($4, ip_last), user_agent_last = COALESCE($5, user_agent_last) \
-             WHERE id_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
-               AND last_seen_at <= $6 \
-             RETURNING created_at, last_seen_at, idle_expires_at, absolute_expires_at",
+        let touched = sessions::touch(
+            &self.pool,
+            &key[..],
+            now,
+            self.policy.sliding_idle_deadline(now),
+            bounded(client.ip.as_deref(), 64).as_deref(),
+            bounded(client.user_agent.as_deref(), 512).as_deref(),
+            due_before,
         )
-        .bind(&key[..])
-        .bind(now)
-        .bind(self.policy.sliding_idle_deadline(now))
-        .bind(bounded(client.ip.as_deref(), 64))
-        .bind(bounded(client.user_agent.as_deref(), 512))
-        .bind(due_before)
-        .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
         // Written or found gone: either way the cached deadlines are old.
@@ -348,19 +297,9 @@ impl SessionBackend for SqlSessionStore {
     }
 
     async fn delete_expired(&self, batch: u32) -> session_store::Result<Vec<ExpiredSession>> {
-        let done: Vec<ExpiredSession> = sqlx::query_as(
-            "DELETE FROM sessions WHERE id_hash IN ( \
-               SELECT id_hash FROM sessions WHERE idle_expires_at <= $1 \
-               UNION SELECT id_hash FROM sessions WHERE absolute_expires_at <= $1 \
-               LIMIT $2) \
-             RETURNING id_hash, user_id, idle_expires_at, absolute_expires_at, ip_last, \
-               user_agent_last",
-        )
-        .bind(self.clock.now())
-        .bind(i64::from(batch))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let done = sessions::delete_expired(&self.pool, self.clock.now(), batch)
+            .await
+            .map_err(store_error)?;
         if !done.is_empty() {
             self.count_write();
         }
@@ -372,18 +311,9 @@ impl SessionBackend for SqlSessionStore {
         user_id: i64,
         sign_in_id: &str,
     ) -> session_store::Result<Option<SessionOwner>> {
-        let owner: Option<(String, i64, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT u.username, u.credential_epoch, u.display_name, u.about, u.device_notice \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.sign_in_id = $1 AND s.user_id = $2 \
-               AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3 LIMIT 1",
-        )
-        .bind(sign_in_id)
-        .bind(user_id)
-        .bind(self.clock.now())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let owner = sessions::live_sign_in_owner(&self.pool, user_id, sign_in_id, self.clock.now())
+            .await
+            .map_err(store_error)?;
         Ok(owner.map(
             |(username, credential_epoch, display_name, about, device_notice)| SessionOwner {
                 username,
@@ -396,16 +326,14 @@ impl SessionBackend for SqlSessionStore {
     }
 
     async fn delete_all_for_user(&self, user_id: i64) -> session_store::Result<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
+        let deleted = sessions::delete_all_of_user(&self.pool, user_id)
             .await
             .map_err(store_error)?;
         self.cache.forget_user(user_id);
-        if done.rows_affected() > 0 {
+        if deleted > 0 {
             self.count_write();
         }
-        Ok(done.rows_affected())
+        Ok(deleted)
     }
 
     async fn delete_one_for_user(
@@ -413,17 +341,14 @@ impl SessionBackend for SqlSessionStore {
         user_id: i64,
         key: &StorageKey,
     ) -> session_store::Result<bool> {
-        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
-            .bind(&key[..])
-            .bind(user_id)
-            .execute(&self.pool)
+        let deleted = sessions::delete_one_of_user(&self.pool, user_id, &key[..])
             .await
             .map_err(store_error)?;
         self.cache.forget(key);
-        if done.rows_affected() > 0 {
+        if deleted > 0 {
             self.count_write();
         }
-        Ok(done.rows_affected() > 0)
+        Ok(deleted > 0)
     }
 
     async fn delete_others_for_user(
@@ -431,37 +356,30 @@ impl SessionBackend for SqlSessionStore {
         user_id: i64,
         keep: &StorageKey,
     ) -> session_store::Result<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash != $2")
-            .bind(user_id)
-            .bind(&keep[..])
-            .execute(&self.pool)
+        let deleted = sessions::delete_others_of_user(&self.pool, user_id, &keep[..])
             .await
             .map_err(store_error)?;
         self.cache.forget_user(user_id);
-        if done.rows_affected() > 0 {
+        if deleted > 0 {
             self.count_write();
         }
-        Ok(done.rows_affected())
+        Ok(deleted)
     }
 
     async fn live_sessions_of(&self, user_id: i64) -> session_store::Result<Vec<StoredSession>> {
-        sqlx::query_as(
-            "SELECT id_hash, created_at, last_seen_at, ip_first, ip_last, \
-                    user_agent_last FROM sessions \
-             WHERE user_id = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
-             ORDER BY last_seen_at DESC, created_at DESC",
-        )
-        .bind(user_id)
-        .bind(self.clock.now())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)
+        sessions::live_of_user(&self.pool, user_id, self.clock.now())
+            .await
+            .map_err(store_error)
     }
 
     fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
     }
+}
 
+/// Sessions carry their owner's row: `db::users` clears it here after each
+/// write to `users`.
+impl crate::ssr::db::users::UserCache for SqlSessionStore {
     fn user_changed(&self, user_id: i64) {
         self.cache.forget_user(user_id);
     }

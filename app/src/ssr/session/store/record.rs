@@ -34,22 +34,8 @@ pub(super) fn bounded(s: Option<&str>, max: usize) -> Option<String> {
     s.map(|s| s.chars().take(max).collect())
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct LoadedRow {
-    pub(super) user_id: Option<i64>,
-    pub(super) created_at: i64,
-    pub(super) last_seen_at: i64,
-    pub(super) idle_expires_at: i64,
-    pub(super) absolute_expires_at: i64,
-    pub(super) data: String,
-    pub(super) username: Option<String>,
-    pub(super) credential_epoch: Option<i64>,
-    pub(super) display_name: Option<String>,
-    pub(super) about: Option<String>,
-    pub(super) user_agent_last: Option<String>,
-    pub(super) ip_last: Option<String>,
-    pub(super) device_notice: Option<String>,
-}
+/// A loaded row and its owner's, as `db::sessions::load` reads them.
+pub(super) use crate::ssr::db::sessions::SessionWithOwner as LoadedRow;
 
 pub(super) struct RowParts {
     pub(super) user_id: Option<i64>,
