@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::ssr::auth::hasher::HashQueue;
+use app::ssr::auth::hasher::PasswordHasher;
 use app::ssr::auth::password::HashError;
-use app::ssr::auth::password::HashQueue;
-use app::ssr::auth::password::PasswordHasher;
 use app::ssr::clock::SharedClock;
 use app::ssr::config::ConfigError;
 use app::ssr::config::Settings;

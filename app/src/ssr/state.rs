@@ -6,7 +6,7 @@ use crate::ssr::db::Pool;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::ssr::auth::password::PasswordHasher;
+use crate::ssr::auth::hasher::PasswordHasher;
 use crate::ssr::clock::SharedClock;
 use crate::ssr::config::Settings;
 use crate::ssr::mfa::sealing::SealingKey;
