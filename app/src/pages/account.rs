@@ -5,7 +5,7 @@ use crate::components::form::PostedError;
 use crate::request::account_view;
 
 /// Rendered from the request's session. Anonymous requests never get here:
-/// the server redirects them to sign-in first (`ssr::http::resolve_session::PAGES`).
+/// the server redirects them to sign-in first (`ssr::page_data::PAGES`).
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let details = match account_view() {

@@ -16,7 +16,8 @@
 //! 5. `context`: the request face (`RequestContext`, `CurrentUser`).
 //! 6. The domain, one room per concern: `auth`, `mfa`, `passkeys`,
 //!    `tokens`, `audit::alerts`, `account`, `admin`.
-//! 7. `page_data`: what the pages that need the database show.
+//! 7. `page_data`: every page declared once (`PAGES`: who may see it, whether
+//!    an enrolling session may, what it loads), and those loads.
 //! 8. `http`: the middleware that puts a request together.
 
 pub mod account;

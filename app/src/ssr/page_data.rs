@@ -105,6 +105,92 @@ pub fn policy_view() -> Option<PolicyView> {
     })
 }
 
+/// Who may see a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visitors {
+    /// Anyone, signed in or not.
+    Welcome,
+    /// A signed-in user only: anyone else is sent to sign in first, before
+    /// any rendering happens.
+    SignInFirst,
+}
+
+/// What a page loads before it renders (`prepare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loads {
+    Nothing,
+    Security,
+    Verify,
+    StepUp,
+    Admin,
+    Sessions,
+    Activity,
+}
+
+/// A page of the site, as the request path sees it: who may see it, whether
+/// a session held for MFA enrolment (`[mfa] require`) may reach it, and
+/// what it loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub path: &'static str,
+    pub visitors: Visitors,
+    pub while_enrolling: bool,
+    pub loads: Loads,
+}
+
+impl Page {
+    const fn welcome(path: &'static str) -> Self {
+        Self {
+            path,
+            visitors: Visitors::Welcome,
+            while_enrolling: false,
+            loads: Loads::Nothing,
+        }
+    }
+    const fn signed_in(path: &'static str) -> Self {
+        Self {
+            visitors: Visitors::SignInFirst,
+            ..Self::welcome(path)
+        }
+    }
+    const fn loading(self, loads: Loads) -> Self {
+        Self { loads, ..self }
+    }
+    const fn while_enrolling(self) -> Self {
+        Self {
+            while_enrolling: true,
+            ..self
+        }
+    }
+}
+
+/// Every page the site serves (the routes of `app::app::App`, and the
+/// recovery-codes download), declared once: `resolve_session` reads who may
+/// see it and whether an enrolling session may, `prepare` what it loads.
+/// `server/tests/http/pages.rs` holds it against the route table.
+pub const PAGES: &[Page] = &[
+    Page::welcome("/"),
+    Page::welcome("/about"),
+    Page::welcome("/register"),
+    Page::welcome("/login"),
+    Page::welcome("/login/verify").loading(Loads::Verify),
+    Page::signed_in("/account"),
+    // The enrolment page (`mfa::sign_in::ENROLMENT_PAGE`) and its download.
+    Page::signed_in("/account/security")
+        .loading(Loads::Security)
+        .while_enrolling(),
+    Page::signed_in("/account/security/recovery-codes.txt").while_enrolling(),
+    Page::signed_in("/account/sessions").loading(Loads::Sessions),
+    Page::signed_in("/account/activity").loading(Loads::Activity),
+    Page::signed_in("/step-up").loading(Loads::StepUp),
+    Page::signed_in("/admin").loading(Loads::Admin),
+];
+
+/// The page at `path`, if it is one.
+pub fn page(path: &str) -> Option<&'static Page> {
+    PAGES.iter().find(|page| page.path == path)
+}
+
 /// Data some pages need from the database or the session: loaded once by
 /// `resolve_session` before rendering (rendering stays synchronous, with no
 /// `Resource`), kept in the request, read by the page.
@@ -118,23 +204,24 @@ pub enum PageData {
     Activity(ActivityView),
 }
 
-/// Loads the data of the page at `path`, if it needs any.
+/// Loads the data `page` needs, if any.
 pub async fn prepare(
-    path: &str,
+    page: &Page,
     query: Option<&str>,
     state: &AppState,
     user: Option<&CurrentUser>,
     auth: &AuthSession,
 ) -> Result<Option<PageData>, AppError> {
-    Ok(match (path, user) {
-        ("/account/security", Some(user)) => {
+    Ok(match (page.loads, user) {
+        (Loads::Nothing, _) => None,
+        (Loads::Security, Some(user)) => {
             Some(PageData::Security(security_of(state, user, auth).await?))
         }
-        ("/step-up", Some(user)) => Some(PageData::StepUp(StepUpView {
+        (Loads::StepUp, Some(user)) => Some(PageData::StepUp(StepUpView {
             mfa_enabled: factors::is_enrolled(&state.db, user.user_id).await?,
             has_passkey: credentials::count(&state.db, user.user_id).await? > 0,
         })),
-        ("/admin", Some(user)) => {
+        (Loads::Admin, Some(user)) => {
             #[derive(serde::Deserialize, Default)]
             #[serde(default)]
             struct AdminQuery {
@@ -162,10 +249,10 @@ pub async fn prepare(
                 .await?,
             ))
         }
-        ("/account/sessions", Some(user)) => Some(PageData::Sessions(
+        (Loads::Sessions, Some(user)) => Some(PageData::Sessions(
             crate::ssr::account::devices::sessions_view(state, user, auth.storage_key()).await?,
         )),
-        ("/account/activity", Some(user)) => {
+        (Loads::Activity, Some(user)) => {
             let page = query
                 .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
                 .and_then(|pairs| {
@@ -179,7 +266,7 @@ pub async fn prepare(
                 crate::ssr::account::devices::activity_view(state, user.user_id, page).await?,
             ))
         }
-        ("/login/verify", _) => {
+        (Loads::Verify, _) => {
             let pending = auth.pending_sign_in().await.map_err(internal)?;
             let has_passkey = match &pending {
                 Some(pending) => credentials::count(&state.db, pending.user_id).await? > 0,

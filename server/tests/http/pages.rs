@@ -49,12 +49,15 @@ async fn the_account_page_is_rendered_whole_with_its_islands() {
     assert!(html.contains(r#"<form method="post" action="/api/logout""#));
 }
 
-/// The route table (`app::app::App`) and the list of who may see each page
-/// (`resolve_session::PAGES`) name the same pages; a page that needs a user
-/// sends a visitor to sign in, every other page answers a visitor.
+/// The route table (`app::app::App`) and the declaration of each page
+/// (`page_data::PAGES`) name the same pages; a page that needs a user
+/// sends a visitor to sign in, every other page answers a visitor; the
+/// page an enrolling session is held on is one it may reach.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_says_who_may_see_it_and_is_held_to_it() {
-    use app::ssr::http::resolve_session::{Visitors, PAGES};
+    use app::ssr::page_data::{page, Visitors, PAGES};
+    let enrolment = page(app::ssr::mfa::sign_in::ENROLMENT_PAGE).expect("a page");
+    assert!(enrolment.while_enrolling && enrolment.visitors == Visitors::SignInFirst);
     let routes: std::collections::BTreeSet<String> =
         leptos_axum::generate_route_list(app::app::App)
             .iter()
@@ -62,15 +65,16 @@ async fn every_route_says_who_may_see_it_and_is_held_to_it() {
             .collect();
     let listed: std::collections::BTreeSet<String> = PAGES
         .iter()
-        .map(|(path, _)| (*path).to_owned())
+        .map(|page| page.path.to_owned())
         .filter(|path| !path.ends_with(".txt"))
         .collect();
     assert_eq!(routes, listed, "the route table and PAGES differ");
 
     let app = spawn_app().await;
-    for (path, visitors) in PAGES {
+    for page in PAGES {
+        let path = page.path;
         let res = app.get(path, None).await;
-        match visitors {
+        match page.visitors {
             Visitors::SignInFirst => {
                 assert_eq!(res.status(), 303, "{path}");
                 assert!(location(&res).starts_with("/login?next="), "{path}");

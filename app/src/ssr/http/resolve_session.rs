@@ -26,43 +26,8 @@ use crate::ssr::http::cache::is_static_asset;
 use crate::ssr::session::AuthSession;
 use crate::ssr::state::AppState;
 
-/// Who may see a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Visitors {
-    /// Anyone, signed in or not.
-    Welcome,
-    /// A signed-in user only: anyone else is sent to sign in first, before
-    /// any rendering happens.
-    SignInFirst,
-}
+use crate::ssr::page_data::Visitors;
 
-/// Every page the site serves (the routes of `app::app::App`, and the
-/// recovery-codes download) with who may see it: one list, which
-/// `server/tests/http/pages.rs` holds against the route table.
-pub const PAGES: &[(&str, Visitors)] = &[
-    ("/", Visitors::Welcome),
-    ("/about", Visitors::Welcome),
-    ("/register", Visitors::Welcome),
-    ("/login", Visitors::Welcome),
-    ("/login/verify", Visitors::Welcome),
-    ("/account", Visitors::SignInFirst),
-    ("/account/security", Visitors::SignInFirst),
-    (
-        "/account/security/recovery-codes.txt",
-        Visitors::SignInFirst,
-    ),
-    ("/account/sessions", Visitors::SignInFirst),
-    ("/account/activity", Visitors::SignInFirst),
-    ("/step-up", Visitors::SignInFirst),
-    ("/admin", Visitors::SignInFirst),
-];
-
-/// Whether `path` is a page a visitor must sign in to see.
-pub fn needs_user(path: &str) -> bool {
-    PAGES
-        .iter()
-        .any(|(page, visitors)| *page == path && *visitors == Visitors::SignInFirst)
-}
 /// Requests that `resolve_session` does not count as activity: the status
 /// read of the expiry countdown (no observer effect on the idle timeout),
 /// and the explicit extend, which writes once itself.
@@ -105,11 +70,9 @@ pub async fn resolve_session(
     };
     // A session held for enrolment (`[mfa] require`) reaches the enrolment
     // only: pages send it there, anything else sees a visitor.
+    let page = crate::ssr::page_data::page(&path);
     let current = match current {
-        Some(user)
-            if user.session.auth.must_enrol
-                && !crate::ssr::mfa::sign_in::ENROLMENT_PATHS.contains(&path.as_str()) =>
-        {
+        Some(user) if user.session.auth.must_enrol && !reachable_while_enrolling(page, &path) => {
             if parts.method == Method::GET && !path.starts_with("/api/") {
                 return Redirect::to(crate::ssr::mfa::sign_in::ENROLMENT_PAGE).into_response();
             }
@@ -143,7 +106,9 @@ pub async fn resolve_session(
             }
             Some(Arc::new(user))
         }
-        None if parts.method == Method::GET && needs_user(&path) => {
+        None if parts.method == Method::GET
+            && page.is_some_and(|page| page.visitors == Visitors::SignInFirst) =>
+        {
             let target = parts
                 .uri
                 .path_and_query()
@@ -158,11 +123,11 @@ pub async fn resolve_session(
         None => None,
     };
     // The few pages that need the database or the session get their data
-    // here, before rendering (rendering stays synchronous). Every other
-    // path returns at once from the match in `pages::prepare`.
-    if parts.method == Method::GET {
+    // here, before rendering (rendering stays synchronous): what each loads
+    // is declared in `page_data::PAGES`.
+    if let Some(page) = page.filter(|_| parts.method == Method::GET) {
         let prepared = crate::ssr::page_data::prepare(
-            &path,
+            page,
             parts.uri.query(),
             &state,
             current.as_deref(),
@@ -181,6 +146,15 @@ pub async fn resolve_session(
         parts.extensions.insert(user);
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// What a session held for MFA enrolment may reach: the pages declared so
+/// (`page_data::PAGES`) and the enrolment's endpoints.
+fn reachable_while_enrolling(page: Option<&crate::ssr::page_data::Page>, path: &str) -> bool {
+    match page {
+        Some(page) => page.while_enrolling,
+        None => crate::ssr::mfa::sign_in::ENROLMENT_ENDPOINTS.contains(&path),
+    }
 }
 
 async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Response>> {

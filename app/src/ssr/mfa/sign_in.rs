@@ -52,11 +52,10 @@ pub async fn after_password(
 /// Where a user who must turn MFA on is held.
 pub const ENROLMENT_PAGE: &str = "/account/security";
 
-/// What a session that must enrol may reach: the enrolment, the countdown's
-/// status and extend, sign-out.
-pub const ENROLMENT_PATHS: &[&str] = &[
-    ENROLMENT_PAGE,
-    "/account/security/recovery-codes.txt",
+/// The endpoints a session that must enrol may reach besides its pages
+/// (`page_data::PAGES` marks those): the enrolment, the countdown's status
+/// and extend, sign-out.
+pub const ENROLMENT_ENDPOINTS: &[&str] = &[
     "/api/mfa_begin",
     "/api/mfa_confirm",
     "/api/mfa_cancel",
