@@ -6,8 +6,12 @@
 //!   concurrency and time limits, the body limit, run to completion.
 //! - The bearer API (`/api/v1/*`, the JWKS): nothing more. It reads no
 //!   cookie, so it needs no cross-site check and no session.
-//! - The site (pages, server functions, the recovery-codes download, static
-//!   files): the cross-site check, the session cookie, the session resolved.
+//! - Static files (the build's `/pkg/`, the favicon, robots.txt): served from
+//!   the site root with no cookie read and no session: a file is the same
+//!   for everyone and reveals nothing.
+//! - The site (pages, server functions, the recovery-codes download, and
+//!   the 404 page for any other path): the cross-site check, the session
+//!   cookie, the session resolved.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,41 +36,45 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use tower::ServiceBuilder;
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 pub fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
     let settings = state.settings.clone();
-    bearer_api(&state).merge(site(state.clone(), assets)).layer(
-        ServiceBuilder::new()
-            .layer(TraceLayer::new_for_http())
-            // Security headers and the CSP nonce on every response,
-            // including the errors of the layers below.
-            .layer(from_fn_with_state(
-                state.clone(),
-                app::ssr::http::headers::security_headers,
-            ))
-            .layer(from_fn(cache_policy))
-            // Beyond these, 503 or 408 at once.
-            .layer(from_fn_with_state(
-                Arc::new(tokio::sync::Semaphore::new(
-                    settings.server.max_concurrent_requests as usize,
-                )),
-                app::ssr::http::limits::limit_concurrency,
-            ))
-            .layer(from_fn_with_state(
-                Duration::from_secs(settings.server.request_timeout_secs),
-                app::ssr::http::limits::limit_time,
-            ))
-            // Oversized bodies: 413, announced or chunked. The body is
-            // read whole here, within the time limit: a client that
-            // trickles it is cut off before any work starts.
-            .layer(from_fn_with_state(
-                settings.limits.max_body_bytes,
-                limit_body,
-            ))
-            // Everything below finishes even if the client goes away.
-            .layer(from_fn(run_to_completion)),
-    )
+    bearer_api(&state)
+        .merge(static_files(&state, assets))
+        .merge(site(state.clone()))
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                // Security headers and the CSP nonce on every response,
+                // including the errors of the layers below.
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    app::ssr::http::headers::security_headers,
+                ))
+                .layer(from_fn(cache_policy))
+                // Beyond these, 503 or 408 at once.
+                .layer(from_fn_with_state(
+                    Arc::new(tokio::sync::Semaphore::new(
+                        settings.server.max_concurrent_requests as usize,
+                    )),
+                    app::ssr::http::limits::limit_concurrency,
+                ))
+                .layer(from_fn_with_state(
+                    Duration::from_secs(settings.server.request_timeout_secs),
+                    app::ssr::http::limits::limit_time,
+                ))
+                // Oversized bodies: 413, announced or chunked. The body is
+                // read whole here, within the time limit: a client that
+                // trickles it is cut off before any work starts.
+                .layer(from_fn_with_state(
+                    settings.limits.max_body_bytes,
+                    limit_body,
+                ))
+                // Everything below finishes even if the client goes away.
+                .layer(from_fn(run_to_completion)),
+        )
 }
 
 /// Bearer tokens only: the access-token API and its public keys.
@@ -78,8 +86,31 @@ fn bearer_api(state: &AppState) -> Router {
         .with_state(state.clone())
 }
 
-/// What a browser uses: pages, server functions, downloads, static files.
-fn site(state: AppState, assets: Option<HashedAssets>) -> Router {
+/// The build's files and the few at the site root (`http::cache::STATIC_FILES`),
+/// precompressed copies preferred when the client takes them. The hashed
+/// names pages use (`name.HASH.ext`, `http::assets`) are served from the
+/// build's plain files.
+fn static_files(state: &AppState, assets: Option<HashedAssets>) -> Router {
+    let root = state.leptos_options.site_root.to_string();
+    let files = ServeDir::new(&root).precompressed_br().precompressed_gzip();
+    let mut router = Router::new().route_service(
+        &format!("/{}/{{*file}}", state.leptos_options.site_pkg_dir),
+        files.clone(),
+    );
+    for file in app::ssr::http::cache::STATIC_FILES {
+        router = router.route_service(file, files.clone());
+    }
+    router.layer(axum::middleware::map_request(move |req: Request<Body>| {
+        let req = match &assets {
+            Some(assets) => assets.rewrite(req),
+            None => req,
+        };
+        async move { Ok::<_, std::convert::Infallible>(req) }
+    }))
+}
+
+/// What a browser uses: pages, server functions, downloads.
+fn site(state: AppState) -> Router {
     let context = {
         let state = state.clone();
         move || {
@@ -130,12 +161,6 @@ fn site(state: AppState, assets: Option<HashedAssets>) -> Router {
                 // recorded (the count of wrong codes); only a 500 saves
                 // nothing.
                 .layer(map_response(server_fn_status))
-                .layer(from_fn_with_state(state, resolve_session))
-                // Innermost, after the cache policy saw the hashed name: the
-                // hashed names are served from the build's plain files.
-                .map_request(move |req: Request<Body>| match &assets {
-                    Some(assets) => assets.rewrite(req),
-                    None => req,
-                }),
+                .layer(from_fn_with_state(state, resolve_session)),
         )
 }

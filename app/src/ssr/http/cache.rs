@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 /// Files served from the site root besides the build's `/pkg/`.
-const STATIC_FILES: &[&str] = &["/favicon.ico", "/favicon.svg", "/robots.txt"];
+pub const STATIC_FILES: &[&str] = &["/favicon.ico", "/favicon.svg", "/robots.txt"];
 
 pub fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/health" || STATIC_FILES.contains(&path)

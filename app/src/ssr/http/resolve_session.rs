@@ -22,7 +22,6 @@ use crate::ssr::context::CurrentUser;
 use crate::ssr::error::error_response;
 use crate::ssr::error::internal;
 use crate::ssr::error::internal_error;
-use crate::ssr::http::cache::is_static_asset;
 use crate::ssr::session::AuthSession;
 use crate::ssr::state::AppState;
 
@@ -43,9 +42,6 @@ pub async fn resolve_session(
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_owned();
-    if is_static_asset(&path) {
-        return next.run(req).await;
-    }
     let (mut parts, body) = req.into_parts();
     // Who the client is behind a trusted proxy, once, before anything
     // records it (without one, the socket's peer is read where needed).
