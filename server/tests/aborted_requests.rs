@@ -5,12 +5,7 @@
 //! `http::completion::run_to_completion`, pages whose client disconnected during the
 //! render panicked in Leptos' spawned tasks ("reactive value ... disposed").
 
-#[allow(dead_code)]
-#[path = "http/helpers.rs"]
-mod helpers;
-#[allow(dead_code)]
-#[path = "support/postgres.rs"]
-mod support;
+use testkit as helpers;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -8,12 +8,7 @@
 //! then the buffer is searched for the raw session IDs, the passwords and
 //! the stored form of the IDs.
 
-#[allow(dead_code)]
-#[path = "http/helpers.rs"]
-mod helpers;
-#[allow(dead_code)]
-#[path = "support/postgres.rs"]
-mod support;
+use testkit as helpers;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -8,8 +8,7 @@
 
 use std::sync::Arc;
 
-#[path = "support/postgres.rs"]
-mod support;
+use testkit::postgres as support;
 
 use app::ssr::clock::Clock;
 use app::ssr::clock::ManualClock;

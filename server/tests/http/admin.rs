@@ -4,7 +4,13 @@ use reqwest::StatusCode;
 
 use crate::helpers::{location, new_sid, spawn_app, TestApp, PASSWORD};
 
-impl TestApp {
+/// Steps of these tests, on the shared app (`testkit::TestApp`).
+pub(crate) trait AdminSteps {
+    async fn elevated_admin(&self, username: &str) -> String;
+    async fn cli(&self, args: &[&str]) -> Result<String, String>;
+}
+
+impl AdminSteps for TestApp {
     /// Registers `username`, makes it an admin, steps up and enters the
     /// admin area: the elevated session.
     async fn elevated_admin(&self, username: &str) -> String {

@@ -85,7 +85,12 @@ async fn the_cleanup_deletes_expired_rows_in_batches() {
     assert!(app.is_signed_in(&live).await);
 }
 
-impl TestApp {
+/// Steps of these tests, on the shared app (`testkit::TestApp`).
+pub(crate) trait ExpirySteps {
+    async fn sessions_deleted_in_one_batch(&self) -> u64;
+}
+
+impl ExpirySteps for TestApp {
     async fn sessions_deleted_in_one_batch(&self) -> u64 {
         use app::ssr::session::SessionBackend;
         self.state

@@ -1,9 +1,9 @@
 //! HTTP-level tests: the real app on port 0, a fresh database per test, a
 //! manual clock for every timeout (no sleeps).
 
-mod helpers;
-#[path = "../support/postgres.rs"]
-mod support;
+// The shared helpers (testkit/), under the name every test file uses.
+use testkit as helpers;
+use testkit::postgres as support;
 
 mod admin;
 mod bad_input;

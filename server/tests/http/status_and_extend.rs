@@ -69,7 +69,12 @@ async fn status_and_extend_need_a_session() {
     );
 }
 
-impl TestApp {
+/// Steps of these tests, on the shared app (`testkit::TestApp`).
+pub(crate) trait ClockSteps {
+    fn clock_now(&self) -> i64;
+}
+
+impl ClockSteps for TestApp {
     fn clock_now(&self) -> i64 {
         use app::ssr::clock::Clock;
         self.clock.now()

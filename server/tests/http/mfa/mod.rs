@@ -31,10 +31,21 @@ pub(crate) struct Enrolled {
     pub codes: Vec<String>,
 }
 
-impl TestApp {
+/// Steps of these tests, on the shared app (`testkit::TestApp`).
+pub(crate) trait MfaSteps {
+    fn next_code(&self, secret: &TotpSecret) -> String;
+    async fn enrol(&self, username: &str) -> Enrolled;
+    async fn enrol_session(&self, sid: &str) -> Enrolled;
+    async fn password_step(&self, username: &str) -> String;
+    async fn send_code(&self, sid: &str, method: &str, code: &str) -> Response;
+    async fn sign_in_with_code(&self, username: &str, secret: &TotpSecret) -> String;
+    async fn totp_rows(&self) -> i64;
+}
+
+impl MfaSteps for TestApp {
     /// The current code of `secret` after moving the clock to a fresh
     /// 30-second step (each step is accepted once).
-    pub(crate) fn next_code(&self, secret: &TotpSecret) -> String {
+    fn next_code(&self, secret: &TotpSecret) -> String {
         use app::ssr::clock::Clock;
         self.clock.advance(30);
         secret
@@ -42,14 +53,14 @@ impl TestApp {
             .expect("a code")
     }
 
-    pub(crate) async fn enrol(&self, username: &str) -> Enrolled {
+    async fn enrol(&self, username: &str) -> Enrolled {
         let sid = self.registered_and_logged_in(username).await;
         let sid = self.step_up_with_password(&sid).await;
         self.enrol_session(&sid).await
     }
 
     /// Turns MFA on from `sid`, a session that stepped up.
-    pub(crate) async fn enrol_session(&self, sid: &str) -> Enrolled {
+    async fn enrol_session(&self, sid: &str) -> Enrolled {
         let res = self.post_form("/api/mfa_begin", &[], Some(sid)).await;
         assert_eq!(res.status(), StatusCode::OK, "mfa_begin");
         let page = self.page("/account/security", sid).await;

@@ -1,6 +1,7 @@
 //! A token lives as long as its sign-in: sign-out, revocation, expiry, any credential change.
 
 use super::*;
+use crate::mfa::MfaSteps;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_ends_with_its_sign_in_not_with_a_rotation() {

@@ -17,7 +17,16 @@ use serde_json::{json, Value};
 
 use crate::helpers::{new_sid, spawn_app, spawn_app_with, TestApp};
 
-impl TestApp {
+/// Steps of these tests, on the shared app (`testkit::TestApp`).
+pub(crate) trait TokenSteps {
+    async fn signed_in_with_token(&self, username: &str) -> (String, String);
+    async fn mint(&self, sid: &str) -> String;
+    async fn jwks(&self) -> Value;
+    async fn me(&self, token: &str) -> reqwest::Response;
+    fn key_file(&self) -> (String, String);
+}
+
+impl TokenSteps for TestApp {
     /// Register, sign in, step up, mint: (session cookie, token).
     async fn signed_in_with_token(&self, username: &str) -> (String, String) {
         let sid = self.registered_and_logged_in(username).await;

@@ -1,3 +1,11 @@
+//! What the server's integration tests share (`server/tests/`): the real
+//! app (`TestApp`) on port 0 with a fresh database (SQLite, or PostgreSQL
+//! under `TESSERA_TEST_ENGINE=postgres`) and a manual clock, the HTTP calls
+//! tests make, and the cookies and headers they read. Concerns of one test
+//! file add their steps as extension traits there (`mfa::Mfa`).
+
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -108,7 +116,7 @@ pub async fn spawn_app_with_clock(
     let mut settings = Settings::default();
     settings.database.path = dir.path().join("tessera-test.db");
     if on_postgres() {
-        settings.database.url = crate::support::fresh_database("http")
+        settings.database.url = crate::postgres::fresh_database("http")
             .await
             .expect("TESSERA_TEST_ENGINE=postgres needs TESSERA_TEST_POSTGRES_URL");
     }
