@@ -12,6 +12,7 @@ pub mod components;
 pub mod countdown;
 pub mod pages;
 pub mod request;
+pub mod shared;
 pub mod urls;
 
 #[cfg(feature = "ssr")]

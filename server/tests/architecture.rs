@@ -424,6 +424,34 @@ fn the_sql_check_finds_a_query_outside_and_a_write_to_another_table() {
     assert!(found[1].contains("writes `users`"), "{found:?}");
 }
 
+/// The seam between the server functions and the core is one-way: `api`
+/// calls `ssr`; `ssr` uses the types both share from `shared`, never `api`;
+/// and `shared`, a leaf, imports neither.
+#[test]
+fn the_core_never_imports_the_server_functions_and_shared_is_a_leaf() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    for (dir, forbidden) in [
+        ("app/src/ssr", &["crate::api"][..]),
+        (
+            "app/src/shared",
+            &["crate::api", "crate::ssr", "super::super"][..],
+        ),
+    ] {
+        let files = rust_files(&root, dir);
+        assert!(!files.is_empty(), "{dir} was read");
+        for (path, text) in files {
+            let code = production_code(&text);
+            for name in forbidden {
+                if code.contains(name) {
+                    found.push(format!("{path} names {name}"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
 /// `make test` names its test binaries (some run in parallel, some not):
 /// a new file in server/tests/ that no line names would never run.
 #[test]

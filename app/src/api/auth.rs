@@ -4,9 +4,8 @@
 //! 302 redirect; calls from the hydrated client get the redirect as a
 //! header and navigate client-side. The sign-in URL is `POST /api/login`.
 
+use crate::shared::*;
 use leptos::prelude::*;
-
-use super::{AppError, Secret};
 
 /// `POST /api/register` with `username`, `password`, `password_confirm`.
 #[server(endpoint = "register")]

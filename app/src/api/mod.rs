@@ -1,12 +1,14 @@
 //! The client/server seam: thin `#[server]` functions with explicit
 //! endpoint names (stable URLs under /api for tests, benchmarks and docs)
-//! and the types they exchange. The work happens in `crate::ssr`.
+//! The types they exchange are in `crate::shared` (re-exported here for
+//! the pages); the work happens in `crate::ssr`. So the seam is one-way:
+//! `api` calls `ssr`, and `ssr` never imports `api`
+//! (`server/tests/architecture.rs`).
 
 mod account;
 mod admin;
 mod auth;
 mod devices;
-mod error;
 mod mfa;
 mod passkeys;
 mod session;
@@ -16,39 +18,9 @@ pub use account::*;
 pub use admin::*;
 pub use auth::*;
 pub use devices::*;
-pub use error::AppError;
 pub use mfa::*;
 pub use passkeys::*;
 pub use session::*;
 pub use tokens::*;
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// A secret travelling in a form (a password): decoded like a string, but
-/// never printed by `Debug`, so logging a request cannot leak it.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Secret {
-    fn from(text: String) -> Self {
-        Self(text)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
+pub use crate::shared::*;

@@ -4,33 +4,8 @@
 //! `navigator.credentials.create/get`, `passkey_finish` checks the answer.
 //! Renaming and removing are plain forms.
 
+use crate::shared::*;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-use super::AppError;
-
-/// Why a passkey ceremony runs; the finish must match the begin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PasskeyPurpose {
-    /// Adding a passkey to the signed-in account (after a step-up).
-    Register,
-    /// Signing in with a passkey alone (usernameless).
-    SignIn,
-    /// The second step of a password sign-in.
-    SecondFactor,
-    /// Confirming a sensitive action (step-up).
-    StepUp,
-}
-
-/// A passkey as `/account/security` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasskeyView {
-    pub id: i64,
-    pub name: String,
-    pub created: String,
-    pub last_used: Option<String>,
-}
 
 /// `POST /api/passkey_begin`: starts a ceremony; answers the options as
 /// JSON for the browser's WebAuthn API.

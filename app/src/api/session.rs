@@ -1,22 +1,8 @@
 //! What the expiry countdown asks the server.
 
+use crate::shared::*;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use serde::{Deserialize, Serialize};
-
-use super::AppError;
-
-/// The session's deadlines and the server's clock, so the browser can
-/// correct its own clock's skew.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionDeadlines {
-    /// Server time when this was answered, in milliseconds since the epoch.
-    pub server_now_ms: i64,
-    /// Unix seconds.
-    pub idle_expires_at: i64,
-    pub absolute_expires_at: i64,
-    pub warn_before_secs: i64,
-}
 
 /// `GET /api/session_status`: read-only. It is not activity: asking when
 /// the session ends must not move the end (no observer effect), and it

@@ -1,19 +1,7 @@
 //! API access tokens (issue 14).
 
+use crate::shared::*;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-use super::AppError;
-
-/// An OAuth-style token answer (RFC 6749 section 5.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessToken {
-    pub access_token: String,
-    /// Always "Bearer".
-    pub token_type: String,
-    /// Seconds until it expires (`[jwt] ttl_secs`).
-    pub expires_in: u64,
-}
 
 /// `POST /api/token`: a short-lived access token for scripts and other
 /// services, for this sign-in. Sensitive (step-up): a stolen session

@@ -6,7 +6,7 @@
 
 use crate::ssr::db::Pool;
 
-use crate::api::{AdminEvent, AdminSession, AdminUserRow, AdminView, AppError, AuditFilter};
+use crate::shared::{AdminEvent, AdminSession, AdminUserRow, AdminView, AppError, AuditFilter};
 use crate::ssr::auth::accounts;
 use crate::ssr::clock::format_time;
 use crate::ssr::context::CurrentUser;

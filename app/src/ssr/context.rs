@@ -12,7 +12,7 @@ use axum::http::{header, HeaderValue};
 use leptos::prelude::{use_context, with_context};
 use tower_sessions::Session;
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::account::profile::Profile;
 use crate::ssr::session::AuthSession;
 use crate::ssr::session::ClientInfo;
@@ -236,8 +236,8 @@ impl RequestContext {
     pub fn status(
         &self,
         deadlines: &crate::ssr::session::Deadlines,
-    ) -> crate::api::SessionDeadlines {
-        crate::api::SessionDeadlines {
+    ) -> crate::shared::SessionDeadlines {
+        crate::shared::SessionDeadlines {
             server_now_ms: self.state.clock.now_ms(),
             idle_expires_at: deadlines.idle_expires_at,
             absolute_expires_at: deadlines.absolute_expires_at,

@@ -9,7 +9,7 @@ use axum::http::response::Parts as ResponseParts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::AppError;
+use crate::shared::AppError;
 
 /// A store error caused by a busy database (SQLite's write lock held past
 /// `busy_timeout_ms`, PostgreSQL's lock timeout): tower-sessions' error

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use leptos::prelude::{use_context, with_context};
 
-use crate::api::{
+use crate::shared::{
     AccountView, ActivityView, AdminView, AppError, EnrolmentView, PolicyView, SecurityView,
     SessionsView, StepUpView, VerifyView,
 };
@@ -240,7 +240,7 @@ pub async fn prepare(
                     user,
                     &parsed.q,
                     parsed.page,
-                    crate::api::AuditFilter {
+                    crate::shared::AuditFilter {
                         user: parsed.log_user,
                         event: parsed.log_event,
                         hours: parsed.log_hours,

@@ -5,7 +5,7 @@
 //! Sessions are named in pages and forms by a handle: a keyed hash of the
 //! storage key, so the page never shows what would find a session row.
 
-use crate::api::{ActivityItem, ActivityView, AppError, SessionItem, SessionsView};
+use crate::shared::{ActivityItem, ActivityView, AppError, SessionItem, SessionsView};
 use crate::ssr::audit;
 use crate::ssr::audit::Event;
 use crate::ssr::audit::Outcome;

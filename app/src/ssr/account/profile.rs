@@ -1,10 +1,10 @@
 //! The user's editable profile.
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::error::internal;
 use crate::ssr::state::AppState;
 
-pub use crate::api::{ABOUT_MAX, DISPLAY_NAME_MAX};
+pub use crate::shared::{ABOUT_MAX, DISPLAY_NAME_MAX};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::auth::password::HashError;
 use crate::ssr::auth::password::Password;
 use crate::ssr::auth::password_rules::check_new_password;

@@ -1,7 +1,7 @@
 //! What follows a change of credentials (password, two-step verification
 //! on or off, new recovery codes, a passkey added or removed).
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::auth::accounts;
 use crate::ssr::context::CurrentUser;
 use crate::ssr::context::RequestContext;

@@ -8,7 +8,7 @@ use axum::http::{header, Method, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::context::ServedOverTls;
 use crate::ssr::error::error_response;
 use crate::ssr::state::AppState;

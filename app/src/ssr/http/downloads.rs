@@ -8,7 +8,7 @@ use axum::http::{header, Request};
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::context::auth_session;
 use crate::ssr::context::CurrentUser;
 use crate::ssr::error::error_response;

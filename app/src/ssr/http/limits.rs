@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tokio::sync::Semaphore;
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::error::error_response;
 
 /// At most the semaphore's permits in progress; the next gets 503 with

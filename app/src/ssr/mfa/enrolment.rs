@@ -3,7 +3,7 @@
 //! sessions (ASVS 7.4.3). An enrolment's secret and new recovery codes are
 //! held sealed in the session until confirmed or saved.
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::auth::credential_change::end_other_sessions;
 use crate::ssr::context::RequestContext;
 use crate::ssr::error::internal;

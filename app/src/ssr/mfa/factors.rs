@@ -7,7 +7,7 @@ use crate::ssr::db::{passkeys, recovery_codes, totp_factors, Pool};
 use super::recovery::{self, RecoveryCode};
 use super::sealing::SealingKey;
 use super::totp::TotpSecret;
-use crate::api::{AppError, SecondFactorMethod};
+use crate::shared::{AppError, SecondFactorMethod};
 use crate::ssr::error::internal;
 use crate::ssr::state::AppState;
 

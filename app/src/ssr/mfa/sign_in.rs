@@ -3,7 +3,7 @@
 //! completes it on a new session ID (ASVS 7.2.4). Also who must have MFA
 //! (`[mfa] require`) and what a session held for enrolment may reach.
 
-use crate::api::{AppError, SecondFactorMethod};
+use crate::shared::{AppError, SecondFactorMethod};
 use crate::ssr::audit::Event;
 use crate::ssr::auth::accounts;
 use crate::ssr::config::MfaRequirement;

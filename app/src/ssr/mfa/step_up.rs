@@ -4,7 +4,7 @@
 //! the session (`stepped_up_at`) for `[mfa] step_up_window_secs`, and moves
 //! the session to a new ID (ASVS 7.2.4).
 
-use crate::api::{AppError, SecondFactorMethod};
+use crate::shared::{AppError, SecondFactorMethod};
 use crate::ssr::audit::Event;
 use crate::ssr::audit::Outcome;
 use crate::ssr::auth::accounts;

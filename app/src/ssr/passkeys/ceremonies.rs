@@ -23,7 +23,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::credentials::{self as passkeys, Challenge, Purpose};
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::auth::accounts;
 use crate::ssr::clock::format_time;
 use crate::ssr::context::RequestContext;
@@ -403,11 +403,11 @@ pub async fn remove(ctx: &RequestContext, id: i64) -> Result<(), AppError> {
 pub async fn views(
     ctx_db: &crate::ssr::db::Pool,
     user_id: i64,
-) -> Result<Vec<crate::api::PasskeyView>, AppError> {
+) -> Result<Vec<crate::shared::PasskeyView>, AppError> {
     Ok(passkeys::list(ctx_db, user_id)
         .await?
         .into_iter()
-        .map(|p| crate::api::PasskeyView {
+        .map(|p| crate::shared::PasskeyView {
             id: p.id,
             name: p.name,
             created: format_time(p.created_at),

@@ -16,11 +16,11 @@ use crate::ssr::db::{passkey_ceremonies, passkeys, users, Pool};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{AuthenticationResult, Passkey, Uuid};
 
-use crate::api::AppError;
+use crate::shared::AppError;
 use crate::ssr::error::internal;
 
 /// Why a ceremony was started; a finish must be for the same purpose.
-pub use crate::api::PasskeyPurpose as Purpose;
+pub use crate::shared::PasskeyPurpose as Purpose;
 
 /// A ceremony waiting for the browser's answer, held in the session.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::api::{AccessToken, AppError};
+use crate::shared::{AccessToken, AppError};
 use crate::ssr::audit::Event;
 use crate::ssr::context::CurrentUser;
 use crate::ssr::context::RequestContext;

@@ -1,0 +1,43 @@
+//! The types of `api::account`'s server functions, shared with the pages
+//! and the core (`crate::shared`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub username: String,
+    /// Times are formatted on the server (UTC) so that the server-rendered
+    /// page and the hydrated one agree.
+    pub session_started: String,
+    pub idle_expires: String,
+    pub absolute_expires: String,
+    /// "30 minutes", "8 hours": the limits, stated up front (WCAG 2.2.6).
+    pub idle_timeout: String,
+    pub absolute_timeout: String,
+    pub display_name: String,
+    pub about: String,
+    /// While a step-up holds ("sudo mode"): until when (UTC).
+    pub stepped_up_until: Option<String>,
+    /// A sign-in from a browser and system not used before, until
+    /// dismissed (issue 12).
+    pub device_notice: Option<String>,
+}
+
+/// Profile limits, shared by the form (maxlength) and the server's check.
+pub const DISPLAY_NAME_MAX: usize = 64;
+
+pub const ABOUT_MAX: usize = 2000;
+
+/// The session policy in force, as the about page states it to visitors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub idle_timeout: String,
+    pub absolute_timeout: String,
+    pub warn_before: String,
+    /// 0 = unlimited.
+    pub max_per_user: u32,
+    pub max_failures_per_account: u32,
+    pub max_failures_per_address: u32,
+    pub failure_window: String,
+    pub password_min_length: u32,
+}

@@ -1,0 +1,41 @@
+//! The types of `api::devices`'s server functions, shared with the pages
+//! and the core (`crate::shared`).
+
+/// `/account/sessions`, as rendered on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionsView {
+    pub sessions: Vec<SessionItem>,
+    pub mfa_enabled: bool,
+    pub has_passkey: bool,
+    pub step_up_fresh_for_ms: i64,
+}
+
+/// One live session. `handle` names it in forms: a keyed hash, neither the
+/// session ID nor its storage key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionItem {
+    pub handle: String,
+    pub device: String,
+    pub ip_first: String,
+    pub ip_last: String,
+    pub started: String,
+    pub last_active: String,
+    pub this_device: bool,
+}
+
+/// `/account/activity`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActivityView {
+    pub items: Vec<ActivityItem>,
+    pub page: i64,
+    pub has_next: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityItem {
+    pub when: String,
+    pub what: String,
+    pub succeeded: bool,
+    pub device: String,
+    pub ip: String,
+}
