@@ -55,6 +55,11 @@ impl Clock for ManualClock {
 
 pub type SharedClock = Arc<dyn Clock>;
 
+/// The longest timeout or window a setting may have: one year. Longer ones
+/// are mistakes, and beyond about 10^11 s the deadlines no longer fit the
+/// date types the cookie and the database use.
+pub const MAX_DURATION_SECS: u64 = 365 * 24 * 3600;
+
 /// A unix time as "2026-11-27 17:42:05 UTC".
 ///
 /// Every signed-in page shows one (the account page's "signed in at"), so

@@ -4,7 +4,9 @@
 //! those below, never above (`server/tests/architecture.rs` fails on any
 //! import cycle among these modules):
 //!
-//! 1. `clock`, `keyed_hash`, `error`: plain helpers.
+//! 1. `clock`, `keyed_hash`, `error`: plain helpers; and each concern's
+//!    `settings` (`session`, `auth`, `mfa`, `tokens`, `audit`): its sections
+//!    of `Leptos.toml` and their checks, leaves that `config` gathers.
 //! 2. `config` (settings, loaded and checked once) and `db` (the pool, and
 //!    all SQL: one file per table, its only writer).
 //! 3. `session` (the store, the cache, the cookie, the typed facade),

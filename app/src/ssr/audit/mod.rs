@@ -6,6 +6,7 @@
 //! and the user gets their answer.
 
 pub mod alerts;
+pub mod settings;
 pub mod webhook;
 
 use crate::ssr::db::{audit_events, Pool};

@@ -14,4 +14,5 @@ pub mod credential_change;
 pub mod hasher;
 pub mod password;
 pub mod password_rules;
+pub mod settings;
 pub mod throttle;

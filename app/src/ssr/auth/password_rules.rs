@@ -3,7 +3,7 @@
 //! containing the username, and a zxcvbn strength score of at least
 //! `min_strength`; a refusal says why, in words for the person choosing it.
 
-use crate::ssr::config::PasswordSettings;
+use crate::ssr::auth::settings::PasswordSettings;
 
 /// Why a new password was refused, in words for the person choosing it.
 pub fn check_new_password(

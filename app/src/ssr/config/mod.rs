@@ -9,8 +9,13 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 // Sections whose struct lives beside the code that uses it.
+pub use crate::ssr::audit::settings::{AlertSettings, AuditSettings};
+pub use crate::ssr::auth::settings::{LoginSettings, PasswordSettings};
 pub use crate::ssr::db::DatabaseSettings;
+pub use crate::ssr::mfa::settings::{MfaRequirement, MfaSettings};
 pub use crate::ssr::passkeys::relying_party::WebauthnSettings;
+pub use crate::ssr::session::settings::{SameSitePolicy, SessionSettings};
+pub use crate::ssr::tokens::settings::JwtSettings;
 pub use sections::*;
 
 mod sections;
@@ -126,86 +131,18 @@ impl Settings {
     /// Checks every setting, and hands back the values it had to parse to
     /// check them (start-up uses these, never parsing the same text again).
     pub fn validate(&self) -> Result<Parsed, ConfigError> {
-        let s = &self.session;
-        let p = &self.password;
-        let too_long = |secs: u64| secs > MAX_DURATION_SECS;
+        // Each concern checks its own section, beside its code.
+        let concerns = [
+            self.session.problem(),
+            self.password.problem(),
+            self.login.problem(),
+            self.mfa.problem(),
+            self.jwt.problem(),
+        ];
+        if let Some(message) = concerns.into_iter().flatten().next() {
+            return Err(ConfigError::Invalid(message.to_owned()));
+        }
         let problems = [
-            (
-                s.idle_timeout_secs == 0,
-                "session.idle_timeout_secs must be > 0",
-            ),
-            (
-                too_long(s.idle_timeout_secs) || too_long(s.absolute_timeout_secs),
-                "session.idle_timeout_secs and absolute_timeout_secs must be at most \
-                 31536000 (one year)",
-            ),
-            (
-                s.absolute_timeout_secs < s.idle_timeout_secs,
-                "session.absolute_timeout_secs must be >= idle_timeout_secs",
-            ),
-            (
-                s.touch_interval_secs >= s.idle_timeout_secs,
-                "session.touch_interval_secs must be < idle_timeout_secs",
-            ),
-            (
-                s.warn_before_secs >= s.idle_timeout_secs,
-                "session.warn_before_secs must be < idle_timeout_secs (the warning \
-                 would come before the session starts)",
-            ),
-            (
-                s.cleanup_interval_secs == 0 || too_long(s.cleanup_interval_secs),
-                "session.cleanup_interval_secs must be 1 to 31536000",
-            ),
-            (
-                s.cleanup_batch_size == 0,
-                "session.cleanup_batch_size must be > 0",
-            ),
-            (
-                p.hash_concurrency == 0,
-                "password.hash_concurrency must be > 0",
-            ),
-            (
-                !(0..=19).contains(&p.hash_thread_nice),
-                "password.hash_thread_nice is 0 to 19",
-            ),
-            (
-                p.min_length < 8 || p.max_length < 64,
-                "password lengths: min_length >= 8 and max_length >= 64 (ASVS 6.2.1, 6.2.9)",
-            ),
-            (p.min_strength > 4, "password.min_strength is 0 to 4"),
-            (p.hash_queue_max == 0, "password.hash_queue_max must be > 0"),
-            (
-                p.hash_queue_timeout_secs == 0 || p.hash_queue_timeout_secs > 3600,
-                "password.hash_queue_timeout_secs must be 1 to 3600",
-            ),
-            (
-                self.login.failure_window_secs == 0 || too_long(self.login.failure_window_secs),
-                "login.failure_window_secs must be 1 to 31536000",
-            ),
-            (
-                self.login.max_failures_per_account == 0
-                    || self.login.max_failures_per_address == 0
-                    || self.login.max_failures_per_account_everywhere == 0
-                    || self.login.max_registrations_per_address == 0,
-                "login.max_failures_per_account, max_failures_per_address, \
-                 max_failures_per_account_everywhere and max_registrations_per_address must be > 0",
-            ),
-            (
-                self.mfa.step_up_window_secs == 0 || too_long(self.mfa.step_up_window_secs),
-                "mfa.step_up_window_secs must be 1 to 31536000",
-            ),
-            (
-                self.mfa.failure_window_secs == 0 || too_long(self.mfa.failure_window_secs),
-                "mfa.failure_window_secs must be 1 to 31536000",
-            ),
-            (
-                self.mfa.pending_timeout_secs == 0 || too_long(self.mfa.pending_timeout_secs),
-                "mfa.pending_timeout_secs must be 1 to 31536000",
-            ),
-            (
-                self.mfa.max_failures_per_account == 0 || self.mfa.max_codes_per_sign_in == 0,
-                "mfa.max_failures_per_account and max_codes_per_sign_in must be > 0",
-            ),
             (
                 self.database.max_connections == 0,
                 "database.max_connections must be > 0",
@@ -223,18 +160,6 @@ impl Settings {
             (
                 self.server.max_concurrent_requests == 0 || self.server.max_header_bytes < 1024,
                 "server.max_concurrent_requests must be > 0 and max_header_bytes at least 1024",
-            ),
-            (
-                self.jwt.ttl_secs == 0 || self.jwt.ttl_secs > 86_400,
-                "jwt.ttl_secs must be 1 to 86400 (access tokens are short-lived)",
-            ),
-            (
-                self.jwt.leeway_secs > 30,
-                "jwt.leeway_secs must be at most 30",
-            ),
-            (
-                self.jwt.issuer.trim().is_empty() || self.jwt.audience.trim().is_empty(),
-                "jwt.issuer and jwt.audience must not be empty",
             ),
         ];
         if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
@@ -272,34 +197,11 @@ impl Settings {
         };
         let trusted_proxies = crate::ssr::http::proxy::parse_trusted(&self.proxy.trusted)
             .map_err(|why| ConfigError::Invalid(format!("proxy.trusted: {why}")))?;
-        let alerts = &self.alerts;
-        if alerts.window_secs == 0
-            || too_long(alerts.window_secs)
-            || alerts.failed_sign_ins_per_account == 0
-            || alerts.failed_sign_ins_per_address == 0
-            || alerts.session_churn_per_user == 0
-            || alerts.failures_before_success == 0
-        {
-            return Err(ConfigError::Invalid(
-                "alerts.window_secs must be 1 to 31536000 and every alerts threshold > 0"
-                    .to_owned(),
-            ));
-        }
-        let webhook = alerts.webhook_url.trim();
-        let webhook_ok =
-            webhook.is_empty() || webhook.starts_with("https://") || webhook.starts_with("http://");
-        if !webhook_ok {
-            return Err(ConfigError::Invalid(
-                "alerts.webhook_url must be an http:// or https:// URL, or empty".to_owned(),
-            ));
-        }
-        if self.audit.retention_days == 0 || self.audit.retention_days > 3650 {
-            return Err(ConfigError::Invalid(
-                "audit.retention_days must be 1 to 3650".to_owned(),
-            ));
+        if let Some(message) = self.alerts.problem().or(self.audit.problem()) {
+            return Err(ConfigError::Invalid(message.to_owned()));
         }
         if self.webauthn.challenge_timeout_secs == 0
-            || too_long(self.webauthn.challenge_timeout_secs)
+            || self.webauthn.challenge_timeout_secs > MAX_DURATION_SECS
         {
             return Err(ConfigError::Invalid(
                 "webauthn.challenge_timeout_secs must be 1 to 31536000".to_owned(),
@@ -330,10 +232,7 @@ impl Settings {
     }
 }
 
-/// The longest timeout or window a setting may have: one year. Longer ones
-/// are mistakes, and beyond about 10^11 s the deadlines no longer fit the
-/// date types the cookie and the database use.
-pub const MAX_DURATION_SECS: u64 = 365 * 24 * 3600;
+pub use crate::ssr::clock::MAX_DURATION_SECS;
 
 /// WCAG 2.2.1 (Timing Adjustable): at least 20 seconds to respond.
 pub const WCAG_MIN_RESPONSE_SECS: u64 = 20;

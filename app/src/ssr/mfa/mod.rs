@@ -15,6 +15,7 @@ pub mod enrolment;
 pub mod factors;
 pub mod recovery;
 pub mod sealing;
+pub mod settings;
 pub mod sign_in;
 pub mod step_up;
 pub mod totp;

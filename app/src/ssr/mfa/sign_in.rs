@@ -6,11 +6,11 @@
 use crate::shared::{AppError, SecondFactorMethod};
 use crate::ssr::audit::Event;
 use crate::ssr::auth::accounts;
-use crate::ssr::config::MfaRequirement;
 use crate::ssr::context::RequestContext;
 use crate::ssr::error::internal;
 use crate::ssr::mfa::factors;
 use crate::ssr::mfa::factors::TypedFactor;
+use crate::ssr::mfa::settings::MfaRequirement;
 use crate::ssr::mfa::step_up::audit_factor;
 use crate::ssr::session::PendingSignIn;
 use crate::ssr::state::AppState;

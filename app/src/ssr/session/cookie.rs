@@ -36,9 +36,9 @@ use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session, SessionStore};
 
 use super::store::is_session_gone;
-use crate::ssr::config::SameSitePolicy;
-use crate::ssr::config::SessionSettings;
 use crate::ssr::error::error_response;
+use crate::ssr::session::settings::SameSitePolicy;
+use crate::ssr::session::settings::SessionSettings;
 
 pub const COOKIE_NAME: &str = "__Host-sid";
 

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod cookie;
 pub mod id;
 pub mod policy;
+pub mod settings;
 pub mod store;
 
 pub use auth::{

@@ -1,7 +1,7 @@
 //! The session timing rules as pure functions: no I/O, no clock reads.
 
 use crate::ssr::clock::UnixTime;
-use crate::ssr::config::SessionSettings;
+use crate::ssr::session::settings::SessionSettings;
 
 /// The times that decide whether a session is alive, as stored in its row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{b64url, KeyError, KeyRing};
 use crate::ssr::clock::UnixTime;
-use crate::ssr::config::JwtSettings;
+use crate::ssr::tokens::settings::JwtSettings;
 
 /// RFC 9068 section 2.1; "application/at+jwt" is the same type spelled out.
 pub const TOKEN_TYPE: &str = "at+jwt";

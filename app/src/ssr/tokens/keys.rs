@@ -17,7 +17,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use zeroize::Zeroizing;
 
 use crate::ssr::clock::UnixTime;
-use crate::ssr::config::JwtSettings;
+use crate::ssr::tokens::settings::JwtSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

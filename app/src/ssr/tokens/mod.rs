@@ -7,3 +7,4 @@
 pub mod http;
 pub mod jwt;
 pub mod keys;
+pub mod settings;
