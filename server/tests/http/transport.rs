@@ -108,11 +108,15 @@ async fn with_tls_pages_come_over_https_with_hsts_and_plain_http_only_redirects(
         .await
         .expect("HTTPS");
     assert_eq!(page.status(), 200);
+    // ALPN picks HTTP/2, as with a browser: no `Host` header, only
+    // `:authority` (the cross-site check below reads it, E15).
+    assert_eq!(page.version(), reqwest::Version::HTTP_2);
     assert_eq!(
         page.headers()["strict-transport-security"],
         "max-age=63072000; includeSubDomains"
     );
-    // A sign-in over TLS: the https Origin is this server's own.
+    // A sign-in over TLS: the https Origin is this server's own, and a
+    // browser without Fetch Metadata (only `Origin`) is not refused.
     let form = [
         ("username", "alice"),
         ("password", "Quartz ladle orbit 97 yawn"),
@@ -136,6 +140,16 @@ async fn with_tls_pages_come_over_https_with_hsts_and_plain_http_only_redirects(
     assert_eq!(signed_in.status(), 200);
     let cookie = signed_in.headers()["set-cookie"].to_str().expect("ASCII");
     assert!(cookie.starts_with("__Host-sid=") && cookie.contains("Secure"));
+    // Over h2 too, another site's Origin is still refused.
+    let forged = http
+        .post(format!("{}/api/login", app.https))
+        .header("origin", "https://elsewhere.example")
+        .form(&form[..2])
+        .send()
+        .await
+        .expect("forged login");
+    assert_eq!(forged.version(), reqwest::Version::HTTP_2);
+    assert_eq!(forged.status(), 403);
 
     // The plain-HTTP listener answers nothing but a redirect.
     let plain = reqwest::Client::builder()

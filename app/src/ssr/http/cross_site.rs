@@ -32,7 +32,7 @@ pub async fn refuse_cross_site(
     next: Next,
 ) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !is_same_origin(req.headers(), request_scheme(&state, &req)) {
+    if !safe && !is_same_origin(&req, request_scheme(&state, &req)) {
         tracing::warn!(path = %req.uri().path(), "cross-site request refused");
         return error_response(AppError::CrossSite);
     }
@@ -67,20 +67,25 @@ pub fn request_scheme(state: &AppState, req: &Request<Body>) -> &'static str {
     }
 }
 
-fn is_same_origin(headers: &axum::http::HeaderMap, scheme: &str) -> bool {
+fn is_same_origin(req: &Request<Body>, scheme: &str) -> bool {
+    let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site") {
         return matches!(site.to_str(), Ok("same-origin") | Ok("none"));
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let (Ok(origin), Some(Ok(host))) = (
-        origin.to_str(),
-        headers.get(header::HOST).map(|h| h.to_str()),
-    ) else {
+    let Ok(origin) = origin.to_str() else {
         return false;
     };
-    origin_matches(origin, scheme, host)
+    // HTTP/1.1 names the server in `Host`; HTTP/2 in `:authority`, which
+    // hyper puts in the URI and does not copy into a `Host` header (the
+    // built-in TLS listener speaks h2 to every browser that offers it).
+    let host = match headers.get(header::HOST) {
+        Some(host) => host.to_str().ok(),
+        None => req.uri().authority().map(|authority| authority.as_str()),
+    };
+    host.is_some_and(|host| origin_matches(origin, scheme, host))
 }
 
 /// Whether `origin` (`scheme://host[:port]`) is `scheme` and `host` (the
@@ -133,7 +138,6 @@ fn split_authority(authority: &str, default_port: u16) -> Option<(&str, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn origins_match_on_scheme_host_and_port() {
@@ -194,31 +198,44 @@ mod tests {
         ));
     }
 
+    /// A request to `uri` with `headers`.
+    fn request(uri: &str, headers: &[(&'static str, &'static str)]) -> Request<Body> {
+        let mut req = Request::builder().uri(uri);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.body(Body::empty()).expect("a request")
+    }
+
     #[test]
     fn origin_must_match_host_when_there_is_no_fetch_metadata() {
-        let mut h = axum::http::HeaderMap::new();
-        assert!(is_same_origin(&h, "http"));
-        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:3000"));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:3000"),
+        let host = ("host", "127.0.0.1:3000");
+        assert!(is_same_origin(&request("/", &[]), "http"));
+        let same = ("origin", "http://127.0.0.1:3000");
+        assert!(is_same_origin(&request("/", &[host, same]), "http"));
+        for origin in ["http://evil.example", "null", "https://127.0.0.1:3000"] {
+            let req = request("/", &[host, ("origin", origin)]);
+            assert!(!is_same_origin(&req, "http"), "{origin}");
+        }
+        let cross = ("sec-fetch-site", "cross-site");
+        assert!(!is_same_origin(&request("/", &[host, same, cross]), "http"));
+        let fetch_same = ("sec-fetch-site", "same-origin");
+        assert!(is_same_origin(&request("/", &[host, fetch_same]), "http"));
+    }
+
+    /// HTTP/2 carries the server's name as `:authority` (in the URI), with
+    /// no `Host` header (review E15).
+    #[test]
+    fn without_host_the_origin_is_compared_with_the_authority() {
+        let origin = ("origin", "https://127.0.0.1:3443");
+        let h2 = request("https://127.0.0.1:3443/api/login", &[origin]);
+        assert!(is_same_origin(&h2, "https"));
+        let forged = request(
+            "https://127.0.0.1:3443/api/login",
+            &[("origin", "https://evil.example")],
         );
-        assert!(is_same_origin(&h, "http"));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://evil.example"),
-        );
-        assert!(!is_same_origin(&h, "http"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!is_same_origin(&h, "http"));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://127.0.0.1:3000"),
-        );
-        assert!(!is_same_origin(&h, "http"), "https page, http server");
-        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(!is_same_origin(&h, "http"));
-        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-        assert!(is_same_origin(&h, "http"));
+        assert!(!is_same_origin(&forged, "https"));
+        let nameless = request("/api/login", &[origin]);
+        assert!(!is_same_origin(&nameless, "https"), "no Host, no authority");
     }
 }
