@@ -182,7 +182,10 @@ pub const PAGES: &[Page] = &[
     Page::signed_in("/account/security/recovery-codes.txt").while_enrolling(),
     Page::signed_in("/account/sessions").loading(Loads::Sessions),
     Page::signed_in("/account/activity").loading(Loads::Activity),
-    Page::signed_in("/step-up").loading(Loads::StepUp),
+    // Reachable while enrolling: the enrolment needs a fresh step-up.
+    Page::signed_in("/step-up")
+        .loading(Loads::StepUp)
+        .while_enrolling(),
     Page::signed_in("/admin").loading(Loads::Admin),
 ];
 

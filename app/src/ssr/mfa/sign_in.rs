@@ -53,9 +53,11 @@ pub async fn after_password(
 pub const ENROLMENT_PAGE: &str = "/account/security";
 
 /// The endpoints a session that must enrol may reach besides its pages
-/// (`page_data::PAGES` marks those): the enrolment, the countdown's status
-/// and extend, sign-out.
+/// (`page_data::PAGES` marks those): the enrolment, the step-up it needs
+/// when the password's credit has lapsed (with the password: such a user
+/// has no second factor yet), the countdown's status and extend, sign-out.
 pub const ENROLMENT_ENDPOINTS: &[&str] = &[
+    "/api/step_up",
     "/api/mfa_begin",
     "/api/mfa_confirm",
     "/api/mfa_cancel",

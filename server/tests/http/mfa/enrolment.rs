@@ -129,6 +129,38 @@ async fn an_admin_without_mfa_is_held_at_enrolment_until_it_is_on() {
     assert!(body.contains("required"), "{body}");
 }
 
+/// A session held at enrolment whose password step-up has lapsed steps up
+/// again with the password and goes on enrolling, instead of being stuck
+/// until it signs out (review E18).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_session_steps_up_again_when_the_password_credit_lapses() {
+    use app::ssr::config::MfaRequirement;
+    let app = spawn_app_with(|s| s.mfa.require = MfaRequirement::All).await;
+    app.register("late").await;
+    let res = app
+        .post_form(
+            "/api/login",
+            &[("username", "late"), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(location(&res), "/account/security");
+    let sid = new_sid(&res);
+    let window = i64::try_from(app.state.settings.mfa.step_up_window_secs).expect("small");
+    app.clock.advance(window + 1);
+    let (_, body) = error_of(app.post_form("/api/mfa_begin", &[], Some(&sid)).await).await;
+    assert!(body.contains("StepUpRequired"), "{body}");
+
+    let page = app.get("/step-up?next=/account/security", Some(&sid)).await;
+    assert_eq!(page.status(), StatusCode::OK, "the step-up page opens");
+    let sid = app.step_up_with_password(&sid).await;
+    let res = app.post_form("/api/mfa_begin", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::OK, "the enrolment goes on");
+    // Still held: nothing else opens.
+    let res = app.get("/account", Some(&sid)).await;
+    assert_eq!(location(&res), "/account/security");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn who_must_have_mfa_follows_the_setting() {
     use app::ssr::config::MfaRequirement;
