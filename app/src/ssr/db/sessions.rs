@@ -83,10 +83,6 @@ impl ExpiredSession {
     }
 }
 
-/// The owner's row of a live session: username, credential epoch, display
-/// name, about, device notice.
-pub type OwnerRow = (String, i64, String, String, Option<String>);
-
 /// A live session of any user, for the admin page: storage key, user id,
 /// username, user agent, address, last seen.
 pub type AdminSessionRow = (Vec<u8>, i64, String, Option<String>, Option<String>, i64);
@@ -254,24 +250,26 @@ pub async fn delete_expired(
     .await
 }
 
-/// The owner of any live session of `user_id` from the sign-in
-/// `sign_in_id` (what an access token names).
-pub async fn live_sign_in_owner(
+/// The live sessions of `user_id` from the sign-in `sign_in_id` (what an
+/// access token names; normally one row, more only during a race), each
+/// with its data and its owner's row.
+pub async fn live_of_sign_in(
     db: &Pool,
     user_id: i64,
     sign_in_id: &str,
     now: i64,
-) -> Result<Option<OwnerRow>, sqlx::Error> {
+) -> Result<Vec<(String, String, i64, String, String, Option<String>)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT u.username, u.credential_epoch, u.display_name, u.about, u.device_notice \
+        "SELECT s.data, u.username, u.credential_epoch, u.display_name, u.about, \
+                u.device_notice \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.sign_in_id = $1 AND s.user_id = $2 \
-           AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3 LIMIT 1",
+           AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3 LIMIT 16",
     )
     .bind(sign_in_id)
     .bind(user_id)
     .bind(now)
-    .fetch_optional(db)
+    .fetch_all(db)
     .await
 }
 

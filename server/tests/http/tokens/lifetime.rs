@@ -129,3 +129,57 @@ async fn every_credential_change_ends_the_tokens_of_the_session_that_made_it() {
     assert_refused(app.me(&token).await, "session has ended", "passkey removed").await;
     assert!(app.is_signed_in(&sid).await);
 }
+
+/// A session row that a rotation wrote back after the user's sessions were
+/// ended (the race of review E10: the same sign-in, the old credential
+/// epoch) does not keep the sign-in's tokens alive: a token counts only a
+/// row under the user's current credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_under_old_credentials_keeps_no_token_alive() {
+    use app::ssr::session::SessionBackend;
+    type Row = (Vec<u8>, i64, i64, i64, i64, i64, String, Option<String>);
+    let app = spawn_app().await;
+    let (_sid, token) = app.signed_in_with_token("alice").await;
+    assert_eq!(app.me(&token).await.status(), StatusCode::OK);
+    let mut db = app.db().await;
+    let row: Row = sqlx::query_as(
+        "SELECT id_hash, user_id, created_at, last_seen_at, idle_expires_at, \
+         absolute_expires_at, data, sign_in_id FROM sessions",
+    )
+    .fetch_one(&mut db)
+    .await
+    .expect("the one session");
+    let user_id = row.1;
+    // A credential change ends every session of the user...
+    app::ssr::db::users::bump_credential_epoch(&app.state.db, &*app.state.sessions, user_id)
+        .await
+        .expect("new epoch");
+    app.state
+        .sessions
+        .delete_all_for_user(user_id)
+        .await
+        .expect("ended");
+    assert_eq!(app.me(&token).await.status(), StatusCode::UNAUTHORIZED);
+    // ...and a rotation that raced it writes the row back, old epoch and
+    // sign-in id included.
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, idle_expires_at, \
+         absolute_expires_at, data, sign_in_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(row.0)
+    .bind(row.1)
+    .bind(row.2)
+    .bind(row.3)
+    .bind(row.4)
+    .bind(row.5)
+    .bind(row.6)
+    .bind(row.7)
+    .execute(&mut db)
+    .await
+    .expect("the row back");
+    assert_eq!(
+        app.me(&token).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a row under old credentials kept the token alive"
+    );
+}

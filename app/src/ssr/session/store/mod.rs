@@ -311,16 +311,27 @@ impl SessionBackend for SqlSessionStore {
         user_id: i64,
         sign_in_id: &str,
     ) -> session_store::Result<Option<SessionOwner>> {
-        let owner = sessions::live_sign_in_owner(&self.pool, user_id, sign_in_id, self.clock.now())
+        let rows = sessions::live_of_sign_in(&self.pool, user_id, sign_in_id, self.clock.now())
             .await
             .map_err(store_error)?;
-        Ok(owner.map(
-            |(username, credential_epoch, display_name, about, device_notice)| SessionOwner {
-                username,
-                credential_epoch,
-                display_name,
-                about,
-                device_notice,
+        // A row counts only under the user's current credentials: a row
+        // that a rotation re-created after the user's sessions were ended
+        // (a race with a credential change) carries the old epoch, and
+        // must not keep the sign-in's tokens alive (review E10).
+        Ok(rows.into_iter().find_map(
+            |(data, username, credential_epoch, display_name, about, device_notice)| {
+                let row_epoch = serde_json::from_str::<Value>(&data)
+                    .ok()?
+                    .get(AUTH_KEY)?
+                    .get("credential_epoch")?
+                    .as_i64()?;
+                (row_epoch == credential_epoch).then_some(SessionOwner {
+                    username,
+                    credential_epoch,
+                    display_name,
+                    about,
+                    device_notice,
+                })
             },
         ))
     }
