@@ -60,7 +60,9 @@ pub async fn resolve_session(
     };
     let auth = auth_session(&state, session);
 
-    let current = match current_user(&auth).await {
+    // GET and HEAD never write the session: they may read it in place.
+    let reading_only = matches!(parts.method, Method::GET | Method::HEAD);
+    let current = match current_user(&auth, reading_only).await {
         Ok(current) => current,
         Err(response) => return *response,
     };
@@ -153,8 +155,15 @@ fn reachable_while_enrolling(page: Option<&crate::ssr::page_data::Page>, path: &
     }
 }
 
-async fn current_user(auth: &AuthSession) -> Result<Option<CurrentUser>, Box<Response>> {
-    let mut live = match auth.current().await {
+async fn current_user(
+    auth: &AuthSession,
+    reading_only: bool,
+) -> Result<Option<CurrentUser>, Box<Response>> {
+    let live = match reading_only {
+        true => auth.current_for_reading().await,
+        false => auth.current().await,
+    };
+    let mut live = match live {
         Ok(Some(live)) => live,
         Ok(None) => return Ok(None),
         // A busy database is 503 with Retry-After; anything else 500.

@@ -2,8 +2,12 @@
 //! and the types it hands out: the client a session records, its owner, a
 //! listed or an expired session, which touches write.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tower_sessions::session::Id;
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -106,4 +110,9 @@ pub trait SessionBackend: SessionStore {
     /// Rows written (created, updated or deleted) since start: for tests
     /// and benchmarks of the "a read is not a write" rule.
     fn writes(&self) -> u64;
+    /// The session's record data as the store's cache holds it, if it
+    /// holds a live row for this ID: exactly what `load` would hand
+    /// tower-sessions, shared instead of copied. `None`: not cached (or the
+    /// cache is off); read through the session.
+    fn cached_data(&self, session_id: &Id) -> Option<Arc<HashMap<String, Value>>>;
 }

@@ -36,8 +36,8 @@ mod record;
 
 pub use backend::*;
 pub use record::{
-    deadlines_from_json, deadlines_to_json, owner_from_json, AUTH_KEY, CLIENT_KEY, IP_KEY,
-    LOADED_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
+    deadlines_from_json, deadlines_to_json, owner_from_json, owner_of_json, AUTH_KEY, CLIENT_KEY,
+    IP_KEY, LOADED_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
 };
 
 use std::fmt;
@@ -385,6 +385,15 @@ impl SessionBackend for SqlSessionStore {
 
     fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
+    }
+
+    fn cached_data(
+        &self,
+        session_id: &Id,
+    ) -> Option<std::sync::Arc<std::collections::HashMap<String, Value>>> {
+        self.cache
+            .get(&storage_key(session_id), self.clock.now())
+            .map(|row| row.record_data)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::Deserialize;
 use serde_json::Value;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
@@ -150,8 +151,13 @@ fn owner_to_json(owner: SessionOwner) -> Value {
 }
 
 pub fn owner_from_json(value: Value) -> Option<SessionOwner> {
+    owner_of_json(&value)
+}
+
+/// `owner_from_json` without taking the value.
+pub fn owner_of_json(value: &Value) -> Option<SessionOwner> {
     let (username, credential_epoch, display_name, about, device_notice) =
-        serde_json::from_value::<(String, i64, String, String, Option<String>)>(value).ok()?;
+        <(String, i64, String, String, Option<String>)>::deserialize(value).ok()?;
     Some(SessionOwner {
         username,
         credential_epoch,
@@ -172,7 +178,7 @@ pub fn deadlines_to_json(d: &Deadlines) -> Value {
 
 pub fn deadlines_from_json(value: &Value) -> Option<Deadlines> {
     let [created_at, last_seen_at, idle_expires_at, absolute_expires_at] =
-        serde_json::from_value::<[i64; 4]>(value.clone()).ok()?;
+        <[i64; 4]>::deserialize(value).ok()?;
     Some(Deadlines {
         created_at,
         last_seen_at,
