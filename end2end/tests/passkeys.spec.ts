@@ -242,3 +242,27 @@ test("one account's passkey answer is refused for another account's sign-in", as
   await expect(bob).toHaveURL(/\/login/);
   await bobContext.close();
 });
+
+test("adding a passkey raises an alert, and a password change names the passkeys that still sign in", async ({ page }) => {
+  // Review E4: a passkey signs in without the password, so one an attacker
+  // added would outlive the victim's password change unannounced.
+  await virtualAuthenticator(page);
+  await userWithTwoStep(page);
+  await addPasskey(page, "Unknown key");
+  await page.goto("/account/activity");
+  await expect(page.locator("#activity")).toContainText("Security alert");
+
+  // The step-up made for the passkey still holds: the change goes through.
+  await page.goto("/account/security");
+  await waitForHydration(page);
+  const newPassword = "Velvet harbour 42 nimbus kite";
+  await page.getByLabel("New password", { exact: true }).fill(newPassword);
+  await page.getByLabel("Confirm new password").fill(newPassword);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page).toHaveURL(/\/account\/security\?password=changed/);
+  const notice = page.locator("#security-notice");
+  await expect(notice).toContainText("Your password was changed");
+  await expect(notice).toContainText("can still sign in without it");
+  await expect(notice).toContainText("“Unknown key”");
+  await expect(notice).toContainText("Remove any you do not recognise");
+});

@@ -36,9 +36,21 @@ pub fn SecurityPage() -> impl IntoView {
                 ""
             }
         )),
-        (_, Some(_), _) => {
+        (_, Some(_), _) if view.passkeys.is_empty() => {
             Some("Your password was changed. You were signed out everywhere else.".to_owned())
         }
+        // A passkey signs in without the password: after a change (often
+        // made because the account was taken over), name each one, so
+        // that one the user does not know is removed (review E4).
+        (_, Some(_), _) => Some(format!(
+            "Your password was changed. You were signed out everywhere else. These passkeys \
+             can still sign in without it: {}. Remove any you do not recognise below.",
+            view.passkeys
+                .iter()
+                .map(|p| format!("\u{201c}{}\u{201d} (added {})", p.name, p.created))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         (_, _, Some(_)) => {
             Some("Two-step verification is off. You were signed out everywhere else.".to_owned())
         }

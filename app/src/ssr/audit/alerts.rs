@@ -30,6 +30,9 @@ pub enum Alert {
     SuccessAfterFailures,
     /// Sessions made and ended fast for one user.
     RapidSessions,
+    /// A passkey was added: a new way in that needs no password (review
+    /// E4: an attacker's passkey would outlive a password change).
+    PasskeyAdded,
 }
 
 impl Alert {
@@ -40,15 +43,17 @@ impl Alert {
             Alert::SessionBrowserChanged => "session_browser_changed",
             Alert::SuccessAfterFailures => "success_after_failures",
             Alert::RapidSessions => "rapid_sessions",
+            Alert::PasskeyAdded => "passkey_added",
         }
     }
 
     pub fn severity(self) -> &'static str {
         match self {
             Alert::NewDevice => "info",
-            Alert::FailedSignInBurst | Alert::SuccessAfterFailures | Alert::RapidSessions => {
-                "warning"
-            }
+            Alert::FailedSignInBurst
+            | Alert::SuccessAfterFailures
+            | Alert::RapidSessions
+            | Alert::PasskeyAdded => "warning",
             Alert::SessionBrowserChanged => "high",
         }
     }

@@ -245,6 +245,18 @@ async fn check_answer(
             // session ends, and the tokens of this one.
             crate::ssr::auth::credential_change::end_other_sessions(ctx, user).await?;
             tracing::info!(user_id = user.user_id, "passkey added");
+            // And worth a person's attention: a passkey signs in with no
+            // password, so one an attacker added would outlive a password
+            // change (the security page lists them after one).
+            crate::ssr::audit::alerts::raise(
+                state,
+                crate::ssr::audit::alerts::Alert::PasskeyAdded,
+                Some(user.user_id),
+                &ctx.client(),
+                None,
+                serde_json::json!({ "name": name }),
+            )
+            .await;
             Ok(Finished {
                 next: "/account/security?passkey=added".to_owned(),
                 user_id: user.user_id,
