@@ -198,7 +198,7 @@ pub async fn serve(
                 continue;
             }
         };
-        let Some(counted) = per_ip.admit(peer.ip()) else {
+        let Some(counted) = per_ip.admit(peer.ip().to_canonical()) else {
             tracing::warn!(ip = %peer.ip(), "too many connections from one address: closed");
             drop(stream);
             continue;

@@ -42,7 +42,9 @@ pub fn socket_peer(parts: &Parts) -> Option<IpAddr> {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
+        // A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d`: the
+        // same client, named one way (review E16).
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical())
 }
 
 pub fn peer_of(parts: &Parts) -> Option<IpAddr> {

@@ -37,6 +37,15 @@ async fn plain_http_on_a_public_address_needs_a_trusted_proxy() {
         build_on("127.0.0.1:0", "").await.is_ok(),
         "loopback is fine"
     );
+    // A "proxy" list that trusts every address is no proxy list (E16).
+    let everyone = build_on("0.0.0.0:0", "0.0.0.0/0")
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        everyone.to_string().contains("trusts every address"),
+        "{everyone}"
+    );
     assert!(build_on("[::1]:0", "").await.is_ok(), "loopback is fine");
     assert!(
         build_on("0.0.0.0:0", "127.0.0.1/32").await.is_ok(),

@@ -228,6 +228,14 @@ impl Settings {
                 self.session.warn_before_secs
             ));
         }
+        if let Ok(trusted) = crate::ssr::http::proxy::parse_trusted(&self.proxy.trusted) {
+            for network in trusted.iter().filter(|n| n.is_broad()) {
+                warnings.push(format!(
+                    "proxy.trusted lists {network}: every address in it may name any client \
+                     in X-Forwarded-For; list the proxies themselves"
+                ));
+            }
+        }
         warnings
     }
 }

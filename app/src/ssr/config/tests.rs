@@ -197,6 +197,26 @@ fn a_warning_below_wcag_s_20_seconds_is_allowed_but_reported() {
     assert!(Settings::default().warnings().is_empty());
 }
 
+/// Review E16: trusting every address is refused, a very broad network is
+/// allowed with a warning.
+#[test]
+fn a_proxy_list_that_trusts_everyone_is_refused_and_a_broad_one_reported() {
+    for everyone in ["0.0.0.0/0", "10.0.0.1, ::/0"] {
+        let file = format!("[proxy]\ntrusted = \"{everyone}\"\n");
+        let refused = Settings::from_sources(Some(&file), no_env).expect_err(everyone);
+        assert!(
+            refused.to_string().contains("trusts every address"),
+            "{refused}"
+        );
+    }
+    let file = "[proxy]\ntrusted = \"10.0.0.0/8, 0.0.0.0/4\"\n";
+    let warnings = Settings::from_sources(Some(file), no_env)
+        .expect("allowed")
+        .warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("0.0.0.0/4"), "{warnings:?}");
+}
+
 #[test]
 fn an_absolute_timeout_shorter_than_the_idle_timeout_is_refused() {
     let file = "[session]\nidle_timeout_secs = 600\nabsolute_timeout_secs = 60\n";

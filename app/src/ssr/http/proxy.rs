@@ -14,6 +14,12 @@ pub struct Network {
     prefix: u8,
 }
 
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.base, self.prefix)
+    }
+}
+
 impl Network {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
@@ -22,8 +28,9 @@ impl Network {
             None => (text, None),
         };
         let base: IpAddr = address
-            .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or network"))?;
+            .parse::<IpAddr>()
+            .map_err(|_| format!("{text:?} is not an IP address or network"))?
+            .to_canonical();
         let max = if base.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p
@@ -33,11 +40,20 @@ impl Network {
                 .ok_or_else(|| format!("{text:?}: the prefix must be 0 to {max}"))?,
             None => max,
         };
+        // Trusting every address lets any client forge its address and
+        // scheme in `X-Forwarded-*` (review E16): name the proxies.
+        if prefix == 0 {
+            return Err(format!(
+                "{text:?} trusts every address; list the proxies themselves"
+            ));
+        }
         Ok(Self { base, prefix })
     }
 
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, an IPv4 client of a
+    /// dual-stack listener) counts as the IPv4 address it is.
     pub fn contains(&self, address: IpAddr) -> bool {
-        match (self.base, address) {
+        match (self.base, address.to_canonical()) {
             (IpAddr::V4(base), IpAddr::V4(address)) => {
                 let mask = u32::MAX
                     .checked_shl(32 - u32::from(self.prefix))
@@ -51,6 +67,15 @@ impl Network {
                 u128::from(base) & mask == u128::from(address) & mask
             }
             _ => false,
+        }
+    }
+
+    /// Wider than a site's own network (an IPv4 /8, an IPv6 /32): worth a
+    /// warning, since every address in it may name any client.
+    pub fn is_broad(&self) -> bool {
+        match self.base {
+            IpAddr::V4(_) => self.prefix < 8,
+            IpAddr::V6(_) => self.prefix < 32,
         }
     }
 }
@@ -72,6 +97,7 @@ pub fn client_address<'a>(
     forwarded_for: impl Iterator<Item = &'a str>,
     trusted: &[Network],
 ) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |address: IpAddr| trusted.iter().any(|n| n.contains(address));
     if !is_trusted(peer) {
         return peer;
@@ -82,7 +108,7 @@ pub fn client_address<'a>(
         .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
-        let Ok(address) = hop.parse::<IpAddr>() else {
+        let Ok(address) = hop.parse::<IpAddr>().map(|a| a.to_canonical()) else {
             // Garbage in the chain: the last hop we could trust stands.
             return client;
         };
@@ -112,12 +138,31 @@ mod tests {
             .expect("valid")
             .contains(ip("127.0.0.1")));
         assert!(Network::parse("::1").expect("valid").contains(ip("::1")));
-        assert!(Network::parse("0.0.0.0/0")
-            .expect("valid")
-            .contains(ip("8.8.8.8")));
+        assert!(Network::parse("0.0.0.0/0").is_err(), "every address");
+        assert!(Network::parse("::/0").is_err(), "every address");
+        assert!(Network::parse("0.0.0.0/1").expect("valid").is_broad());
+        assert!(!Network::parse("10.0.0.0/8").expect("valid").is_broad());
         assert!(Network::parse("10.0.0.0/33").is_err());
         assert!(Network::parse("example.com").is_err());
         assert!(parse_trusted(" 10.0.0.0/8, ::1 ,").expect("valid").len() == 2);
+    }
+
+    /// A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d` (review
+    /// E16): they match IPv4 entries, and come out as IPv4 addresses.
+    #[test]
+    fn ipv4_mapped_addresses_are_the_ipv4_addresses_they_carry() {
+        let trusted = parse_trusted("10.0.0.0/8").expect("valid");
+        assert!(trusted[0].contains(ip("::ffff:10.1.2.3")));
+        assert!(!trusted[0].contains(ip("::ffff:11.1.2.3")));
+        let header = ["::ffff:203.0.113.9"];
+        assert_eq!(
+            client_address(ip("::ffff:10.0.0.1"), header.iter().copied(), &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(ip("::ffff:198.51.100.7"), [].into_iter(), &trusted),
+            ip("198.51.100.7")
+        );
     }
 
     #[test]
