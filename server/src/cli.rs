@@ -37,12 +37,13 @@ pub async fn run(settings: &Settings, args: &[String]) -> Result<String, String>
     match args {
         [cmd, action, name] if cmd == "admin" && (action == "grant" || action == "revoke") => {
             let grant = action == "grant";
-            if admin::set_admin(&db, name, grant)
+            // Another process: no session cache of its own to clear.
+            if admin::set_admin(&db, &app::ssr::db::users::NoCache, name, grant)
                 .await
                 .map_err(|e| e.to_string())?
             {
                 Ok(format!(
-                    "{name} is {} an admin",
+                    "{name} is {} an admin; their sessions have ended (they sign in again)",
                     if grant { "now" } else { "no longer" }
                 ))
             } else {

@@ -4,7 +4,7 @@
 //! records the elevation, which lapses with the step-up window (ASVS
 //! 7.2.4, 7.5.1). An admin can end all sessions of a user (ASVS 7.4.5).
 
-use crate::ssr::db::Pool;
+use crate::ssr::db::{users, Pool};
 
 use crate::shared::{AdminEvent, AdminSession, AdminUserRow, AdminView, AppError, AuditFilter};
 use crate::ssr::auth::accounts;
@@ -19,8 +19,24 @@ use crate::ssr::state::AppState;
 pub const PAGE_SIZE: i64 = 50;
 
 /// Grants or revokes admin rights; `false` if there is no such user.
-pub async fn set_admin(db: &Pool, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
-    crate::ssr::db::users::set_admin(db, username.trim(), admin).await
+///
+/// A change of rights is a change of privilege (review E3): every session
+/// of the user ends (a new credential epoch, rows deleted), so the user
+/// signs in again under the rights and the `[mfa] require` policy that now
+/// apply (an admin without two-step verification is held at enrolment).
+pub async fn set_admin(
+    db: &Pool,
+    cache: &impl users::UserCache,
+    username: &str,
+    admin: bool,
+) -> Result<bool, sqlx::Error> {
+    let Some(user_id) = users::id_of_name(db, username.trim()).await? else {
+        return Ok(false);
+    };
+    users::set_admin(db, user_id, admin).await?;
+    users::bump_credential_epoch(db, cache, user_id).await?;
+    crate::ssr::db::sessions::delete_all_of_user(db, user_id).await?;
+    Ok(true)
 }
 
 /// Whether the session entered the admin area within the step-up window.
@@ -32,12 +48,28 @@ pub fn is_elevated(auth: &AuthState, now: i64, window_secs: u64) -> bool {
 /// `Unauthenticated`).
 async fn require_admin(ctx: &RequestContext) -> Result<&CurrentUser, AppError> {
     let user = ctx.require_user()?;
-    if !accounts::is_admin(&ctx.state.db, user.user_id).await? {
+    let state = &ctx.state;
+    if !accounts::is_admin(&state.db, user.user_id).await? {
         tracing::warn!(
             user_id = user.user_id,
             "admin function refused to a non-admin"
         );
         return Err(AppError::Forbidden);
+    }
+    // `[mfa] require` is applied at sign-in; a session from before the
+    // rights or the policy changed is held to it here too (review E3):
+    // with the password alone it never reaches the admin area.
+    let required = crate::ssr::mfa::sign_in::mfa_required(state.settings.mfa.require, true);
+    if required && !crate::ssr::mfa::factors::is_enrolled(&state.db, user.user_id).await? {
+        tracing::warn!(
+            user_id = user.user_id,
+            "admin area refused: two-step verification is required and off"
+        );
+        return Err(AppError::Invalid(
+            "The admin area needs two-step verification on your account: turn it on under \
+             Security first."
+                .to_owned(),
+        ));
     }
     Ok(user)
 }

@@ -1,26 +1,41 @@
 //! The admin area and the operator commands (issue 10).
 
+use app::ssr::mfa::totp::TotpSecret;
 use reqwest::StatusCode;
 
-use crate::helpers::{location, new_sid, spawn_app, TestApp, PASSWORD};
+use crate::helpers::{location, new_sid, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::mfa::MfaSteps;
 
 /// Steps of these tests, on the shared app (`testkit::TestApp`).
 pub(crate) trait AdminSteps {
     async fn elevated_admin(&self, username: &str) -> String;
+    async fn step_up_with_code(&self, sid: &str, secret: &TotpSecret) -> String;
     async fn cli(&self, args: &[&str]) -> Result<String, String>;
 }
 
 impl AdminSteps for TestApp {
-    /// Registers `username`, makes it an admin, steps up and enters the
-    /// admin area: the elevated session.
+    /// Registers `username` with two-step verification on (the default
+    /// `[mfa] require = "admins"`), makes it an admin, signs in again (the
+    /// grant ended its sessions), steps up with a code and enters the admin
+    /// area: the elevated session.
     async fn elevated_admin(&self, username: &str) -> String {
-        let sid = self.registered_and_logged_in(username).await;
+        let enrolled = self.enrol(username).await;
         self.cli(&["admin", "grant", username])
             .await
             .expect("granted");
-        let sid = self.step_up_with_password(&sid).await;
+        let sid = self.sign_in_with_code(username, &enrolled.secret).await;
+        let sid = self.step_up_with_code(&sid, &enrolled.secret).await;
         let res = self.post_form("/api/admin_enter", &[], Some(&sid)).await;
         assert_eq!(res.status(), StatusCode::OK, "admin_enter");
+        new_sid(&res)
+    }
+
+    async fn step_up_with_code(&self, sid: &str, secret: &TotpSecret) -> String {
+        let code = self.next_code(secret);
+        let res = self
+            .post_form("/api/step_up", &[("secret", &code)], Some(sid))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "step-up with a code");
         new_sid(&res)
     }
 
@@ -34,19 +49,77 @@ impl AdminSteps for TestApp {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admins_are_made_on_the_command_line_only() {
+async fn admins_are_made_on_the_command_line_only_and_the_change_ends_their_sessions() {
     let app = spawn_app().await;
-    app.register("boss").await;
+    let sid = app.registered_and_logged_in("boss").await;
+    let epoch = || async {
+        let mut db = app.db().await;
+        sqlx::query_scalar::<_, i64>("SELECT credential_epoch FROM users WHERE username = 'boss'")
+            .fetch_one(&mut db)
+            .await
+            .expect("epoch")
+    };
+    let before = epoch().await;
     assert_eq!(
         app.cli(&["admin", "grant", "boss"]).await.as_deref(),
-        Ok("boss is now an admin")
+        Ok("boss is now an admin; their sessions have ended (they sign in again)")
     );
+    // A privilege change (review E3): every session of the user ends, in
+    // the database (a running server's cache learns it at the session's
+    // next touch, as for every write from another process).
+    assert_eq!(epoch().await, before + 1);
+    assert_eq!(app.session_rows().await, 0, "the sessions were deleted");
+    app.clock.advance(60);
+    let _ = app.get("/account", Some(&sid)).await;
+    assert!(!app.is_signed_in(&sid).await, "the old session is dead");
+    // Under the default policy the new admin is held at enrolment.
+    let res = app
+        .post_form(
+            "/api/login",
+            &[("username", "boss"), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(location(&res), "/account/security");
+
     assert!(app.cli(&["admin", "grant", "nobody"]).await.is_err());
     assert!(app.cli(&["admin", "promote", "boss"]).await.is_err());
     assert_eq!(
         app.cli(&["admin", "revoke", "boss"]).await.as_deref(),
-        Ok("boss is no longer an admin")
+        Ok("boss is no longer an admin; their sessions have ended (they sign in again)")
     );
+}
+
+/// An admin whose session predates the rights or the `[mfa] require`
+/// policy (here: the flag set in the database, as a policy switch from
+/// "none" leaves it) never enters the admin area with the password alone
+/// (review E3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_without_the_required_second_factor_is_refused_the_admin_area() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("legacy").await;
+    let mut db = app.db().await;
+    sqlx::query("UPDATE users SET is_admin = 1 WHERE username = 'legacy'")
+        .execute(&mut db)
+        .await
+        .expect("flag");
+    let sid = app.step_up_with_password(&sid).await;
+    let res = app.post_form("/api/admin_enter", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.expect("body");
+    assert!(body.contains("needs two-step verification"), "{body}");
+
+    // With `require = "none"` the same admin may enter.
+    let relaxed = spawn_app_with(|s| s.mfa.require = app::ssr::config::MfaRequirement::None).await;
+    let sid = relaxed.registered_and_logged_in("legacy").await;
+    let mut db = relaxed.db().await;
+    sqlx::query("UPDATE users SET is_admin = 1 WHERE username = 'legacy'")
+        .execute(&mut db)
+        .await
+        .expect("flag");
+    let sid = relaxed.step_up_with_password(&sid).await;
+    let res = relaxed.post_form("/api/admin_enter", &[], Some(&sid)).await;
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,8 +157,9 @@ async fn entering_the_admin_area_needs_a_step_up_rotates_the_id_and_lapses() {
     let app = spawn_app().await;
     let victim = app.registered_and_logged_in("target").await;
     let victim_elsewhere = app.login("target", None).await;
-    let sid = app.registered_and_logged_in("root").await;
+    let enrolled = app.enrol("root").await;
     app.cli(&["admin", "grant", "root"]).await.expect("granted");
+    let sid = app.sign_in_with_code("root", &enrolled.secret).await;
 
     // An admin who has not stepped up: asked to, nothing listed.
     let res = app.post_form("/api/admin_enter", &[], Some(&sid)).await;
@@ -95,10 +169,7 @@ async fn entering_the_admin_area_needs_a_step_up_rotates_the_id_and_lapses() {
     assert!(page.contains("Enter the admin area"));
     assert!(!page.contains("admin-users"));
 
-    let res = app
-        .post_form("/api/step_up", &[("secret", PASSWORD)], Some(&sid))
-        .await;
-    let stepped = new_sid(&res);
+    let stepped = app.step_up_with_code(&sid, &enrolled.secret).await;
     let res = app.post_form("/api/admin_enter", &[], Some(&stepped)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(location(&res), "/admin");

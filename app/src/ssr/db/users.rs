@@ -4,8 +4,8 @@
 //! JOIN in `sessions::load`), so every write here takes that cache and
 //! clears the user's entries once the write is done: a caller cannot change
 //! a cached column and forget to. The one exception is `set_admin`: the
-//! admin flag is never cached (`admin::require_admin` reads it per request),
-//! and it is run by the command line, another process with no cache.
+//! admin flag is never cached (`admin::require_admin` reads it per request);
+//! the command line that runs it passes `NoCache` to the writes that follow.
 
 use super::Pool;
 use sqlx::AnyConnection;
@@ -86,15 +86,26 @@ pub async fn is_admin(db: &Pool, user_id: i64) -> Result<bool, sqlx::Error> {
     Ok(flag == Some(1))
 }
 
-/// Grants or revokes admin rights; `false` if there is no such user. Not
-/// cached anywhere, so no cache to clear (see the module doc).
-pub async fn set_admin(db: &Pool, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET is_admin = $2 WHERE lower(username) = lower($1)")
-        .bind(username)
+/// Grants or revokes admin rights. Not cached anywhere, so no cache to
+/// clear (see the module doc).
+pub async fn set_admin(db: &Pool, user_id: i64, admin: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET is_admin = $2 WHERE id = $1")
+        .bind(user_id)
         .bind(i64::from(admin))
         .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .await
+        .map(|_| ())
+}
+
+/// The cache of a process that keeps none: the command line. A running
+/// server's session cache is not told; it drops a session's entry at the
+/// session's next touch, so such a change reaches a busy session within
+/// `[session] touch_interval_secs` (one server owning its SQLite file is
+/// the only setup with a cache).
+pub struct NoCache;
+
+impl UserCache for NoCache {
+    fn user_changed(&self, _user_id: i64) {}
 }
 
 /// Moves the user to the next credential epoch; the new epoch, or `None`
