@@ -106,13 +106,19 @@ pub async fn login(
     // second factor" (grants nothing) and the code page comes next.
     let goes_to =
         crate::ssr::mfa::sign_in::after_password(&ctx, &user, safe_next(next.as_deref())).await?;
-    let second_step = goes_to == "/login/verify";
+    // The password step of a two-step sign-in is not a sign-in yet: its
+    // own event, so that the sign-in rules (success after failures, a new
+    // device) see the sign-in when it completes (review E6).
+    let event = match goes_to == "/login/verify" {
+        true => Event::PasswordVerified,
+        false => Event::SignIn,
+    };
     ctx.audit(
-        Event::SignIn,
+        event,
         Outcome::Success,
         Some(user.id),
         None,
-        serde_json::json!({ "method": "pwd", "second_factor_next": second_step }),
+        serde_json::json!({ "method": "pwd" }),
     )
     .await;
     tracing::info!(user_id = user.id, "password accepted");

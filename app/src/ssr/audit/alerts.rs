@@ -33,6 +33,9 @@ pub enum Alert {
     /// A passkey was added: a new way in that needs no password (review
     /// E4: an attacker's passkey would outlive a password change).
     PasskeyAdded,
+    /// Wrong second-factor codes for one account: the password is known
+    /// to whoever sends them (review E6).
+    CodeGuessing,
 }
 
 impl Alert {
@@ -44,6 +47,7 @@ impl Alert {
             Alert::SuccessAfterFailures => "success_after_failures",
             Alert::RapidSessions => "rapid_sessions",
             Alert::PasskeyAdded => "passkey_added",
+            Alert::CodeGuessing => "code_guessing",
         }
     }
 
@@ -54,6 +58,7 @@ impl Alert {
             | Alert::SuccessAfterFailures
             | Alert::RapidSessions
             | Alert::PasskeyAdded => "warning",
+            Alert::CodeGuessing => "high",
             Alert::SessionBrowserChanged => "high",
         }
     }
@@ -144,6 +149,29 @@ pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client
             let details = json!({ "failures": failures, "per": "address" });
             raise(state, Alert::FailedSignInBurst, None, client, None, details).await;
         }
+    }
+}
+
+/// After a wrong second-factor code (a sign-in's or a step-up's): a burst
+/// for the account raises one alert when its count reaches the threshold.
+/// Whoever sends them knows the password; the codes are the last defence
+/// (review E6).
+pub async fn after_failed_code(state: &AppState, user_id: i64, client: &ClientInfo) {
+    let threshold = state.settings.alerts.failed_codes_per_account;
+    let failures = or_zero(
+        audit_events::failed_codes_of_user(&state.db, user_id, since(state), threshold + 1).await,
+    );
+    if failures == i64::from(threshold) {
+        let details = json!({ "failures": failures });
+        raise(
+            state,
+            Alert::CodeGuessing,
+            Some(user_id),
+            client,
+            None,
+            details,
+        )
+        .await;
     }
 }
 

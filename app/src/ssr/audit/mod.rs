@@ -19,6 +19,9 @@ use crate::ssr::session::ClientInfo;
 pub enum Event {
     Registered,
     SignIn,
+    /// The password step of a sign-in that asks for a second factor next:
+    /// not a sign-in yet (review E6: it no longer counts as a success).
+    PasswordVerified,
     SecondFactor,
     RecoveryCodeUsed,
     StepUp,
@@ -51,6 +54,7 @@ impl Event {
         match self {
             Event::Registered => "registered",
             Event::SignIn => "sign_in",
+            Event::PasswordVerified => "password_verified",
             Event::SecondFactor => "second_factor",
             Event::RecoveryCodeUsed => "recovery_code_used",
             Event::StepUp => "step_up",
@@ -77,6 +81,7 @@ impl Event {
         match name {
             "registered" => "Account created",
             "sign_in" => "Sign-in",
+            "password_verified" => "Password accepted, code asked",
             "second_factor" => "Second step of a sign-in",
             "recovery_code_used" => "Recovery code used",
             "step_up" => "Confirmed it was you",

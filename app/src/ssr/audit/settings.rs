@@ -34,6 +34,9 @@ pub struct AlertSettings {
     pub session_churn_per_user: u32,
     /// Failed sign-ins since the last success before one that succeeds.
     pub failures_before_success: u32,
+    /// Wrong second-factor codes (sign-in and step-up) for one account:
+    /// someone who knows the password is guessing the code.
+    pub failed_codes_per_account: u32,
     /// When set (`https://…`, or `http://` to a local receiver), each alert
     /// is also POSTed there as JSON, from a bounded queue that never holds
     /// up a request, with retries.
@@ -48,6 +51,7 @@ impl Default for AlertSettings {
             failed_sign_ins_per_address: 20,
             session_churn_per_user: 20,
             failures_before_success: 5,
+            failed_codes_per_account: 5,
             webhook_url: String::new(),
         }
     }
@@ -70,6 +74,7 @@ impl AlertSettings {
             || self.failed_sign_ins_per_address == 0
             || self.session_churn_per_user == 0
             || self.failures_before_success == 0
+            || self.failed_codes_per_account == 0
         {
             return Some("alerts.window_secs must be 1 to 31536000 and every alerts threshold > 0");
         }

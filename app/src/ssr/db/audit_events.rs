@@ -198,6 +198,26 @@ pub async fn failed_sign_ins_of_user(
     .await
 }
 
+/// Wrong second-factor codes (sign-in or step-up) for the account after
+/// `since`, counted up to `cap`.
+pub async fn failed_codes_of_user(
+    db: &Pool,
+    user_id: i64,
+    since: i64,
+    cap: u32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 \
+         AND event IN ('second_factor', 'step_up') AND outcome = 'failure' AND at > $2 \
+         LIMIT $3) AS hits",
+    )
+    .bind(user_id)
+    .bind(since)
+    .bind(i64::from(cap))
+    .fetch_one(db)
+    .await
+}
+
 /// Failed sign-ins from the address after `since`, counted up to `cap`.
 pub async fn failed_sign_ins_from(
     db: &Pool,

@@ -124,6 +124,16 @@ pub async fn complete_sign_in(
                 "signed in with a second factor"
             );
             audit_factor(ctx, Event::SecondFactor, pending.user_id, Ok(proof)).await;
+            // The sign-in is complete: recorded as one, with the rules that
+            // look at sign-ins (the password step was `password_verified`).
+            ctx.audit(
+                Event::SignIn,
+                crate::ssr::audit::Outcome::Success,
+                Some(pending.user_id),
+                None,
+                serde_json::json!({ "method": ["pwd", proof.method()] }),
+            )
+            .await;
             Ok((pending.next, proof.codes_left()))
         }
         None => {

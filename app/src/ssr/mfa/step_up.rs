@@ -101,6 +101,7 @@ pub(crate) async fn audit_factor(
             let details = serde_json::json!({ "method": method, "reason": "invalid_code" });
             ctx.audit(event, Outcome::Failure, Some(user_id), None, details)
                 .await;
+            crate::ssr::audit::alerts::after_failed_code(&ctx.state, user_id, &ctx.client()).await;
         }
     }
 }

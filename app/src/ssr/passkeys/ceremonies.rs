@@ -183,7 +183,20 @@ pub async fn finish(
         Ok(done) => {
             let details = serde_json::json!({ "method": done.method, "passkey": true });
             ctx.audit(event, Outcome::Success, Some(done.user_id), None, details)
-                .await
+                .await;
+            // A passkey as the second step completes a sign-in (its
+            // password step was `password_verified`, review E6).
+            if purpose == Purpose::SecondFactor {
+                let details = serde_json::json!({ "method": ["pwd", done.method] });
+                ctx.audit(
+                    Event::SignIn,
+                    Outcome::Success,
+                    Some(done.user_id),
+                    None,
+                    details,
+                )
+                .await;
+            }
         }
         Err(error) => {
             let details = serde_json::json!({

@@ -198,3 +198,46 @@ async fn a_dead_webhook_does_not_slow_sign_in() {
         3
     );
 }
+
+/// Review E6: wrong second-factor codes for one account (sign-in or
+/// step-up) raise one alert at the threshold; whoever sends them knows the
+/// password. And the password step of a two-step sign-in is its own event:
+/// the sign-in is recorded when the code completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_raise_an_alert_and_a_password_step_is_not_a_sign_in() {
+    use crate::mfa::MfaSteps;
+    let app = spawn_app_with(|s| s.alerts.failed_codes_per_account = 3).await;
+    let enrolled = app.enrol("alice").await;
+    let signed_in = |events: &[String]| events.iter().filter(|e| *e == "sign_in/success").count();
+    let before = signed_in(&app.audit_events().await);
+
+    let pending = app.password_step("alice").await;
+    let events = app.audit_events().await;
+    assert!(events.iter().any(|e| e == "password_verified/success"), "{events:?}");
+    assert_eq!(signed_in(&events), before, "the password step is not a sign-in");
+    for _ in 0..2 {
+        let res = app.send_code(&pending, "totp", "000000").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(!alerts(&app).await.contains(&"code_guessing".to_owned()));
+    let code = app.next_code(&enrolled.secret);
+    let res = app.send_code(&pending, "totp", &code).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        signed_in(&app.audit_events().await),
+        before + 1,
+        "the code completed the sign-in"
+    );
+    // A wrong step-up code is the third: one alert.
+    let sid = new_sid(&res);
+    let res = app
+        .post_form("/api/step_up", &[("secret", "000000")], Some(&sid))
+        .await;
+    assert!(res.status().is_client_error());
+    let raised = alerts(&app).await;
+    assert_eq!(
+        raised.iter().filter(|k| *k == "code_guessing").count(),
+        1,
+        "{raised:?}"
+    );
+}
