@@ -461,6 +461,36 @@ async fn past_the_per_user_limit_the_least_recent_end(fresh: Fresh) {
 }
 on_both_engines!(past_the_per_user_limit_the_least_recent_end);
 
+/// Review E17: parallel sign-ins of one user never leave more live
+/// sessions than the limit (on PostgreSQL each one's eviction must see the
+/// others' rows: the user's row is locked first).
+async fn parallel_sign_ins_never_exceed_the_per_user_limit(fresh: Fresh) {
+    let fx = fixture(fresh, 2).await;
+    // Rounds of four at once (the pool's size): the last writers of a
+    // round are the ones whose evictions could miss each other's rows.
+    for round in 0..10 {
+        let creates: Vec<_> = (0..4)
+            .map(|n| {
+                let store = fx.store.clone();
+                let mut record = signed_in(&fx, USER, &format!("r{round}p{n}"));
+                tokio::spawn(async move { store.create(&mut record).await })
+            })
+            .collect();
+        for create in creates {
+            create.await.expect("joined").expect("created");
+        }
+        let live = fx.store.live_sessions_of(USER).await.expect("list");
+        assert_eq!(
+            live.len(),
+            2,
+            "{}, round {round}: {} live sessions",
+            fx.engine,
+            live.len()
+        );
+    }
+}
+on_both_engines!(parallel_sign_ins_never_exceed_the_per_user_limit);
+
 async fn deleting_a_user_ends_their_sessions(fresh: Fresh) {
     let fx = fixture(fresh, 0).await;
     let mut record = signed_in(&fx, USER, "s1");

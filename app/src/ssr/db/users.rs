@@ -7,7 +7,7 @@
 //! admin flag is never cached (`admin::require_admin` reads it per request);
 //! the command line that runs it passes `NoCache` to the writes that follow.
 
-use super::Pool;
+use super::{Engine, Pool};
 use sqlx::AnyConnection;
 
 /// Something that keeps copies of users' rows and must drop a user's when
@@ -59,6 +59,20 @@ pub async fn credentials(
     .bind(username)
     .fetch_optional(db)
     .await
+}
+
+/// Locks the user's row until the caller's transaction ends, so that
+/// transactions acting on one user's sessions take turns (the per-user
+/// session limit, review E17). PostgreSQL: `FOR UPDATE`; SQLite's
+/// `BEGIN IMMEDIATE` already holds its one write lock.
+pub async fn lock(db: &mut AnyConnection, engine: Engine, user_id: i64) -> Result<(), sqlx::Error> {
+    if engine == Engine::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The id of the account named `username` (any case).

@@ -213,8 +213,15 @@ async fn wrong_codes_raise_an_alert_and_a_password_step_is_not_a_sign_in() {
 
     let pending = app.password_step("alice").await;
     let events = app.audit_events().await;
-    assert!(events.iter().any(|e| e == "password_verified/success"), "{events:?}");
-    assert_eq!(signed_in(&events), before, "the password step is not a sign-in");
+    assert!(
+        events.iter().any(|e| e == "password_verified/success"),
+        "{events:?}"
+    );
+    assert_eq!(
+        signed_in(&events),
+        before,
+        "the password step is not a sign-in"
+    );
     for _ in 0..2 {
         let res = app.send_code(&pending, "totp", "000000").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);

@@ -128,11 +128,20 @@ impl SessionStore for SqlSessionStore {
         // transaction: one round trip to the database instead of three
         // (BEGIN IMMEDIATE, INSERT, COMMIT) on every sign-in and rotation.
         let mut tx = match evicting {
-            Some(_) => Some(
-                crate::ssr::db::write_transaction(&self.pool)
+            Some((user_id, _)) => {
+                let mut tx = crate::ssr::db::write_transaction(&self.pool)
                     .await
-                    .map_err(store_error)?,
-            ),
+                    .map_err(store_error)?;
+                // On PostgreSQL (read committed) two sign-ins of one user
+                // would each evict against a snapshot without the other's
+                // new row, leaving more than the limit (review E17): they
+                // take turns on the user's row instead.
+                let engine = crate::ssr::db::Engine::of(&self.pool);
+                crate::ssr::db::users::lock(&mut tx, engine, user_id)
+                    .await
+                    .map_err(store_error)?;
+                Some(tx)
+            }
             None => None,
         };
         loop {
