@@ -30,6 +30,7 @@ pub async fn after_password(
             started_at: ctx.state.clock.now(),
             wrong_codes: 0,
             next,
+            attempt_id: Some(crate::ssr::session::auth::new_sign_in_id()),
         };
         auth.begin_second_factor(&pending, &ctx.client())
             .await
@@ -100,6 +101,29 @@ pub async fn complete_sign_in(
     if now.saturating_sub(pending.started_at) >= timeout {
         auth.log_out().await.map_err(internal)?;
         return Err(AppError::SignInExpired);
+    }
+    // ASVS 6.3.1: at most `max_codes_per_sign_in` codes per pending
+    // sign-in, counted atomically in the database (the session's own count
+    // is a snapshot that parallel requests all read alike, review E7).
+    // Past the limit the sign-in is over.
+    if let Some(attempt_id) = &pending.attempt_id {
+        let key = format!("pending-sign-in:{attempt_id}");
+        let counted = crate::ssr::auth::throttle::reserve(
+            &mut *state.db.acquire().await.map_err(internal)?,
+            &[(&key, state.settings.mfa.max_codes_per_sign_in)],
+            None,
+            state.settings.mfa.pending_timeout_secs,
+            now,
+        )
+        .await
+        .map_err(internal)?;
+        // The attempt is never given back: a right code ends this pending
+        // sign-in, and its id is never used again.
+        if counted.is_err() {
+            tracing::info!(user_id = pending.user_id, "codes per sign-in used up");
+            auth.log_out().await.map_err(internal)?;
+            return Err(AppError::SignInExpired);
+        }
     }
     match factors::verify(state, pending.user_id, TypedFactor::of(method, code)).await? {
         Some(proof) => {

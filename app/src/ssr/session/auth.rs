@@ -61,6 +61,12 @@ pub struct PendingSignIn {
     pub wrong_codes: u32,
     /// Where to go after the code (already checked by `safe_next`).
     pub next: String,
+    /// This pending sign-in's own random id: its codes are counted in the
+    /// database under it, so parallel guesses cannot slip past the limit
+    /// the session's `wrong_codes` keeps (review E7). `None` only for a
+    /// sign-in pending across the upgrade that added it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_id: Option<String>,
 }
 
 /// A secret held in the session between two requests (an enrolment's TOTP

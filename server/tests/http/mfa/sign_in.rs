@@ -138,3 +138,30 @@ async fn wrong_codes_count_per_account_across_sign_ins() {
         StatusCode::OK
     );
 }
+
+/// Review E7: parallel wrong codes on one pending sign-in cannot slip past
+/// `max_codes_per_sign_in` (5). Each loads the session's count alike and
+/// the compare-and-swap keeps one save, so that count alone let up to the
+/// account's limit (10) through; the database count stops them at 5, and
+/// the sign-in ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_wrong_codes_cannot_pass_the_per_sign_in_limit() {
+    let app = spawn_app().await;
+    let enrolled = app.enrol("alice").await;
+    let pending = app.password_step("alice").await;
+    let answers =
+        futures::future::join_all((0..12).map(|_| app.send_code(&pending, "totp", "000000"))).await;
+    assert!(answers.iter().all(|r| r.status().is_client_error()));
+    let checked = app
+        .audit_events()
+        .await
+        .iter()
+        .filter(|e| *e == "second_factor/failure")
+        .count();
+    assert!(checked <= 5, "{checked} codes were checked");
+    // The sign-in is over: a right code no longer completes it.
+    let code = app.next_code(&enrolled.secret);
+    let (status, body) = error_of(app.send_code(&pending, "totp", &code).await).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(body.contains("SignInExpired"), "{body}");
+}
