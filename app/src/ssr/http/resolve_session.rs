@@ -79,9 +79,12 @@ pub async fn resolve_session(
         other => other,
     };
     // The session must come from the browser it was made in.
+    let activity = !NO_AUTOMATIC_TOUCH.contains(&path.as_str());
     let current = match current {
         Some(user) => {
-            match crate::ssr::session::binding::check_browser(&state, &auth, &parts, user).await {
+            let checked =
+                crate::ssr::session::binding::check_browser(&state, &auth, &parts, user, activity);
+            match checked.await {
                 Ok(user) => user,
                 Err(response) => return *response,
             }
@@ -90,7 +93,7 @@ pub async fn resolve_session(
     };
     let current = match current {
         Some(mut user) => {
-            if !NO_AUTOMATIC_TOUCH.contains(&path.as_str()) {
+            if activity {
                 match auth
                     .record_activity(&user.session, || client_info(&parts))
                     .await

@@ -379,6 +379,12 @@ impl AuthSession {
         self.touch(Touch::IfDue, &client()).await
     }
 
+    /// Whether a request that counts as activity would write the session
+    /// now (`record_activity`'s throttle).
+    pub fn activity_due(&self, live: &LiveSession) -> bool {
+        self.policy.touch_is_due(&live.deadlines, self.clock.now())
+    }
+
     /// An explicit request to stay signed in (the countdown's button): a
     /// write now whatever the throttle says, if the session still exists.
     pub async fn extend(&self, client: &ClientInfo) -> Result<Extended, SessionError> {

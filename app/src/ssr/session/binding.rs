@@ -65,13 +65,18 @@ pub fn compare_user_agents(recorded: Option<&str>, now: Option<&str>) -> UserAge
 /// Compares the request's browser and address with the session's (issue
 /// 12). Another browser family or system: the session is revoked as stolen
 /// (deleted now, audited, alerted) and the request goes on as a visitor's.
-/// Another version of the same browser, or another IP address: noted once
-/// (an audit event, and the session records the new value).
+/// Another version of the same browser, or another IP address: noted by an
+/// audit event when the request's activity write is due, which records the
+/// new value with the throttled touch (review E8): no write of its own, no
+/// deadline moved, nothing on a path that is not activity (the countdown's
+/// status read stays read-only), and an address that flips back and forth
+/// is noted at most once per `touch_interval_secs`.
 pub async fn check_browser(
     state: &AppState,
     auth: &AuthSession,
     parts: &Parts,
     user: CurrentUser,
+    activity: bool,
 ) -> Result<Option<CurrentUser>, Box<Response>> {
     let now = parts
         .headers
@@ -81,6 +86,13 @@ pub async fn check_browser(
     let peer = peer_of(parts);
     let moved = user.session.ip.is_some() && peer.is_some() && user.session.ip != peer;
     if check == UserAgentCheck::Same && !moved {
+        return Ok(Some(user));
+    }
+    // Not stolen, only moved or updated: noted with the next write of
+    // activity, not now.
+    let stolen = matches!(check, UserAgentCheck::Changed { .. });
+    let noted_now = stolen || (activity && auth.activity_due(&user.session));
+    if !noted_now {
         return Ok(Some(user));
     }
     let client = client_info(parts);
@@ -103,9 +115,6 @@ pub async fn check_browser(
                 }),
             };
             audit::record(&state.db, state.clock.now(), entry).await;
-            if let Err(e) = auth.extend(&client).await {
-                let _ = internal(e);
-            }
             Ok(Some(user))
         }
         UserAgentCheck::Updated => {
@@ -119,9 +128,6 @@ pub async fn check_browser(
                 details: serde_json::json!({ "from": user.session.user_agent }),
             };
             audit::record(&state.db, state.clock.now(), entry).await;
-            if let Err(e) = auth.extend(&client).await {
-                let _ = internal(e);
-            }
             Ok(Some(user))
         }
         UserAgentCheck::Changed { from, to } => {

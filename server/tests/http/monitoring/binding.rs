@@ -1,6 +1,7 @@
 //! A session bound to its browser: another family is a stolen cookie; an update or a move is noted.
 
 use super::*;
+use crate::helpers::data_version;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_used_from_another_browser_is_revoked_and_alerted() {
@@ -33,6 +34,8 @@ async fn a_session_used_from_another_browser_is_revoked_and_alerted() {
 async fn a_browser_update_is_noted_once_and_keeps_the_session() {
     let app = spawn_app().await;
     let sid = app.registered_and_logged_in("alice").await;
+    // Noted with the next write of activity (review E8).
+    app.clock.advance(60);
     for _ in 0..3 {
         assert_eq!(
             get_as(&app, "/account", &sid, CHROME_132_ON_LINUX).await,
@@ -55,6 +58,7 @@ async fn a_browser_update_is_noted_once_and_keeps_the_session() {
 async fn a_move_to_another_address_is_noted_once_and_keeps_the_session() {
     let app = spawn_app_with(|s| s.proxy.trusted = "127.0.0.1".to_owned()).await;
     let sid = app.registered_and_logged_in("alice").await;
+    app.clock.advance(60);
     for _ in 0..3 {
         let res = app
             .http
@@ -85,4 +89,52 @@ async fn a_move_to_another_address_is_noted_once_and_keeps_the_session() {
         .await
         .iter()
         .any(|e| e.starts_with("alert")));
+}
+
+/// Review E8: a move is noted with the throttled write of activity, never
+/// on its own: the countdown's status read stays read-only (no write, the
+/// deadlines do not move), and an address that flips back and forth (IPv4
+/// and IPv6, several exits) is noted once per touch interval, not per flip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_that_flips_is_noted_once_and_a_status_read_writes_nothing() {
+    let app = spawn_app_with(|s| s.proxy.trusted = "127.0.0.1".to_owned()).await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let from = |address: &'static str, path: &str| {
+        app.http
+            .get(app.url(path))
+            .header("cookie", format!("__Host-sid={sid}"))
+            .header("x-forwarded-for", address)
+            .send()
+    };
+    // Inside the touch window: a status read from elsewhere changes nothing.
+    let mut db = app.db().await;
+    let before = data_version(&mut db).await;
+    let status = from("203.0.113.9", "/api/session_status")
+        .await
+        .expect("GET");
+    assert_eq!(status.status(), StatusCode::OK);
+    let deadlines: serde_json::Value = status.json().await.expect("JSON");
+    assert_eq!(data_version(&mut db).await, before, "a status read wrote");
+
+    app.clock.advance(60);
+    let status = from("203.0.113.9", "/api/session_status")
+        .await
+        .expect("GET");
+    let again: serde_json::Value = status.json().await.expect("JSON");
+    assert_eq!(
+        again["idle_expires_at"], deadlines["idle_expires_at"],
+        "the status read moved the deadline"
+    );
+    assert_eq!(data_version(&mut db).await, before, "a status read wrote");
+    for address in ["203.0.113.9", "2001:db8::7", "203.0.113.9", "2001:db8::7"] {
+        let res = from(address, "/account").await.expect("GET");
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let noted = app
+        .audit_events()
+        .await
+        .iter()
+        .filter(|e| *e == "address_changed/success")
+        .count();
+    assert_eq!(noted, 1, "noted once per touch interval, not per flip");
 }
