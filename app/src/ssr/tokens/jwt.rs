@@ -92,7 +92,7 @@ impl KeyRing {
         settings: &JwtSettings,
     ) -> Result<(String, AccessClaims), KeyError> {
         let key = self
-            .signing()
+            .signing(now, settings)
             .ok_or_else(|| KeyError::NoKey(settings.key_dir.display().to_string()))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(TOKEN_TYPE.to_owned());

@@ -139,21 +139,28 @@ impl KeyRing {
         self.keys.is_empty()
     }
 
-    /// The key that signs new tokens: the newest.
-    pub(crate) fn signing(&self) -> Option<&Key> {
-        self.keys.last()
+    /// The key that signs new tokens: the newest that every server has had
+    /// `reload_secs` to load (review E9: a token signed with a key another
+    /// server has not read yet would fail there as unknown). The first key
+    /// signs at once, as there is no other.
+    pub(crate) fn signing(&self, now: UnixTime, settings: &JwtSettings) -> Option<&Key> {
+        let loaded_everywhere =
+            |key: &&Key| key.created_at.saturating_add(settings.reload_secs as i64) <= now;
+        self.keys
+            .iter()
+            .rev()
+            .find(loaded_everywhere)
+            .or(self.keys.first())
     }
 
     /// Whether key `index` may still have signed an unexpired token: the
-    /// newest always; an older one until the next key's creation plus the
-    /// token lifetime plus the leeway.
+    /// newest always; an older one until the next key took over signing
+    /// (its creation plus `reload_secs`), plus the token lifetime and the
+    /// leeway.
     fn is_published(&self, index: usize, now: UnixTime, settings: &JwtSettings) -> bool {
         match self.keys.get(index + 1) {
             None => true,
-            Some(next) => {
-                let last_expiry = next.created_at.saturating_add(settings.ttl_secs as i64);
-                now <= last_expiry.saturating_add(settings.leeway_secs as i64)
-            }
+            Some(next) => now <= last_token_expiry(next.created_at, settings),
         }
     }
 
@@ -240,6 +247,17 @@ pub fn create_key(dir: &Path, now: UnixTime) -> Result<String, KeyError> {
     Ok(kid)
 }
 
+/// The last moment a token signed by a key may still be valid, when the
+/// next key was created at `next_created_at`: the old key signs until the
+/// new one has been loaded everywhere (`reload_secs`), and its last token
+/// lives `ttl_secs`, accepted `leeway_secs` longer.
+fn last_token_expiry(next_created_at: UnixTime, settings: &JwtSettings) -> UnixTime {
+    next_created_at
+        .saturating_add(settings.reload_secs as i64)
+        .saturating_add(settings.ttl_secs as i64)
+        .saturating_add(settings.leeway_secs as i64)
+}
+
 /// What `rotate` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
@@ -259,10 +277,7 @@ pub fn rotate(dir: &Path, now: UnixTime, settings: &JwtSettings) -> Result<Rotat
             continue;
         };
         let retired_at = created_at_of(next_kid).unwrap_or(now);
-        let last_expiry = retired_at
-            .saturating_add(settings.ttl_secs as i64)
-            .saturating_add(settings.leeway_secs as i64);
-        if now > last_expiry {
+        if now > last_token_expiry(retired_at, settings) {
             std::fs::remove_file(path).map_err(|source| KeyError::Write {
                 path: path.display().to_string(),
                 source,
@@ -362,8 +377,14 @@ pub(crate) mod tests {
         let rotation = rotate(dir.path(), NOW + 10, &settings).expect("rotate");
         assert!(rotation.removed.is_empty());
         let ring = KeyRing::load(dir.path()).expect("load");
+        // The new key signs once every server has had `reload_secs` (10)
+        // to load it; until then the old one still does (review E9).
         assert_eq!(
-            ring.signing().map(|k| k.kid.as_str()),
+            ring.signing(NOW + 19, &settings).map(|k| k.kid.as_str()),
+            ring.keys.first().map(|k| k.kid.as_str())
+        );
+        assert_eq!(
+            ring.signing(NOW + 20, &settings).map(|k| k.kid.as_str()),
             Some(rotation.new_kid.as_str())
         );
         assert!(
@@ -376,7 +397,14 @@ pub(crate) mod tests {
                 .map(Vec::len),
             Some(2)
         );
-        let gone = NOW + 10 + 300 + 30 + 1;
+        let gone = NOW + 10 + 10 + 300 + 30 + 1;
+        assert_eq!(
+            ring.jwks(gone - 1, &settings)["keys"]
+                .as_array()
+                .map(Vec::len),
+            Some(2),
+            "published until the last token the old key signed expires"
+        );
         assert_eq!(
             ring.jwks(gone, &settings)["keys"].as_array().map(Vec::len),
             Some(1)

@@ -53,6 +53,10 @@ impl JwtSettings {
             ),
             (self.leeway_secs > 30, "jwt.leeway_secs must be at most 30"),
             (
+                self.reload_secs > 300,
+                "jwt.reload_secs must be at most 300 (a new key signs only after it)",
+            ),
+            (
                 self.issuer.trim().is_empty() || self.audience.trim().is_empty(),
                 "jwt.issuer and jwt.audience must not be empty",
             ),
