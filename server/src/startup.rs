@@ -47,6 +47,13 @@ pub enum StartupError {
          TESSERA_MFA_KEY_FILE at it); without it nobody with MFA can sign in"
     )]
     MfaKeyMissing(String),
+    #[error(
+        "{count} stored TOTP secrets do not open with the MFA key file {file}: point [mfa] \
+         key_file (TESSERA_MFA_KEY_FILE) at the key that sealed them; after a rotation that \
+         ran while a server was up, run `server rotate-mfa-key` again from the old key to \
+         finish it (docs/mfa-and-step-up.md, \"Keys\")"
+    )]
+    MfaKeyWrong { file: String, count: u64 },
     #[error("cannot check the MFA data: {0}")]
     MfaCheck(#[from] sqlx::Error),
     #[error(
@@ -130,6 +137,15 @@ impl Application {
             return Err(StartupError::MfaKeyMissing(
                 settings.mfa.key_file.display().to_string(),
             ));
+        }
+        if let Some(key) = &mfa_key {
+            let count = factors::unopenable(&db, key).await?;
+            if count > 0 {
+                return Err(StartupError::MfaKeyWrong {
+                    file: settings.mfa.key_file.display().to_string(),
+                    count,
+                });
+            }
         }
         // `validate` checked these; webauthn-rs checks them once more.
         let webauthn = parsed

@@ -243,8 +243,23 @@ async fn check_recovery_code(
     Ok(Some(Proof::RecoveryCode { remaining }))
 }
 
+/// How many stored secrets do not open with `key`: start-up refuses to run
+/// with such a key (review E11: a rotation while a server ran, or the wrong
+/// key file), since every code of those users would fail.
+pub async fn unopenable(db: &Pool, key: &SealingKey) -> Result<u64, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    let rows = totp_factors::all_sealed(&mut conn).await?;
+    Ok(rows
+        .iter()
+        .filter(|(user_id, sealed)| key.open(*user_id, sealed).is_err())
+        .count() as u64)
+}
+
 /// Key rotation: every stored secret opened with `old` and sealed again
-/// with `new`, in one transaction (all or nothing). Returns how many.
+/// with `new`, in one transaction (all or nothing). A secret that already
+/// opens with `new` is left as it is, so a rotation that was interrupted,
+/// or raced a running server's enrolments, can be run again to finish.
+/// Returns how many were sealed again.
 pub async fn reseal_all(db: &Pool, old: &SealingKey, new: &SealingKey) -> Result<u64, String> {
     let mut tx = crate::ssr::db::write_transaction(db)
         .await
@@ -252,14 +267,21 @@ pub async fn reseal_all(db: &Pool, old: &SealingKey, new: &SealingKey) -> Result
     let rows = totp_factors::all_sealed(&mut tx)
         .await
         .map_err(|e| e.to_string())?;
+    let mut resealed = 0;
     for (user_id, sealed) in &rows {
-        let secret = old.open(*user_id, sealed).map_err(|_| {
-            format!("the secret of user {user_id} does not open with the current key: nothing was changed")
-        })?;
+        let Ok(secret) = old.open(*user_id, sealed) else {
+            if new.open(*user_id, sealed).is_ok() {
+                continue;
+            }
+            return Err(format!(
+                "the secret of user {user_id} opens with neither key: nothing was changed"
+            ));
+        };
+        resealed += 1;
         totp_factors::set_sealed_secret(&mut tx, *user_id, &new.seal(*user_id, &secret))
             .await
             .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
-    Ok(rows.len() as u64)
+    Ok(resealed)
 }

@@ -59,3 +59,62 @@ async fn rotating_the_mfa_key_reseals_every_secret() {
     let args = ["rotate-mfa-key".to_owned(), "/nonexistent.key".to_owned()];
     assert!(server::cli::run(&settings, &args).await.is_err());
 }
+
+/// Review E11: a key that does not open the stored secrets (the wrong file,
+/// or a rotation that ran while a server was up) stops the start, saying
+/// how many and what to do; a second rotation finishes a mixed state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_that_does_not_open_the_secrets_stops_the_start_and_a_second_rotation_finishes() {
+    let app = spawn_app().await;
+    app.enrol("first").await;
+    let old_key = app.db_path.with_file_name("mfa.key");
+    let new_key = app.db_path.with_file_name("new.key");
+    std::fs::write(&new_key, "7b".repeat(32)).expect("write");
+    let mut settings = app::ssr::config::Settings::default();
+    app.database.apply(&mut settings);
+    settings.mfa.key_file = old_key.clone();
+    let build = |key_file: std::path::PathBuf| {
+        let mut settings = settings.clone();
+        settings.mfa.key_file = key_file;
+        let options = leptos::prelude::LeptosOptions::builder()
+            .output_name("tessera")
+            .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .build();
+        server::startup::Application::build(
+            settings,
+            options,
+            std::sync::Arc::new(app::ssr::clock::SystemClock),
+        )
+    };
+    // The wrong key file: refused before anyone's code fails.
+    let message = build(new_key.clone())
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        message.contains("1 stored TOTP secrets do not open"),
+        "{message}"
+    );
+
+    // A rotation while this server (old key) still runs and enrols someone.
+    let args = ["rotate-mfa-key".to_owned(), new_key.display().to_string()];
+    server::cli::run(&settings, &args).await.expect("rotated");
+    app.enrol("second").await;
+    let message = build(new_key.clone())
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        message.contains("1 stored TOTP secrets do not open"),
+        "{message}"
+    );
+    // Running it again from the old key seals the late one; the rest stay.
+    let message = server::cli::run(&settings, &args).await.expect("finished");
+    assert!(message.starts_with("sealed 1 TOTP secrets"), "{message}");
+    assert!(
+        build(new_key).await.is_ok(),
+        "every secret opens with the new key"
+    );
+}
