@@ -247,3 +247,33 @@ async fn x_forwarded_for_names_the_client_behind_a_trusted_proxy() {
     assert!(ips.contains(&Some("203.0.113.9".to_owned())), "{ips:?}");
     assert!(!ips.contains(&Some("127.0.0.1".to_owned())), "{ips:?}");
 }
+
+/// Review E14: one clean-up pass deletes every spent throttle row, batch
+/// after batch, not one batch per pass (the table could grow ~180 times
+/// faster than it shrank under a stuffing attack with fresh usernames).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_clean_up_pass_deletes_every_spent_throttle_row() {
+    let app = spawn_app_with(|s| s.session.cleanup_batch_size = 2).await;
+    for n in 0..5 {
+        let name = format!("nobody{n}");
+        let res = app
+            .post_form(
+                "/api/login",
+                &[("username", name.as_str()), ("password", "not it at all 1")],
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let rows = || async {
+        let mut db = app.db().await;
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM throttle")
+            .fetch_one(&mut db)
+            .await
+            .expect("count")
+    };
+    assert!(rows().await > 4, "several batches' worth");
+    app.clock.advance(901);
+    server::maintenance::clean_once(&app.state).await;
+    assert_eq!(rows().await, 0);
+}
