@@ -123,24 +123,34 @@ fn since(state: &AppState) -> i64 {
 pub async fn after_failed_sign_in(state: &AppState, user_id: Option<i64>, client: &ClientInfo) {
     let rules = &state.settings.alerts;
     let since = since(state);
-    if let Some(user_id) = user_id {
-        let threshold = rules.failed_sign_ins_per_account;
-        let failures = or_zero(
-            audit_events::failed_sign_ins_of_user(&state.db, user_id, since, threshold + 1).await,
-        );
-        if failures == i64::from(threshold) {
-            let details = json!({ "failures": failures, "per": "account" });
-            raise(
-                state,
-                Alert::FailedSignInBurst,
-                Some(user_id),
-                client,
-                None,
-                details,
-            )
-            .await;
-        }
+    let Some(user_id) = user_id else {
+        // An unknown name costs the same count as a known one (user 0 has
+        // no events): its answer is not later by a query (review E19).
+        let _ = audit_events::failed_sign_ins_of_user(&state.db, 0, since, 1).await;
+        return after_failed_sign_in_from(state, client, since).await;
+    };
+    let threshold = rules.failed_sign_ins_per_account;
+    let failures = or_zero(
+        audit_events::failed_sign_ins_of_user(&state.db, user_id, since, threshold + 1).await,
+    );
+    if failures == i64::from(threshold) {
+        let details = json!({ "failures": failures, "per": "account" });
+        raise(
+            state,
+            Alert::FailedSignInBurst,
+            Some(user_id),
+            client,
+            None,
+            details,
+        )
+        .await;
     }
+    after_failed_sign_in_from(state, client, since).await;
+}
+
+/// The per-address half of `after_failed_sign_in`.
+async fn after_failed_sign_in_from(state: &AppState, client: &ClientInfo, since: i64) {
+    let rules = &state.settings.alerts;
     if let Some(ip) = &client.ip {
         let threshold = rules.failed_sign_ins_per_address;
         let failures =
