@@ -119,9 +119,12 @@ struct ConnectionLimits {
 
 /// Open connections per client IP, so that one address cannot take every
 /// connection the process can hold. Peers that are trusted proxies carry
-/// many clients and are exempt.
+/// many clients and are exempt. An IPv6 client is counted by its network
+/// (`[login] ipv6_prefix`, review E2): a host picks new addresses in its
+/// /64 at will.
 struct ConnectionsPerIp {
     max: u32,
+    ipv6_prefix: u8,
     exempt: Vec<app::ssr::http::proxy::Network>,
     open: std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>,
 }
@@ -137,6 +140,7 @@ impl ConnectionsPerIp {
         if self.max == 0 || self.exempt.iter().any(|net| net.contains(ip)) {
             return Some(None);
         }
+        let ip = app::ssr::http::proxy::limit_address(ip, self.ipv6_prefix);
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let count = open.entry(ip).or_insert(0);
         if *count >= self.max {
@@ -167,11 +171,13 @@ pub async fn serve(
     router: Router,
     settings: &ServerSettings,
     trusted_proxies: Vec<app::ssr::http::proxy::Network>,
+    ipv6_prefix: u8,
     mut signals: StopSignals,
     tls: Option<Arc<Certificates>>,
 ) -> Stopped {
     let per_ip = Arc::new(ConnectionsPerIp {
         max: settings.max_connections_per_ip,
+        ipv6_prefix,
         exempt: trusted_proxies,
         open: Default::default(),
     });

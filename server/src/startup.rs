@@ -279,6 +279,7 @@ impl Application {
                     redirect_to_https(https_port),
                     &settings,
                     Vec::new(),
+                    64,
                     signals,
                     None,
                 )
@@ -290,6 +291,7 @@ impl Application {
             self.router,
             &self.state.settings.server,
             self.state.trusted_proxies.clone(),
+            self.state.settings.login.ipv6_prefix,
             signals,
             self.tls,
         )

@@ -317,9 +317,13 @@ impl RequestContext {
         }
     }
 
+    /// The client as per-address limits count it: its IPv4 address or
+    /// its IPv6 network (`[login] ipv6_prefix`, review E2).
     pub fn address(&self) -> String {
         self.peer
-            .map(|peer| peer.to_string())
+            .map(|peer| {
+                crate::ssr::http::proxy::limit_key(peer, self.state.settings.login.ipv6_prefix)
+            })
             .unwrap_or_else(|| "unknown".to_owned())
     }
 }

@@ -277,3 +277,31 @@ async fn one_clean_up_pass_deletes_every_spent_throttle_row() {
     server::maintenance::clean_once(&app.state).await;
     assert_eq!(rows().await, 0);
 }
+
+/// Review E2: an IPv6 client is counted by its /64, so new addresses in one
+/// network buy no fresh attempts (here from behind a trusted proxy, as a
+/// dual-stack deployment sees them); another network has its own count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_addresses_of_one_network_share_one_limit() {
+    let app = spawn_app_with(|s| {
+        s.proxy.trusted = "127.0.0.1".to_owned();
+        s.login.max_failures_per_address = 2;
+    })
+    .await;
+    for address in ["2001:db8:1:2::1", "2001:db8:1:2:aaaa:bbbb:cccc:dddd"] {
+        assert_eq!(
+            wrong_from(&app, "ann", address).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        wrong_from(&app, "ben", "2001:db8:1:2:9999::42").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a third address of the same /64"
+    );
+    assert_eq!(
+        wrong_from(&app, "ben", "2001:db8:1:3::1").await,
+        StatusCode::UNAUTHORIZED,
+        "another /64 is another client"
+    );
+}

@@ -50,6 +50,9 @@ pub struct LoginSettings {
     /// Registrations per address per window (each costs an argon2 run).
     pub max_registrations_per_address: u32,
     pub failure_window_secs: u64,
+    /// How many leading bits of an IPv6 address name one client for every
+    /// per-address limit (one host or subscriber gets a whole /64).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for LoginSettings {
@@ -60,6 +63,7 @@ impl Default for LoginSettings {
             max_failures_per_account_everywhere: 100,
             max_registrations_per_address: 20,
             failure_window_secs: 900,
+            ipv6_prefix: 64,
         }
     }
 }
@@ -98,6 +102,9 @@ impl LoginSettings {
     pub fn problem(&self) -> Option<&'static str> {
         if self.failure_window_secs == 0 || self.failure_window_secs > MAX_DURATION_SECS {
             return Some("login.failure_window_secs must be 1 to 31536000");
+        }
+        if !(32..=128).contains(&self.ipv6_prefix) {
+            return Some("login.ipv6_prefix must be 32 to 128");
         }
         let no_limit = self.max_failures_per_account == 0
             || self.max_failures_per_address == 0

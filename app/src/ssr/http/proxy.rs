@@ -81,6 +81,33 @@ impl Network {
 }
 
 /// `[proxy] trusted`: comma-separated networks.
+/// The client as per-address limits count it (review E2): an IPv4
+/// address, or the IPv6 network of `ipv6_prefix` bits around an IPv6
+/// address. One subscriber or host gets a whole /64 (and picks new
+/// addresses in it at will, privacy addresses among them): counted per
+/// address, each would buy fresh limits, and a known device would never
+/// stay known.
+pub fn limit_address(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(ipv6_prefix.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+        v4 => v4,
+    }
+}
+
+/// `limit_address` as the text keys are made of: `203.0.113.9`, or
+/// `2001:db8:1:2::/64`.
+pub fn limit_key(ip: IpAddr, ipv6_prefix: u8) -> String {
+    match limit_address(ip, ipv6_prefix) {
+        IpAddr::V6(network) => format!("{network}/{}", ipv6_prefix.min(128)),
+        v4 => v4.to_string(),
+    }
+}
+
 pub fn parse_trusted(list: &str) -> Result<Vec<Network>, String> {
     list.split(',')
         .map(str::trim)
@@ -145,6 +172,18 @@ mod tests {
         assert!(Network::parse("10.0.0.0/33").is_err());
         assert!(Network::parse("example.com").is_err());
         assert!(parse_trusted(" 10.0.0.0/8, ::1 ,").expect("valid").len() == 2);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_network() {
+        let a = limit_key(ip("2001:db8:1:2:aaaa::1"), 64);
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(limit_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"), 64), a);
+        assert_ne!(limit_key(ip("2001:db8:1:3::1"), 64), a);
+        assert_eq!(limit_key(ip("2001:db8:1:2::1"), 128), "2001:db8:1:2::1/128");
+        assert_eq!(limit_key(ip("203.0.113.9"), 64), "203.0.113.9");
+        assert_eq!(limit_key(ip("::ffff:203.0.113.9"), 64), "203.0.113.9");
+        assert_eq!(limit_address(ip("::1"), 64), ip("::"));
     }
 
     /// A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d` (review
