@@ -27,6 +27,9 @@ pub fn spawn_cleanup(state: AppState) {
 /// a stuffing attack).
 pub async fn clean_once(state: &AppState) {
     let batch = state.settings.session.cleanup_batch_size;
+    // Cached sessions past a deadline: swept here, once a pass, so that no
+    // request pays for a scan of the cache (review E1).
+    state.sessions.sweep_cache();
     // Expired sessions. Expired rows are already refused on load; this
     // reclaims space and records when (and by which deadline) each ended:
     // each signed-in session that expired is an authentication event

@@ -4,7 +4,9 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{new_sid, session_set_cookie, spawn_app, PASSWORD};
+use crate::helpers::{
+    data_version, new_sid, session_set_cookie, spawn_app, spawn_app_with, PASSWORD,
+};
 
 async fn status_and_body(res: reqwest::Response) -> (StatusCode, String) {
     let status = res.status();
@@ -226,4 +228,33 @@ async fn of_two_parallel_finishes_of_one_ceremony_exactly_one_proceeds() {
             "round {round}: {bodies:?}"
         );
     }
+}
+
+/// Review E1: the one ceremony a visitor may start writes (a ticket, a
+/// visitor's session row) with no password in front of it, so it is
+/// counted per address like sign-in attempts: a flood is refused with 429
+/// before it writes anything, and visitor sessions are not cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_passkey_sign_ins_are_throttled_per_address() {
+    let app = spawn_app_with(|s| s.login.max_failures_per_address = 3).await;
+    for _ in 0..3 {
+        let res = app
+            .post_form("/api/passkey_begin", &[("purpose", "sign_in")], None)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let mut db = app.db().await;
+    let before = data_version(&mut db).await;
+    for _ in 0..5 {
+        let res = app
+            .post_form("/api/passkey_begin", &[("purpose", "sign_in")], None)
+            .await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(data_version(&mut db).await, before, "a refused begin wrote");
+    let tickets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkey_ceremonies")
+        .fetch_one(&mut db)
+        .await
+        .expect("count");
+    assert_eq!(tickets, 3);
 }

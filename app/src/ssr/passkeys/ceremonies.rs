@@ -83,6 +83,26 @@ pub async fn begin(ctx: &RequestContext, purpose: Purpose) -> Result<String, App
             )
         }
         Purpose::SignIn => {
+            // The one ceremony a visitor may start: no password, no argon2
+            // in front of its writes (a ticket, a visitor's session row).
+            // Counted per address like sign-in attempts, so one client
+            // cannot keep the database's writer busy (review E1).
+            let login = &state.settings.login;
+            let key = format!("passkey-sign-in:{}", ctx.address());
+            // Never given back: every begin counts, whatever follows.
+            let _counted = crate::ssr::auth::throttle::reserve(
+                &mut *state.db.acquire().await.map_err(internal)?,
+                &[(&key, login.max_failures_per_address)],
+                None,
+                login.failure_window_secs,
+                state.clock.now(),
+            )
+            .await
+            .map_err(internal)?
+            .map_err(|wait_secs| {
+                tracing::warn!(address = %ctx.address(), "passkey sign-ins throttled");
+                AppError::TooManyAttempts(wait_secs)
+            })?;
             let (mut options, authentication) = webauthn
                 .start_discoverable_authentication()
                 .map_err(internal)?;

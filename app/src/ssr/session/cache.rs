@@ -94,7 +94,7 @@ impl SessionCache {
 
     /// Caches a row read since `seen`, unless something was invalidated
     /// meanwhile (the row might predate that write).
-    pub fn insert(&self, key: StorageKey, row: CachedRow, seen: Generation, now: UnixTime) {
+    pub fn insert(&self, key: StorageKey, row: CachedRow, seen: Generation) {
         if !self.is_on() {
             return;
         }
@@ -103,17 +103,26 @@ impl SessionCache {
             return;
         }
         if rows.by_key.len() >= self.max_entries && !rows.by_key.contains_key(&key) {
-            rows.by_key
-                .retain(|_, row| SessionPolicy::is_alive(&row.deadlines, now));
-            if rows.by_key.len() >= self.max_entries {
-                // Full of live sessions: forget one; it is read again on
-                // its next request.
-                if let Some(any) = rows.by_key.keys().next().copied() {
-                    rows.by_key.remove(&any);
-                }
+            // Full: forget one entry, whichever comes first, in constant
+            // time under the lock every lookup takes (review E1: a scan of
+            // every entry here made each miss O(n) once the cache was
+            // full). It is read again on its next request; expired entries
+            // go in `sweep`, off the request path.
+            if let Some(any) = rows.by_key.keys().next().copied() {
+                rows.by_key.remove(&any);
             }
         }
         rows.by_key.insert(key, row);
+    }
+
+    /// Drops every entry past a deadline; the clean-up task runs it with
+    /// each pass. Returns how many went.
+    pub fn sweep(&self, now: UnixTime) -> usize {
+        let mut rows = self.rows();
+        let before = rows.by_key.len();
+        rows.by_key
+            .retain(|_, row| SessionPolicy::is_alive(&row.deadlines, now));
+        before - rows.by_key.len()
     }
 
     /// After a write to one session's row.
@@ -160,7 +169,7 @@ mod tests {
     fn a_cached_row_is_served_only_while_it_is_alive() {
         let cache = SessionCache::new(10);
         let seen = cache.generation();
-        cache.insert([1; 32], row(1, 100), seen, 0);
+        cache.insert([1; 32], row(1, 100), seen);
         assert!(cache.get(&[1; 32], 99).is_some());
         assert!(cache.get(&[1; 32], 100).is_none());
         assert!(cache.is_empty(), "the expired row is dropped");
@@ -173,12 +182,12 @@ mod tests {
         // Meanwhile another request signs the session out...
         cache.forget(&[1; 32]);
         // ...and the load that read the old row finishes.
-        cache.insert([1; 32], row(1, 100), seen, 0);
+        cache.insert([1; 32], row(1, 100), seen);
         assert!(cache.get(&[1; 32], 0).is_none());
         // The same for a change to the user.
         let seen = cache.generation();
         cache.forget_user(7);
-        cache.insert([2; 32], row(7, 100), seen, 0);
+        cache.insert([2; 32], row(7, 100), seen);
         assert!(cache.get(&[2; 32], 0).is_none());
     }
 
@@ -187,7 +196,7 @@ mod tests {
         let cache = SessionCache::new(10);
         for (key, user) in [([1; 32], 1), ([2; 32], 1), ([3; 32], 2)] {
             let seen = cache.generation();
-            cache.insert(key, row(user, 100), seen, 0);
+            cache.insert(key, row(user, 100), seen);
         }
         cache.forget_user(1);
         assert!(cache.get(&[1; 32], 0).is_none());
@@ -200,12 +209,36 @@ mod tests {
         let cache = SessionCache::new(3);
         for n in 0..10u8 {
             let seen = cache.generation();
-            cache.insert([n; 32], row(1, 100), seen, 0);
+            cache.insert([n; 32], row(1, 100), seen);
         }
         assert_eq!(cache.len(), 3);
         let off = SessionCache::new(0);
         let seen = off.generation();
-        off.insert([1; 32], row(1, 100), seen, 0);
+        off.insert([1; 32], row(1, 100), seen);
         assert!(off.get(&[1; 32], 0).is_none());
+    }
+
+    /// Review E1: an insert into a full cache forgets exactly one entry and
+    /// never scans the others (expired ones included: they wait for the
+    /// clean-up's sweep), so a miss costs the same at 3 entries as at
+    /// 100,000.
+    #[test]
+    fn a_full_cache_forgets_one_entry_per_insert_and_the_sweep_takes_the_expired() {
+        let cache = SessionCache::new(4);
+        for (n, idle_expires_at) in [(0u8, 10), (1, 10), (2, 100), (3, 100)] {
+            let seen = cache.generation();
+            cache.insert([n; 32], row(1, idle_expires_at), seen);
+        }
+        let seen = cache.generation();
+        cache.insert([9; 32], row(1, 100), seen);
+        assert_eq!(cache.len(), 4, "one out, one in");
+        let expired_left = (0..2u8)
+            .filter(|n| cache.rows().by_key.contains_key(&[*n; 32]))
+            .count();
+        assert!(expired_left >= 1, "the insert scanned for expired entries");
+        assert!(cache.get(&[9; 32], 50).is_some());
+        assert_eq!(cache.sweep(50), expired_left);
+        assert_eq!(cache.len(), 4 - expired_left);
+        assert_eq!(cache.sweep(50), 0);
     }
 }

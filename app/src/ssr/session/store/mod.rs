@@ -96,6 +96,12 @@ impl SqlSessionStore {
         }
     }
 
+    /// Drops the cached sessions past a deadline (the clean-up's pass);
+    /// how many.
+    pub fn sweep_cache(&self) -> usize {
+        self.cache.sweep(self.clock.now())
+    }
+
     fn count_write(&self) {
         self.writes.fetch_add(1, Ordering::Relaxed);
     }
@@ -246,7 +252,12 @@ impl SessionStore for SqlSessionStore {
             return Ok(None);
         };
         let row = CachedRow::try_from(row)?;
-        self.cache.insert(key, row.clone(), generation, now);
+        // Only signed-in sessions are kept: a visitor's (a passkey
+        // ceremony, a pending second factor) is cheap to read and can be
+        // made by anyone, so it must not push real sessions out (review E1).
+        if row.user_id.is_some() {
+            self.cache.insert(key, row.clone(), generation);
+        }
         record_of(session_id, row).map(Some)
     }
 
