@@ -116,6 +116,15 @@ pub async fn regenerate_recovery_codes(ctx: &RequestContext) -> Result<(), AppEr
     hold_codes_to_show(ctx, user.user_id, &codes).await?;
     end_other_sessions(ctx, user).await?;
     tracing::info!(user_id = user.user_id, "recovery codes renewed");
+    // A change of factors, audited like the others (review E5).
+    ctx.audit(
+        crate::ssr::audit::Event::RecoveryCodesRenewed,
+        crate::ssr::audit::Outcome::Success,
+        Some(user.user_id),
+        None,
+        serde_json::json!({}),
+    )
+    .await;
     Ok(())
 }
 

@@ -8,7 +8,6 @@ use crate::ssr::audit::Event;
 use crate::ssr::auth::accounts;
 use crate::ssr::context::RequestContext;
 use crate::ssr::error::internal;
-use crate::ssr::mfa::factors;
 use crate::ssr::mfa::factors::TypedFactor;
 use crate::ssr::mfa::settings::MfaRequirement;
 use crate::ssr::mfa::step_up::audit_factor;
@@ -125,7 +124,8 @@ pub async fn complete_sign_in(
             return Err(AppError::SignInExpired);
         }
     }
-    match factors::verify(state, pending.user_id, TypedFactor::of(method, code)).await? {
+    let typed = TypedFactor::of(method, code);
+    match super::step_up::verify_audited(ctx, pending.user_id, typed).await? {
         Some(proof) => {
             // The password may have changed (or the account gone) since it
             // was checked.

@@ -64,6 +64,28 @@ pub fn require_step_up(ctx: &RequestContext) -> Result<&CurrentUser, AppError> {
 
 /// Records a second-factor check (a sign-in's second step or a step-up),
 /// and a recovery code's use as an event of its own.
+/// `factors::verify`'s answer, with a refusal for too many wrong codes
+/// audited as `throttled` (review E5: it returned before any audit).
+pub(crate) async fn verify_audited(
+    ctx: &RequestContext,
+    user_id: i64,
+    typed: factors::TypedFactor<'_>,
+) -> Result<Option<factors::Proof>, AppError> {
+    let verified = factors::verify(&ctx.state, user_id, typed).await;
+    if let Err(AppError::TooManyCodes(wait_secs)) = &verified {
+        let details = serde_json::json!({ "reason": "too_many_codes", "wait_secs": wait_secs });
+        ctx.audit(
+            Event::Throttled,
+            Outcome::Failure,
+            Some(user_id),
+            None,
+            details,
+        )
+        .await;
+    }
+    verified
+}
+
 pub(crate) async fn audit_factor(
     ctx: &RequestContext,
     event: Event,
@@ -119,7 +141,7 @@ pub async fn step_up(
     let user = ctx.require_user()?;
     let enrolled = factors::is_enrolled(&state.db, user.user_id).await?;
     let (method_name, remaining) = if enrolled {
-        match factors::verify(state, user.user_id, TypedFactor::of(method, secret)).await? {
+        match verify_audited(ctx, user.user_id, TypedFactor::of(method, secret)).await? {
             Some(proof) => {
                 audit_factor(ctx, Event::StepUp, user.user_id, Ok(proof)).await;
                 (proof.method(), proof.codes_left())

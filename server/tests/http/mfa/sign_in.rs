@@ -131,6 +131,12 @@ async fn wrong_codes_count_per_account_across_sign_ins() {
     );
     let body = res.text().await.expect("body");
     assert!(body.contains("TooManyCodes"), "{body}");
+    // The refusal is audited (review E5: it returned before any audit).
+    let events = app.audit_events().await;
+    assert!(
+        events.iter().any(|e| e == "throttled/failure"),
+        "{events:?}"
+    );
     // After the delay, the right code works: never a lockout.
     app.clock.advance(1);
     assert_eq!(

@@ -56,6 +56,12 @@ async fn a_step_up_rotates_the_id_keeps_the_deadlines_and_expires() {
         .await;
     assert_eq!(res.status(), StatusCode::OK, "within the window");
     let renewed = new_sid(&res);
+    // A change of factors, audited (review E5).
+    let events = app.audit_events().await;
+    assert!(
+        events.iter().any(|e| e == "recovery_codes_renewed/success"),
+        "{events:?}"
+    );
     app.clock.advance(2);
     let (status, body) = error_of(
         app.post_form("/api/recovery_codes_renew", &[], Some(&renewed))
