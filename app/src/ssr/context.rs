@@ -275,6 +275,25 @@ impl RequestContext {
             let key = crate::ssr::session::id::storage_key(&id);
             audit::session_hash(&self.state.audit_key, &key)
         });
+        // The sign-in the session holds now (a new one right after a
+        // sign-in in this request): the key that links its events.
+        let mut details = details;
+        if let Some(session) = &self.session {
+            let auth = session
+                .get::<crate::ssr::session::AuthState>(crate::ssr::session::store::AUTH_KEY)
+                .await
+                .ok()
+                .flatten();
+            if let (Some(sign_in_id), Some(fields)) = (
+                auth.and_then(|auth| auth.sign_in_id),
+                details.as_object_mut(),
+            ) {
+                fields.insert(
+                    "sign_in".to_owned(),
+                    audit::sign_in_hash(&self.state.audit_key, &sign_in_id).into(),
+                );
+            }
+        }
         let entry = audit::Entry {
             event,
             outcome,

@@ -137,6 +137,19 @@ pub fn session_hash(key: &[u8; 32], storage_key: &[u8]) -> [u8; 32] {
     crate::ssr::keyed_hash::hmac_sha256(key, &[b"audit session", storage_key])
 }
 
+/// The keyed hash a sign-in appears under in the log's details (`sign_in`,
+/// 32 hex digits): the sign-in's random id survives every rotation of the
+/// session ID, so it links a sign-in to all its session's later events,
+/// including those written right after a rotation, when the new ID does not
+/// exist yet (review E5). Keyed like `session_hash`: the id itself (an
+/// access token's `sid`) never reaches the log.
+pub fn sign_in_hash(key: &[u8; 32], sign_in_id: &str) -> String {
+    crate::ssr::keyed_hash::hmac_sha256(key, &[b"audit sign-in", sign_in_id.as_bytes()])[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A key for this process only, when there is no MFA key to derive one
 /// from.
 pub fn ephemeral_key() -> [u8; 32] {

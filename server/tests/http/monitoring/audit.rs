@@ -148,3 +148,59 @@ async fn expired_sessions_are_audited_by_the_clean_up() {
     );
     assert!(!app.is_signed_in(&sid).await);
 }
+
+/// Review E5: events written right after a rotation have no session hash
+/// (the new ID does not exist until the response), so every event of a
+/// signed-in session carries its sign-in's keyed hash: a sign-in links to
+/// its session's later events, and a new sign-in gets another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_and_its_later_events_share_one_sign_in_hash() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("alice").await;
+    let _ = app.step_up_with_password(&sid).await;
+    let other = app.login("alice", None).await;
+    let _ = app.step_up_with_password(&other).await;
+    let mut db = app.db().await;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT event, details FROM audit_events \
+         WHERE event IN ('sign_in', 'step_up') AND outcome = 'success' ORDER BY id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("events");
+    let hashes: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|(event, details)| {
+            let details: serde_json::Value = serde_json::from_str(&details).expect("JSON");
+            (
+                event,
+                details["sign_in"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(hashes.len(), 4, "{hashes:?}");
+    assert!(hashes.iter().all(|(_, h)| h.len() == 32), "{hashes:?}");
+    assert_eq!(hashes[0].1, hashes[1].1, "a sign-in and its step-up");
+    assert_eq!(
+        hashes[2].1, hashes[3].1,
+        "the second sign-in and its step-up"
+    );
+    assert_ne!(hashes[0].1, hashes[2].1, "two sign-ins, two hashes");
+    let events = app.audit_events().await;
+    assert!(!events.is_empty());
+    // Never the sign-in id itself (an access token's `sid`).
+    let ids: Vec<String> = sqlx::query_scalar("SELECT data FROM sessions")
+        .fetch_all(&mut db)
+        .await
+        .expect("sessions");
+    let all_details: Vec<String> = sqlx::query_scalar("SELECT details FROM audit_events")
+        .fetch_all(&mut db)
+        .await
+        .expect("details");
+    for data in ids {
+        let data: serde_json::Value = serde_json::from_str(&data).expect("JSON");
+        if let Some(sign_in_id) = data["auth"]["sign_in_id"].as_str() {
+            assert!(all_details.iter().all(|d| !d.contains(sign_in_id)));
+        }
+    }
+}
