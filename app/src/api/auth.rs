@@ -87,14 +87,21 @@ pub async fn login(
             // answer is the same either way), so its owner sees the
             // attempt on their activity page.
             let target = accounts::user_id_of(&ctx.state, &username).await;
-            ctx.audit(
-                event,
-                Outcome::Failure,
-                target,
-                Some(username.trim()),
-                details,
-            )
-            .await;
+            // A throttled address is recorded once per window, not once per
+            // refused attempt (review E14: a flood of refusals would fill
+            // the log for its whole retention).
+            let noted = event == Event::Throttled
+                && crate::ssr::audit::throttled_recently(&ctx.state, &ctx.client()).await;
+            if !noted {
+                ctx.audit(
+                    event,
+                    Outcome::Failure,
+                    target,
+                    Some(username.trim()),
+                    details,
+                )
+                .await;
+            }
             if event == Event::SignIn {
                 crate::ssr::audit::alerts::after_failed_sign_in(&ctx.state, target, &ctx.client())
                     .await;

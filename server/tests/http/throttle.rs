@@ -305,3 +305,33 @@ async fn ipv6_addresses_of_one_network_share_one_limit() {
         "another /64 is another client"
     );
 }
+
+/// Review E14: a throttled address is recorded once per window, not once
+/// per refused attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_address_is_recorded_once_per_window() {
+    let app = spawn_app_with(|s| s.login.max_failures_per_address = 2).await;
+    for name in ["ann", "ben"] {
+        assert_eq!(wrong(&app, name).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    for n in 0..6 {
+        let name = format!("refused{n}");
+        assert_eq!(
+            wrong(&app, &name).await.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    let throttled =
+        |events: Vec<String>| events.iter().filter(|e| *e == "throttled/failure").count();
+    assert_eq!(throttled(app.audit_events().await), 1);
+    // The next window's first refusal is news again.
+    app.clock.advance(901);
+    for name in ["cat", "dan"] {
+        let _ = wrong(&app, name).await;
+    }
+    assert_eq!(
+        wrong(&app, "eve").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(throttled(app.audit_events().await), 2);
+}

@@ -215,6 +215,21 @@ fn bounded(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
+/// Whether the client's address was recorded as throttled within the
+/// throttle's window (`[login] failure_window_secs`): the first refusal is
+/// the news, the next ones are not. An address that cannot be read counts
+/// as not recorded.
+pub async fn throttled_recently(state: &crate::ssr::state::AppState, client: &ClientInfo) -> bool {
+    let Some(ip) = client.ip.as_deref() else {
+        return false;
+    };
+    let window = i64::try_from(state.settings.login.failure_window_secs).unwrap_or(i64::MAX);
+    let since = state.clock.now().saturating_sub(window);
+    audit_events::throttled_from_since(&state.db, &bounded(ip, 64), since)
+        .await
+        .unwrap_or(false)
+}
+
 /// Deletes up to `batch` events older than `retention_days`; returns how
 /// many.
 pub async fn delete_expired(

@@ -218,6 +218,19 @@ pub async fn failed_codes_of_user(
     .await
 }
 
+/// Whether a `throttled` event from the address was written after `since`
+/// (served by `audit_events_ip`).
+pub async fn throttled_from_since(db: &Pool, ip: &str, since: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM audit_events WHERE ip = $1 AND at > $2 AND event = 'throttled' LIMIT 1",
+    )
+    .bind(ip)
+    .bind(since)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Failed sign-ins from the address after `since`, counted up to `cap`.
 pub async fn failed_sign_ins_from(
     db: &Pool,
