@@ -258,3 +258,31 @@ async fn anonymous_passkey_sign_ins_are_throttled_per_address() {
         .expect("count");
     assert_eq!(tickets, 3);
 }
+
+/// Review E1: a flood of anonymous passkey sign-ins from one client does
+/// not crowd out a real sign-in (no 503 from a busy database writer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_anonymous_passkey_sign_ins_does_not_block_a_password_sign_in() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let flood = futures::future::join_all(
+        (0..150).map(|_| app.post_form("/api/passkey_begin", &[("purpose", "sign_in")], None)),
+    );
+    let sign_in = app.post_form(
+        "/api/login",
+        &[("username", "alice"), ("password", PASSWORD)],
+        None,
+    );
+    let (flooded, signed_in) = futures::future::join(flood, sign_in).await;
+    assert_eq!(
+        signed_in.status(),
+        StatusCode::OK,
+        "the sign-in went through"
+    );
+    let refused = flooded
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(refused >= 100, "{refused} of 150 refused");
+    assert!(flooded.iter().all(|r| !r.status().is_server_error()));
+}
