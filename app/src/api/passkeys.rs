@@ -36,9 +36,8 @@ pub async fn passkey_finish(
 #[server(endpoint = "passkey_rename")]
 pub async fn passkey_rename(id: i64, name: String) -> Result<(), AppError> {
     use crate::ssr::context::RequestContext;
-    use crate::ssr::passkeys::ceremonies;
     let ctx = RequestContext::get()?;
-    ceremonies::rename(&ctx, id, &name).await?;
+    crate::ssr::passkeys::manage::rename(&ctx, id, &name).await?;
     leptos_axum::redirect("/account/security");
     Ok(())
 }
@@ -47,9 +46,8 @@ pub async fn passkey_rename(id: i64, name: String) -> Result<(), AppError> {
 #[server(endpoint = "passkey_remove")]
 pub async fn passkey_remove(id: i64) -> Result<(), AppError> {
     use crate::ssr::context::RequestContext;
-    use crate::ssr::passkeys::ceremonies;
     let ctx = RequestContext::get()?;
-    let result = ceremonies::remove(&ctx, id).await;
+    let result = crate::ssr::passkeys::manage::remove(&ctx, id).await;
     ctx.audit_result(
         crate::ssr::audit::Event::PasskeyRemoved,
         None,

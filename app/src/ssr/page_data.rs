@@ -20,7 +20,6 @@ use crate::ssr::context::CurrentUser;
 use crate::ssr::error::internal;
 use crate::ssr::mfa::factors;
 use crate::ssr::mfa::totp::TotpSecret;
-use crate::ssr::passkeys::ceremonies;
 use crate::ssr::passkeys::credentials;
 use crate::ssr::session::AuthSession;
 use crate::ssr::session::Held;
@@ -328,7 +327,7 @@ async fn security_of(
         crate::ssr::mfa::step_up::step_up_fresh_for_ms(&user.session.auth, now, window);
     view.stepped_up_until = stepped_up_until(state, user);
     if mfa_enabled {
-        view.passkeys = ceremonies::views(&state.db, user.user_id).await?;
+        view.passkeys = crate::ssr::passkeys::manage::views(&state.db, user.user_id).await?;
     }
     Ok(view)
 }
