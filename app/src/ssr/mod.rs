@@ -10,7 +10,7 @@
 //! 2. `config` (settings, loaded and checked once) and `db` (the pool, and
 //!    all SQL: one file per table, its only writer).
 //! 3. `session` (the store, the cache, the cookie, the typed facade),
-//!    `auth::{password, throttle}`, `mfa::{totp, recovery, sealing}`,
+//!    `auth::{password, hasher, throttle}`, `mfa::{totp, recovery, sealing}`,
 //!    `passkeys::relying_party`, `tokens::{keys, jwt}`, `audit` (the log's
 //!    writer),
 //!    `http::{proxy, assets}`.
