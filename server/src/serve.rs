@@ -307,3 +307,44 @@ async fn serve_connection<S>(
         tracing::debug!(%error, "connection ended with an error");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    /// Review E2 and E16: one IPv6 /64 is one client for the cap, and an
+    /// IPv4 client of a dual-stack listener is its IPv4 address.
+    #[test]
+    fn the_connection_cap_counts_an_ipv6_network_and_a_mapped_address_as_one_client() {
+        let table = Arc::new(ConnectionsPerIp {
+            max: 2,
+            ipv6_prefix: 64,
+            exempt: Vec::new(),
+            open: Default::default(),
+        });
+        let first = table.admit(ip("2001:db8:1:2::1")).expect("admitted");
+        let second = table.admit(ip("2001:db8:1:2::99")).expect("admitted");
+        assert!(
+            table.admit(ip("2001:db8:1:2:ffff::7")).is_none(),
+            "a third in the /64"
+        );
+        assert!(table.admit(ip("2001:db8:1:3::1")).is_some(), "another /64");
+        drop(first);
+        assert!(
+            table.admit(ip("2001:db8:1:2::5")).is_some(),
+            "a place came free"
+        );
+        drop(second);
+
+        let v4 = table.admit(ip("203.0.113.9")).expect("admitted");
+        let mapped = table
+            .admit(ip("::ffff:203.0.113.9").to_canonical())
+            .expect("admitted");
+        assert!(table.admit(ip("203.0.113.9")).is_none(), "the same client");
+        drop((v4, mapped));
+    }
+}
