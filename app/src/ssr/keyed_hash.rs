@@ -1,6 +1,6 @@
-//! HMAC-SHA256 for the server's keyed hashes: the audit log's session
-//! hashes, the sessions pages' handles, and the audit key derived from the
-//! MFA key. One place, so the three cannot drift apart.
+//! HMAC-SHA256 for the server's keyed hashes: the audit log's session and
+//! sign-in hashes, the sessions pages' handles, and the audit key derived
+//! from the MFA key. One place, so they cannot drift apart.
 
 use hmac::{Hmac, Mac};
 

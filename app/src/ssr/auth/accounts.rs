@@ -108,10 +108,10 @@ pub async fn register(
     // Every registration counts (each costs an argon2 run), per address.
     let login = &state.settings.login;
     let registrations = format!("registrations:{address}");
-    let _counted = throttle::reserve(
-        &mut *state.db.acquire().await.map_err(internal)?,
-        &[(&registrations, login.max_registrations_per_address)],
-        None,
+    let _counted = throttle::reserve_one(
+        &state.db,
+        &registrations,
+        login.max_registrations_per_address,
         login.failure_window_secs,
         state.clock.now(),
     )

@@ -140,6 +140,25 @@ pub async fn reserve(
         .max(1)))
 }
 
+/// `reserve` for a single key, on a connection of its own: registrations,
+/// second-factor codes, a pending sign-in's codes, passkey sign-ins.
+pub async fn reserve_one(
+    pool: &crate::ssr::db::Pool,
+    key: &str,
+    limit: u32,
+    window_secs: u64,
+    now: UnixTime,
+) -> Result<Result<Attempt, u64>, sqlx::Error> {
+    reserve(
+        &mut *pool.acquire().await?,
+        &[(key, limit)],
+        None,
+        window_secs,
+        now,
+    )
+    .await
+}
+
 /// Gives an attempt back: it was not a failure (the password was right) or
 /// it was never judged (the server was busy, the client left).
 pub async fn refund(db: &mut AnyConnection, attempt: Attempt) -> Result<(), sqlx::Error> {

@@ -163,10 +163,10 @@ pub async fn verify(
 ) -> Result<Option<Proof>, AppError> {
     let limit_key = format!("second-factor:{user_id}");
     let mfa = &state.settings.mfa;
-    let attempt = crate::ssr::auth::throttle::reserve(
-        &mut *state.db.acquire().await.map_err(internal)?,
-        &[(&limit_key, mfa.max_failures_per_account)],
-        None,
+    let attempt = crate::ssr::auth::throttle::reserve_one(
+        &state.db,
+        &limit_key,
+        mfa.max_failures_per_account,
         mfa.failure_window_secs,
         state.clock.now(),
     )

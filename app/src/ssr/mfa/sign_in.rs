@@ -107,10 +107,10 @@ pub async fn complete_sign_in(
     // Past the limit the sign-in is over.
     if let Some(attempt_id) = &pending.attempt_id {
         let key = format!("pending-sign-in:{attempt_id}");
-        let counted = crate::ssr::auth::throttle::reserve(
-            &mut *state.db.acquire().await.map_err(internal)?,
-            &[(&key, state.settings.mfa.max_codes_per_sign_in)],
-            None,
+        let counted = crate::ssr::auth::throttle::reserve_one(
+            &state.db,
+            &key,
+            state.settings.mfa.max_codes_per_sign_in,
             state.settings.mfa.pending_timeout_secs,
             now,
         )

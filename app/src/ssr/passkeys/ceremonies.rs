@@ -89,10 +89,10 @@ pub async fn begin(ctx: &RequestContext, purpose: Purpose) -> Result<String, App
             let login = &state.settings.login;
             let key = format!("passkey-sign-in:{}", ctx.address());
             // Never given back: every begin counts, whatever follows.
-            let _counted = crate::ssr::auth::throttle::reserve(
-                &mut *state.db.acquire().await.map_err(internal)?,
-                &[(&key, login.max_failures_per_address)],
-                None,
+            let _counted = crate::ssr::auth::throttle::reserve_one(
+                &state.db,
+                &key,
+                login.max_failures_per_address,
                 login.failure_window_secs,
                 state.clock.now(),
             )

@@ -2,26 +2,32 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_refuses_to_start_with_mfa_data_and_no_key() {
-    let app = spawn_app().await;
-    app.enrol("keyholder").await;
-    let missing = app.db_path.with_file_name("no-such.key");
+/// A second server on `app`'s database with the MFA key in `key_file`.
+async fn start_with_key(
+    app: &TestApp,
+    key_file: std::path::PathBuf,
+) -> Result<server::startup::Application, server::startup::StartupError> {
     let mut settings = app::ssr::config::Settings::default();
     app.database.apply(&mut settings);
-    settings.mfa.key_file = missing;
+    settings.mfa.key_file = key_file;
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("tessera")
         .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
-    let error = server::startup::Application::build(
+    server::startup::Application::build(
         settings,
         options,
         std::sync::Arc::new(app::ssr::clock::SystemClock),
     )
     .await
-    .err()
-    .expect("refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_to_start_with_mfa_data_and_no_key() {
+    let app = spawn_app().await;
+    app.enrol("keyholder").await;
+    let missing = app.db_path.with_file_name("no-such.key");
+    let error = start_with_key(&app, missing).await.err().expect("refused");
     let message = error.to_string();
     assert!(message.contains("two-step verification on"), "{message}");
     assert!(message.contains("no-such.key"), "{message}");
@@ -73,19 +79,7 @@ async fn a_key_that_does_not_open_the_secrets_stops_the_start_and_a_second_rotat
     let mut settings = app::ssr::config::Settings::default();
     app.database.apply(&mut settings);
     settings.mfa.key_file = old_key.clone();
-    let build = |key_file: std::path::PathBuf| {
-        let mut settings = settings.clone();
-        settings.mfa.key_file = key_file;
-        let options = leptos::prelude::LeptosOptions::builder()
-            .output_name("tessera")
-            .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-            .build();
-        server::startup::Application::build(
-            settings,
-            options,
-            std::sync::Arc::new(app::ssr::clock::SystemClock),
-        )
-    };
+    let build = |key_file: std::path::PathBuf| start_with_key(&app, key_file);
     // The wrong key file: refused before anyone's code fails.
     let message = build(new_key.clone())
         .await

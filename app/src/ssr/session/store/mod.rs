@@ -105,6 +105,13 @@ impl SqlSessionStore {
     fn count_write(&self) {
         self.writes.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// One write for a statement that changed `rows` rows, if it did.
+    fn count_writes(&self, rows: u64) {
+        if rows > 0 {
+            self.count_write();
+        }
+    }
 }
 
 #[async_trait]
@@ -267,9 +274,7 @@ impl SessionStore for SqlSessionStore {
             .await
             .map_err(store_error)?;
         self.cache.forget(&key);
-        if deleted > 0 {
-            self.count_write();
-        }
+        self.count_writes(deleted);
         Ok(())
     }
 }
@@ -361,9 +366,7 @@ impl SessionBackend for SqlSessionStore {
             .await
             .map_err(store_error)?;
         self.cache.forget_user(user_id);
-        if deleted > 0 {
-            self.count_write();
-        }
+        self.count_writes(deleted);
         Ok(deleted)
     }
 
@@ -376,9 +379,7 @@ impl SessionBackend for SqlSessionStore {
             .await
             .map_err(store_error)?;
         self.cache.forget(key);
-        if deleted > 0 {
-            self.count_write();
-        }
+        self.count_writes(deleted);
         Ok(deleted > 0)
     }
 
@@ -391,9 +392,7 @@ impl SessionBackend for SqlSessionStore {
             .await
             .map_err(store_error)?;
         self.cache.forget_user(user_id);
-        if deleted > 0 {
-            self.count_write();
-        }
+        self.count_writes(deleted);
         Ok(deleted)
     }
 
