@@ -94,7 +94,7 @@ pub async fn enter(ctx: &RequestContext) -> Result<(), AppError> {
     let user = crate::ssr::mfa::step_up::require_step_up(ctx)?;
     let now = ctx.state.clock.now();
     ctx.auth_session()?
-        .reauthenticate(&user.session, |auth| auth.elevated_at = Some(now))
+        .reauthenticate(&user.session, &ctx.client(), |auth| auth.elevated_at = Some(now))
         .await
         .map_err(internal)?;
     tracing::info!(user_id = user.user_id, "entered the admin area");

@@ -24,7 +24,7 @@ pub async fn end_other_sessions(ctx: &RequestContext, user: &CurrentUser) -> Res
         .await
         .map_err(internal)?;
     ctx.auth_session()?
-        .reauthenticate(&user.session, |auth| {
+        .reauthenticate(&user.session, &ctx.client(), |auth| {
             auth.credential_epoch = epoch;
             auth.sign_in_id = Some(new_sign_in_id());
             // Any change of factors happens with MFA settled: a session held

@@ -13,6 +13,10 @@ pub struct NewSession<'a> {
     pub last_seen_at: i64,
     pub idle_expires_at: i64,
     pub absolute_expires_at: i64,
+    /// Where it was first used (a rotated session's, carried over).
+    pub ip_first: Option<&'a str>,
+    pub user_agent_first: Option<&'a str>,
+    /// Where it is used now.
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub data: &'a str,
@@ -96,7 +100,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Db>>(
         "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, \
          idle_expires_at, absolute_expires_at, ip_first, ip_last, \
          user_agent_first, user_agent_last, data, sign_in_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $8, $9, $10) \
+         VALUES ($1, $2, $3, $4, $5, $6, $11, $7, $12, $8, $9, $10) \
          ON CONFLICT (id_hash) DO NOTHING",
     )
     .bind(row.key)
@@ -109,6 +113,8 @@ pub async fn insert<'c, E: Executor<'c, Database = Db>>(
     .bind(row.user_agent)
     .bind(row.data)
     .bind(row.sign_in_id)
+    .bind(row.ip_first)
+    .bind(row.user_agent_first)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -331,6 +337,18 @@ pub async fn live_of_user(
     .bind(now)
     .fetch_all(db)
     .await
+}
+
+/// Where the session stored under `key` was first used: its first address
+/// and user agent (a rotation carries them to the new row).
+pub async fn first_client(
+    db: &Pool,
+    key: &[u8],
+) -> Result<Option<(Option<String>, Option<String>)>, sqlx::Error> {
+    sqlx::query_as("SELECT ip_first, user_agent_first FROM sessions WHERE id_hash = $1")
+        .bind(key)
+        .fetch_optional(db)
+        .await
 }
 
 /// Live sessions of every user, most recently used first (at most `limit`).

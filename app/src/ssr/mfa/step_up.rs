@@ -195,7 +195,7 @@ pub async fn step_up(
     };
     let now = state.clock.now();
     ctx.auth_session()?
-        .reauthenticate(&user.session, |auth| {
+        .reauthenticate(&user.session, &ctx.client(), |auth| {
             auth.stepped_up_at = Some(now);
             if !auth.amr.iter().any(|m| m == method_name) {
                 auth.amr.push(method_name.to_owned());

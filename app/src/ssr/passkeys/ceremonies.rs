@@ -361,7 +361,7 @@ async fn check_answer(
                 return Err(AppError::PasskeyExpired);
             }
             let method = authenticate(ctx, challenge, credential, user.user_id, now).await?;
-            auth.reauthenticate(&user.session, |auth| {
+            auth.reauthenticate(&user.session, &ctx.client(), |auth| {
                 auth.stepped_up_at = Some(now);
                 if !auth.amr.iter().any(|m| m == method) {
                     auth.amr.push(method.to_owned());

@@ -9,7 +9,7 @@ use tower_sessions::{Expiry, Session};
 use super::policy::{Deadlines, SessionPolicy};
 use super::store::{
     deadlines_from_json, owner_of_json, ClientInfo, SessionBackend, SessionOwner, Touch, AUTH_KEY,
-    CLIENT_KEY, IP_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
+    CLIENT_KEY, FIRST_CLIENT_KEY, IP_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
 };
 use crate::ssr::clock::SharedClock;
 
@@ -299,19 +299,31 @@ impl AuthSession {
     }
 
     /// Re-authentication without a new sign-in (a step-up, entering the
-    /// admin area): `change` updates the auth state and the session moves
-    /// to a new ID (ASVS 7.2.4), keeping its deadlines: the store carries
-    /// them over, so a step-up never outlives the absolute timeout.
+    /// admin area, a credential change): `change` updates the auth state
+    /// and the session moves to a new ID (ASVS 7.2.4), keeping its
+    /// deadlines: the store carries them over, so a step-up never outlives
+    /// the absolute timeout. The new row keeps where the session was first
+    /// used and records `client` as where it is used now (the sessions
+    /// page and `/admin` name its browser and address, issue 27).
     pub async fn reauthenticate(
         &self,
         live: &LiveSession,
+        client: &ClientInfo,
         change: impl FnOnce(&mut AuthState),
     ) -> Result<(), SessionError> {
         let mut auth = live.auth.clone();
         change(&mut auth);
         auth.sign_in_id.get_or_insert_with(new_sign_in_id);
+        let first = match self.session.id() {
+            Some(id) => self.store.first_client(&id).await?,
+            None => None,
+        };
         self.session.cycle_id().await?;
         self.session.insert(AUTH_KEY, auth).await?;
+        self.session.insert(CLIENT_KEY, client).await?;
+        if let Some(first) = first {
+            self.session.insert(FIRST_CLIENT_KEY, first).await?;
+        }
         let carried = self.policy.touch(live.deadlines, self.clock.now());
         self.set_cookie_lifetime(&carried);
         Ok(())

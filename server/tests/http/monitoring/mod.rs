@@ -5,6 +5,7 @@ mod activity;
 mod alerts;
 mod audit;
 mod binding;
+mod rotations;
 mod sessions_page;
 
 use reqwest::StatusCode;

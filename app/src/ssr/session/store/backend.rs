@@ -105,6 +105,9 @@ pub trait SessionBackend: SessionStore {
         user_id: i64,
         sign_in_id: &str,
     ) -> session_store::Result<Option<SessionOwner>>;
+    /// Where a session was first used (its first address and user agent),
+    /// for a rotation to carry over; `None` if there is no such row.
+    async fn first_client(&self, session_id: &Id) -> session_store::Result<Option<ClientInfo>>;
     /// The user's live sessions, most recently used first.
     async fn live_sessions_of(&self, user_id: i64) -> session_store::Result<Vec<StoredSession>>;
     /// Rows written (created, updated or deleted) since start: for tests

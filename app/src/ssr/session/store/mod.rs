@@ -7,7 +7,9 @@
 //! - `META_KEY` (`"_meta"`) is filled in by `load` with the row's deadlines;
 //!   it is never written back.
 //! - `CLIENT_KEY` (`"_client"`) carries the client's address and user agent;
-//!   it goes to the `*_first` / `*_last` columns, not into `data`.
+//!   it goes to the `*_last` columns (and `*_first` of a new sign-in), not
+//!   into `data`. `FIRST_CLIENT_KEY` (`"_client_first"`), set by a
+//!   rotation, carries the old row's `*_first` columns to the new row.
 //! - `LOADED_KEY` (`"_loaded"`) is filled in by `load` with the `data`
 //!   column exactly as read: `save` writes only when the data differs from
 //!   it, and only if the row still holds it (compare-and-swap), so a
@@ -37,7 +39,7 @@ mod record;
 pub use backend::*;
 pub use record::{
     deadlines_from_json, deadlines_to_json, owner_from_json, owner_of_json, AUTH_KEY, CLIENT_KEY,
-    IP_KEY, LOADED_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
+    FIRST_CLIENT_KEY, IP_KEY, LOADED_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
 };
 
 use std::fmt;
@@ -157,6 +159,7 @@ impl SessionStore for SqlSessionStore {
             }
             None => None,
         };
+        let first = parts.first_client.as_ref().unwrap_or(&parts.client);
         loop {
             record.id = new_session_id();
             let key = storage_key(&record.id);
@@ -167,6 +170,8 @@ impl SessionStore for SqlSessionStore {
                 last_seen_at: deadlines.last_seen_at,
                 idle_expires_at: deadlines.idle_expires_at,
                 absolute_expires_at: deadlines.absolute_expires_at,
+                ip_first: first.ip.as_deref(),
+                user_agent_first: first.user_agent.as_deref(),
                 ip: parts.client.ip.as_deref(),
                 user_agent: parts.client.user_agent.as_deref(),
                 data: &parts.data,
@@ -400,6 +405,13 @@ impl SessionBackend for SqlSessionStore {
         sessions::live_of_user(&self.pool, user_id, self.clock.now())
             .await
             .map_err(store_error)
+    }
+
+    async fn first_client(&self, session_id: &Id) -> session_store::Result<Option<ClientInfo>> {
+        let first = sessions::first_client(&self.pool, &storage_key(session_id)[..])
+            .await
+            .map_err(store_error)?;
+        Ok(first.map(|(ip, user_agent)| ClientInfo { ip, user_agent }))
     }
 
     fn writes(&self) -> u64 {

@@ -15,6 +15,9 @@ use crate::ssr::session::policy::Deadlines;
 
 pub const META_KEY: &str = "_meta";
 pub const CLIENT_KEY: &str = "_client";
+/// Where a rotated session was first used: the new row keeps the old
+/// row's first address and user agent (issue 27: they were lost).
+pub const FIRST_CLIENT_KEY: &str = "_client_first";
 pub const LOADED_KEY: &str = "_loaded";
 pub const OWNER_KEY: &str = "_owner";
 pub const USER_AGENT_KEY: &str = "_user_agent";
@@ -42,6 +45,8 @@ pub(super) struct RowParts {
     pub(super) user_id: Option<i64>,
     pub(super) sign_in_id: Option<String>,
     pub(super) client: ClientInfo,
+    /// `None` for a new sign-in: first is this client.
+    pub(super) first_client: Option<ClientInfo>,
     pub(super) data: String,
 }
 
@@ -50,13 +55,15 @@ pub(super) fn split_record(record: &Record) -> session_store::Result<RowParts> {
     // compare-and-swap in `save` compares texts).
     let mut data: BTreeMap<&str, &Value> = BTreeMap::new();
     let mut client = ClientInfo::default();
+    let mut first_client = None;
+    let read_client = |value: &Value| {
+        ClientInfo::deserialize(value).map_err(|e| session_store::Error::Encode(e.to_string()))
+    };
     for (key, value) in &record.data {
         match key.as_str() {
             META_KEY | LOADED_KEY | OWNER_KEY | USER_AGENT_KEY | IP_KEY => {}
-            CLIENT_KEY => {
-                client = serde_json::from_value(value.clone())
-                    .map_err(|e| session_store::Error::Encode(e.to_string()))?
-            }
+            CLIENT_KEY => client = read_client(value)?,
+            FIRST_CLIENT_KEY => first_client = Some(read_client(value)?),
             other => {
                 data.insert(other, value);
             }
@@ -80,6 +87,10 @@ pub(super) fn split_record(record: &Record) -> session_store::Result<RowParts> {
             ip: bounded(client.ip.as_deref(), 64),
             user_agent: bounded(client.user_agent.as_deref(), 512),
         },
+        first_client: first_client.map(|first| ClientInfo {
+            ip: bounded(first.ip.as_deref(), 64),
+            user_agent: bounded(first.user_agent.as_deref(), 512),
+        }),
         data,
     })
 }
