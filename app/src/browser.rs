@@ -20,6 +20,44 @@ pub fn local_clock_time(epoch_ms: i64) -> String {
     crate::countdown::format_clock(date.get_hours(), date.get_minutes())
 }
 
+/// Rewrites every server-rendered `<time data-time>` (see
+/// `components::time`) in the browser's time zone: "today at 14:05"
+/// instead of "5 Dec 2026, 13:05 UTC", the exact local time as its title.
+/// `now_ms` is the server's clock as this browser best knows it.
+pub fn show_times_in_local_zone(now_ms: i64) {
+    use crate::readable_time::{exact, readable, TimeKind, Zone};
+    let Ok(times) = document().query_selector_all("time[data-time]") else {
+        return;
+    };
+    // `getTimezoneOffset` is minutes west of UTC, at the given instant.
+    let offset_at = |ms: f64| {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+        -(date.get_timezone_offset() as i64) * 60
+    };
+    let now_offset = offset_at(now_ms as f64);
+    for i in 0..times.length() {
+        let Some(time) = times
+            .item(i)
+            .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+        else {
+            continue;
+        };
+        let ms = js_sys::Date::parse(&time.get_attribute("datetime").unwrap_or_default());
+        if !ms.is_finite() {
+            continue;
+        }
+        let at_offset = offset_at(ms);
+        let kind = TimeKind::from_attribute(&time.get_attribute("data-time").unwrap_or_default());
+        let zone = Zone::Local {
+            at_offset,
+            now_offset,
+        };
+        let at = (ms / 1000.0).floor() as i64;
+        time.set_text_content(Some(&readable(at, now_ms.div_euclid(1000), kind, zone)));
+        let _ = time.set_attribute("title", &exact(at, Some(at_offset)));
+    }
+}
+
 /// A full page load (not a client-side route change): the sign-in page
 /// must come from the server, with the session's end already applied.
 pub fn go_to(url: &str) {

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod components;
 pub mod countdown;
 pub mod pages;
+pub mod readable_time;
 pub mod request;
 pub mod shared;
 pub mod urls;

@@ -21,6 +21,23 @@ pub fn signed_in_username() -> Option<String> {
     None
 }
 
+/// The server's clock (unix seconds) while it renders a page: the words of
+/// a time ("3 minutes ago") are counted from it.
+pub fn server_now() -> i64 {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::page_data::now();
+    #[cfg(not(feature = "ssr"))]
+    0
+}
+
+/// The signed-in user's name and, when they set one, display name.
+pub fn signed_in_names() -> Option<(String, String)> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::page_data::signed_in_names();
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
 /// The value of `name` in the query string of the page being rendered.
 /// Read from the request in place: cheaper than the router's
 /// `use_query_map`, which builds a reactive map per use (W1, issue 9).

@@ -37,6 +37,8 @@ struct Timer {
     username: StoredValue<String>,
     /// The last answer was "not signed in", not yet confirmed by a second.
     gone_once: StoredValue<bool>,
+    /// Keeps the page's times ("3 minutes ago") current.
+    times: StoredValue<Option<SendWrapper<Interval>>>,
 }
 
 /// How long to wait before asking again after a "not signed in", ms: long
@@ -79,6 +81,7 @@ impl Timer {
                 self.gone_once.set_value(false);
                 self.offset_ms
                     .set(countdown::clock_offset_ms(d.server_now_ms, sent, received));
+                self.show_times();
                 self.adopt(d);
                 browser::session_alive_as_of(sent);
                 if tell_tabs {
@@ -111,6 +114,13 @@ impl Timer {
             self.gone_once.set_value(true);
             self.check_in(CONFIRM_AFTER_MS);
         }
+    }
+
+    /// The page's times in this browser's zone, from the server's clock
+    /// (a browser clock minutes off must not make "just now" read "in 5
+    /// minutes").
+    fn show_times(self) {
+        browser::show_times_in_local_zone(browser::now_ms() + self.offset_ms.get_untracked());
     }
 
     fn adopt(self, d: SessionDeadlines) {
@@ -433,7 +443,16 @@ fn start(username: String) {
         ticker: StoredValue::new(None),
         username: StoredValue::new(username),
         gone_once: StoredValue::new(false),
+        times: StoredValue::new(None),
     };
+    // At once (a clock offset follows with the first answer), then each
+    // half minute.
+    timer.show_times();
+    timer
+        .times
+        .set_value(Some(SendWrapper::new(Interval::new(30_000, move || {
+            timer.show_times()
+        }))));
     timer.wire_buttons(&dialog);
     timer.render(dialog);
     timer.listen();

@@ -2,6 +2,8 @@ use leptos::prelude::*;
 
 use crate::api::{AccountView, ABOUT_MAX, DISPLAY_NAME_MAX};
 use crate::components::form::PostedError;
+use crate::components::time::Time;
+use crate::readable_time::TimeKind;
 use crate::request::account_view;
 
 /// Rendered from the request's session. Anonymous requests never get here:
@@ -41,7 +43,9 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
         {device_notice.map(|notice| view! {
             <div class="notice warning" role="alert" id="device-notice">
                 <p>
-                    "New sign-in to your account: " {notice} ". If this was not you, "
+                    "New sign-in to your account: " {notice.what}
+                    {notice.at.map(|at| view! { ", " <Time at/> })}
+                    ". If this was not you, "
                     <a href="/account/sessions">"end that session"</a>
                     " and change your password."
                 </p>
@@ -59,16 +63,17 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
         <dl class="account" id="account-details">
             <dt>"Username"</dt>
             <dd id="account-username">{username.clone()}</dd>
-            <dt>"Signed in at"</dt>
-            <dd>{session_started}</dd>
+            <dt>"Signed in"</dt>
+            <dd><Time at=session_started/></dd>
             <dt>"Session ends if inactive at"</dt>
-            <dd id="idle-expires">{idle_expires}</dd>
+            <dd id="idle-expires"><Time at=idle_expires kind=TimeKind::Deadline/></dd>
             <dt>"Session ends at the latest at"</dt>
-            <dd id="absolute-expires">{absolute_expires}</dd>
+            <dd id="absolute-expires"><Time at=absolute_expires kind=TimeKind::Deadline/></dd>
         </dl>
         {stepped_up_until.map(|until| view! {
             <p class="notice" id="step-up-status">
-                "You confirmed it is you: sensitive actions need no confirmation until " {until} "."
+                "You confirmed it is you: sensitive actions need no confirmation until "
+                <Time at=until kind=TimeKind::Deadline/> "."
             </p>
         })}
         <h2>"Profile"</h2>

@@ -1,10 +1,12 @@
 //! `/account/activity`: the user's own account events from the audit log,
-//! newest first, 20 a page: when, what, from which browser and system, and
-//! IP.
+//! newest first, 20 a page: when, what (in words, `ssr::audit::words`),
+//! from which browser and system, and IP.
 
 use leptos::prelude::*;
 
 use crate::api::ActivityView;
+use crate::components::event_words::EventWords;
+use crate::components::time::Time;
 use crate::request::activity_view;
 
 #[component]
@@ -24,13 +26,13 @@ pub fn ActivityPage() -> impl IntoView {
         <h1>"Account activity"</h1>
         <table id="activity">
             <thead>
-                <tr><th>"When (UTC)"</th><th>"What"</th><th>"Browser"</th><th>"IP"</th></tr>
+                <tr><th>"When"</th><th>"What"</th><th>"Browser"</th><th>"IP"</th></tr>
             </thead>
             <tbody>
                 {items.into_iter().map(|item| view! {
                     <tr class=if item.succeeded { "event" } else { "event failed" }>
-                        <td>{item.when}</td>
-                        <td>{item.what}{(!item.succeeded).then_some(" (failed)")}</td>
+                        <td class="when"><Time at=item.when/></td>
+                        <td><EventWords what=item.what succeeded=item.succeeded severity=item.severity/></td>
                         <td>{item.device}</td>
                         <td>{item.ip}</td>
                     </tr>

@@ -10,6 +10,8 @@ use crate::api::{PasskeyPurpose, PasskeyView};
 use crate::components::form::{CopyButton, PostedError};
 use crate::components::passkey_button::PasskeyButton;
 use crate::components::step_up_dialog::StepUpDialog;
+use crate::components::time::Time;
+use crate::readable_time::TimeKind;
 use crate::request::{query_param, security_view};
 
 /// At or below this many unused recovery codes, suggest new ones.
@@ -27,6 +29,9 @@ pub fn SecurityPage() -> impl IntoView {
         "removed" => Some("The passkey was removed."),
         _ => None,
     });
+    // The passkeys named after a password change are a list with times;
+    // every other notice is a sentence.
+    let mut return_notice = None;
     let notice = match (codes_left, query_param("password"), query_param("mfa")) {
         (Some(left), _, _) => Some(format!(
             "You used a recovery code. You have {left} left.{}",
@@ -42,21 +47,38 @@ pub fn SecurityPage() -> impl IntoView {
         // A passkey signs in without the password: after a change (often
         // made because the account was taken over), name each one, so
         // that one the user does not know is removed (review E4).
-        (_, Some(_), _) => Some(format!(
-            "Your password was changed. You were signed out everywhere else. These passkeys \
-             can still sign in without it: {}. Remove any you do not recognise below.",
-            view.passkeys
+        (_, Some(_), _) => {
+            let passkeys = view
+                .passkeys
                 .iter()
-                .map(|p| format!("\u{201c}{}\u{201d} (added {})", p.name, p.created))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+                .map(|p| {
+                    view! {
+                        <li>"\u{201c}" {p.name.clone()} "\u{201d} (added " <Time at=p.created/> ")"</li>
+                    }
+                })
+                .collect_view();
+            return_notice = Some(
+                view! {
+                    <div class="notice" role="status" id="security-notice">
+                        <p>
+                            "Your password was changed. You were signed out everywhere else. \
+                             These passkeys can still sign in without it:"
+                        </p>
+                        <ul>{passkeys}</ul>
+                        <p>"Remove any you do not recognise below."</p>
+                    </div>
+                }
+                .into_any(),
+            );
+            None
+        }
         (_, _, Some(_)) => {
             Some("Two-step verification is off. You were signed out everywhere else.".to_owned())
         }
         _ => passkey_notice.map(str::to_owned),
     }
-    .map(|text| view! { <p class="notice" role="status" id="security-notice">{text}</p> });
+    .map(|text| view! { <p class="notice" role="status" id="security-notice">{text}</p> }.into_any())
+    .or(return_notice);
     let required = view.must_enrol.then(|| {
         view! {
             <p class="notice" role="status" id="mfa-required">
@@ -64,10 +86,11 @@ pub fn SecurityPage() -> impl IntoView {
             </p>
         }
     });
-    let stepped_up = view.stepped_up_until.clone().map(|until| {
+    let stepped_up = view.stepped_up_until.map(|until| {
         view! {
             <p class="notice" id="step-up-status">
-                "You confirmed it is you. Sensitive actions are allowed until " {until} "."
+                "You confirmed it is you. Sensitive actions are allowed until "
+                <Time at=until kind=TimeKind::Deadline/> "."
             </p>
         }
     });
@@ -274,11 +297,14 @@ fn PasskeyItem(passkey: PasskeyView) -> impl IntoView {
         created,
         last_used,
     } = passkey;
-    let used = last_used.map_or_else(|| "never used".to_owned(), |at| format!("last used {at}"));
+    let used = match last_used {
+        Some(at) => view! { "last used " <Time at/> }.into_any(),
+        None => "never used".into_any(),
+    };
     view! {
         <li class="passkey">
             <strong class="passkey-name">{name.clone()}</strong>
-            " (added " {created} ", " <span class="passkey-used">{used}</span> ")"
+            " (added " <Time at=created/> ", " <span class="passkey-used">{used}</span> ")"
             <form method="post" action="/api/passkey_rename" class="inline-form">
                 <input type="hidden" name="id" value=id/>
                 <label>

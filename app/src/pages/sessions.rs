@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use crate::api::{SessionItem, SessionsView};
 use crate::components::form::PostedError;
 use crate::components::step_up_dialog::StepUpDialog;
+use crate::components::time::Time;
 use crate::request::{query_param, sessions_view};
 
 #[component]
@@ -61,10 +62,15 @@ fn SessionRow(session: SessionItem) -> impl IntoView {
     };
     view! {
         <li class="session" data-this-device=this_device.to_string()>
-            <strong class="session-device">{device}</strong>
-            {this_device.then(|| view! { " " <span class="this-device">"(this device)"</span> })}
-            <br/>
-            {addresses} ", signed in " {started} ", last active " {last_active}
+            <div class="session-about">
+                <strong class="session-device">{device}</strong>
+                {this_device.then(|| view! { " " <span class="this-device">"(this device)"</span> })}
+                <br/>
+                <span class="session-meta">
+                    {addresses} " · signed in " <Time at=started/>
+                    " · last active " <Time at=last_active/>
+                </span>
+            </div>
             {(!this_device).then(|| view! {
                 <form method="post" action="/api/session_revoke" class="inline-form">
                     <input type="hidden" name="handle" value=handle/>

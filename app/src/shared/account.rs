@@ -6,21 +6,30 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {
     pub username: String,
-    /// Times are formatted on the server (UTC) so that the server-rendered
-    /// page and the hydrated one agree.
-    pub session_started: String,
-    pub idle_expires: String,
-    pub absolute_expires: String,
+    /// Unix seconds: the page shows them as `<time>` in the reader's zone
+    /// (`components::time`).
+    pub session_started: i64,
+    pub idle_expires: i64,
+    pub absolute_expires: i64,
     /// "30 minutes", "8 hours": the limits, stated up front (WCAG 2.2.6).
     pub idle_timeout: String,
     pub absolute_timeout: String,
     pub display_name: String,
     pub about: String,
-    /// While a step-up holds ("sudo mode"): until when (UTC).
-    pub stepped_up_until: Option<String>,
+    /// While a step-up holds ("sudo mode"): until when (unix seconds).
+    pub stepped_up_until: Option<i64>,
     /// A sign-in from a browser and system not used before, until
     /// dismissed (issue 12).
-    pub device_notice: Option<String>,
+    pub device_notice: Option<DeviceNotice>,
+}
+
+/// "Firefox 128 on Windows 10 from 203.0.113.9", and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceNotice {
+    pub what: String,
+    /// Unix seconds; `None` for a notice stored before it was recorded
+    /// apart (its text then says when).
+    pub at: Option<i64>,
 }
 
 /// Profile limits, shared by the form (maxlength) and the server's check.

@@ -21,6 +21,8 @@ pub struct AdminView {
     /// The audit log, filtered by `filter`.
     pub events: Vec<AdminEvent>,
     pub filter: AuditFilter,
+    /// The event names the filter offers, with their labels.
+    pub event_names: Vec<(String, String)>,
 }
 
 /// The audit log's filter on `/admin`: a username, an event type, and how
@@ -34,13 +36,20 @@ pub struct AuditFilter {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminEvent {
-    pub when: String,
+    /// Unix seconds.
+    pub when: i64,
+    /// The event's machine name (`step_up`), as stored and filtered on.
     pub event: String,
+    /// What happened, in words (`ssr::audit::words`).
+    pub what: String,
+    /// An alert's severity ("info", "warning", "high").
+    pub severity: Option<String>,
     pub succeeded: bool,
     pub user: String,
     pub ip: String,
     pub device: String,
-    /// The event's details (JSON; never a secret).
+    /// The event's details as stored (JSON; never a secret), for the
+    /// admin's disclosure.
     pub details: String,
 }
 
@@ -51,14 +60,17 @@ pub struct AdminSession {
     pub handle: String,
     pub device: String,
     pub ip: String,
-    pub last_active: String,
+    /// Unix seconds.
+    pub last_active: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminUserRow {
     pub id: i64,
     pub username: String,
-    pub last_sign_in: String,
+    /// Unix seconds; `None` if not in the audit log (kept for
+    /// `[audit] retention_days`).
+    pub last_sign_in: Option<i64>,
     pub is_admin: bool,
     pub mfa_enabled: bool,
     pub active_sessions: i64,

@@ -18,8 +18,9 @@ pub struct SessionItem {
     pub device: String,
     pub ip_first: String,
     pub ip_last: String,
-    pub started: String,
-    pub last_active: String,
+    /// Unix seconds.
+    pub started: i64,
+    pub last_active: i64,
     pub this_device: bool,
 }
 
@@ -33,8 +34,12 @@ pub struct ActivityView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityItem {
-    pub when: String,
+    /// Unix seconds.
+    pub when: i64,
+    /// What happened, in words (`ssr::audit::words`).
     pub what: String,
+    /// An alert's severity ("info", "warning", "high").
+    pub severity: Option<String>,
     pub succeeded: bool,
     pub device: String,
     pub ip: String,

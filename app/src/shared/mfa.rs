@@ -28,8 +28,8 @@ pub struct SecurityView {
     pub enrolment: Option<EnrolmentView>,
     /// Recovery codes just made, shown once until the user saved them.
     pub new_recovery_codes: Vec<String>,
-    /// While a step-up is active: until when (formatted, UTC).
-    pub stepped_up_until: Option<String>,
+    /// While a step-up is active: until when (unix seconds).
+    pub stepped_up_until: Option<i64>,
     /// How long the step-up still holds, ms (0 if none): the dialog asks
     /// again after that.
     pub step_up_fresh_for_ms: i64,

@@ -22,6 +22,7 @@ pub enum PasskeyPurpose {
 pub struct PasskeyView {
     pub id: i64,
     pub name: String,
-    pub created: String,
-    pub last_used: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+    pub last_used: Option<i64>,
 }

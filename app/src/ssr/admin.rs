@@ -8,7 +8,6 @@ use crate::ssr::db::{users, Pool};
 
 use crate::shared::{AdminEvent, AdminSession, AdminUserRow, AdminView, AppError, AuditFilter};
 use crate::ssr::auth::accounts;
-use crate::ssr::clock::format_time;
 use crate::ssr::context::CurrentUser;
 use crate::ssr::context::RequestContext;
 use crate::ssr::error::internal;
@@ -94,7 +93,9 @@ pub async fn enter(ctx: &RequestContext) -> Result<(), AppError> {
     let user = crate::ssr::mfa::step_up::require_step_up(ctx)?;
     let now = ctx.state.clock.now();
     ctx.auth_session()?
-        .reauthenticate(&user.session, &ctx.client(), |auth| auth.elevated_at = Some(now))
+        .reauthenticate(&user.session, &ctx.client(), |auth| {
+            auth.elevated_at = Some(now)
+        })
         .await
         .map_err(internal)?;
     tracing::info!(user_id = user.user_id, "entered the admin area");
@@ -142,10 +143,14 @@ type EventRow = crate::ssr::db::audit_events::AdminEventRow;
 
 fn admin_event(row: EventRow) -> AdminEvent {
     let (at, event, outcome, user, ip, user_agent, details) = row;
+    let succeeded = outcome == "success";
+    let words = crate::ssr::audit::words::describe(&event, succeeded, &details);
     AdminEvent {
-        when: format_time(at),
+        when: at,
         event,
-        succeeded: outcome == "success",
+        what: words.what,
+        severity: words.severity,
+        succeeded,
         user: user.unwrap_or_else(|| "-".to_owned()),
         ip: ip.unwrap_or_else(|| "unknown".to_owned()),
         device: crate::ssr::audit::describe_user_agent(user_agent.as_deref()),
@@ -190,7 +195,7 @@ async fn live_sessions(state: &AppState) -> Result<Vec<AdminSession>, AppError> 
                 handle: crate::ssr::account::devices::handle_of(&state.audit_key, &id_hash),
                 device: crate::ssr::audit::describe_user_agent(user_agent.as_deref()),
                 ip: ip.unwrap_or_else(|| "unknown".to_owned()),
-                last_active: format_time(last),
+                last_active: last,
             },
         )
         .collect())
@@ -254,9 +259,7 @@ pub async fn view(
             username,
             // From the audit log (no write per sign-in for it): within
             // `[audit] retention_days`.
-            last_sign_in: last
-                .map(format_time)
-                .unwrap_or_else(|| "not in the log".to_owned()),
+            last_sign_in: last,
             is_admin: admin == 1,
             mfa_enabled: mfa == 1,
             active_sessions: sessions,
@@ -281,5 +284,14 @@ pub async fn view(
     view.sessions = live_sessions(state).await?;
     view.events = audit_log(state, &filter, false, 50).await?;
     view.filter = filter;
+    view.event_names = crate::ssr::audit::Event::ALL
+        .iter()
+        .map(|e| {
+            (
+                e.name().to_owned(),
+                crate::ssr::audit::Event::label(e.name()).to_owned(),
+            )
+        })
+        .collect();
     Ok(view)
 }

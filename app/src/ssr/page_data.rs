@@ -15,7 +15,6 @@ use crate::shared::{
     SessionsView, StepUpView, VerifyView,
 };
 use crate::ssr::clock::describe_duration;
-use crate::ssr::clock::format_time;
 use crate::ssr::context::CurrentUser;
 use crate::ssr::error::internal;
 use crate::ssr::mfa::factors;
@@ -54,6 +53,10 @@ pub fn signed_in_username() -> Option<String> {
     with_current_user(|user| user.username.clone())
 }
 
+pub fn signed_in_names() -> Option<(String, String)> {
+    with_current_user(|user| (user.username.clone(), user.profile.display_name.clone()))
+}
+
 pub fn account_view() -> Option<AccountView> {
     let state = use_context::<AppState>()?;
     with_current_user(|user| account_of(&state, user))
@@ -65,27 +68,41 @@ pub fn account_of(state: &AppState, user: &CurrentUser) -> AccountView {
     let d = user.session.deadlines;
     AccountView {
         username: user.username.clone(),
-        session_started: format_time(d.created_at),
-        idle_expires: format_time(d.idle_expires_at),
-        absolute_expires: format_time(d.absolute_expires_at),
+        session_started: d.created_at,
+        idle_expires: d.idle_expires_at,
+        absolute_expires: d.absolute_expires_at,
         idle_timeout: describe_duration(session.idle_timeout_secs),
         absolute_timeout: describe_duration(session.absolute_timeout_secs),
         display_name: user.profile.display_name.clone(),
         about: user.profile.about.clone(),
         stepped_up_until: stepped_up_until(state, user),
-        device_notice: user.device_notice.clone(),
+        device_notice: user.device_notice.as_deref().map(device_notice),
     }
 }
 
+/// A stored new-device notice (`audit::alerts`): JSON, or the plain text
+/// of one stored before it recorded the time apart.
+fn device_notice(stored: &str) -> crate::shared::DeviceNotice {
+    serde_json::from_str(stored).unwrap_or_else(|_| crate::shared::DeviceNotice {
+        what: stored.to_owned(),
+        at: None,
+    })
+}
+
+/// The server's clock, for the words of a time ("3 minutes ago").
+pub fn now() -> i64 {
+    with_context::<AppState, _>(|state| state.clock.now()).unwrap_or(0)
+}
+
 /// When the current step-up ends, while it holds.
-fn stepped_up_until(state: &AppState, user: &CurrentUser) -> Option<String> {
+fn stepped_up_until(state: &AppState, user: &CurrentUser) -> Option<i64> {
     let window = state.settings.mfa.step_up_window_secs;
     let fresh_for_ms = crate::ssr::mfa::step_up::step_up_fresh_for_ms(
         &user.session.auth,
         state.clock.now(),
         window,
     );
-    (fresh_for_ms > 0).then(|| format_time(state.clock.now().saturating_add(fresh_for_ms / 1000)))
+    (fresh_for_ms > 0).then(|| state.clock.now().saturating_add(fresh_for_ms / 1000))
 }
 
 pub fn policy_view() -> Option<PolicyView> {

@@ -261,7 +261,19 @@ async fn the_admin_area_shows_alerts_live_sessions_and_the_audit_log_and_ends_on
         )
         .await;
     let log = page.split("id=\"admin-events\"").nth(1).expect("the log");
-    assert!(log.contains("sign_in (failed)"), "{log}");
+    assert!(
+        log.contains("data-event=\"sign_in\" class=\"event failed\""),
+        "{log}"
+    );
+    assert!(
+        log.contains("Sign-in failed: wrong username or password"),
+        "{log}"
+    );
+    // The stored record stays one click away for the admin.
+    assert!(
+        log.contains("<summary>Record</summary><code>sign_in failure {\"reason\":\"invalid_credentials\"}</code>"),
+        "{log}"
+    );
     assert!(!log.contains("<td>root</td>"), "filtered by user: {log}");
 
     // End one of target's sessions, named by its handle.

@@ -9,7 +9,6 @@ use crate::shared::{ActivityItem, ActivityView, AppError, SessionItem, SessionsV
 use crate::ssr::audit;
 use crate::ssr::audit::Event;
 use crate::ssr::audit::Outcome;
-use crate::ssr::clock::format_time;
 use crate::ssr::context::CurrentUser;
 use crate::ssr::context::RequestContext;
 use crate::ssr::error::internal;
@@ -46,8 +45,8 @@ pub async fn sessions_view(
             device: audit::describe_user_agent(row.user_agent_last.as_deref()),
             ip_first: row.ip_first.unwrap_or_else(unknown),
             ip_last: row.ip_last.unwrap_or_else(unknown),
-            started: format_time(row.created_at),
-            last_active: format_time(row.last_seen_at),
+            started: row.created_at,
+            last_active: row.last_seen_at,
             this_device: current.is_some_and(|key| key[..] == row.id_hash[..]),
         })
         .collect();
@@ -156,12 +155,17 @@ pub async fn activity_view(
     Ok(ActivityView {
         items: rows
             .into_iter()
-            .map(|row| ActivityItem {
-                when: format_time(row.at),
-                what: Event::describe(&row.event).to_owned(),
-                succeeded: row.outcome == "success",
-                device: audit::describe_user_agent(row.user_agent.as_deref()),
-                ip: row.ip.unwrap_or_else(|| "unknown".to_owned()),
+            .map(|row| {
+                let succeeded = row.outcome == "success";
+                let words = audit::words::describe(&row.event, succeeded, &row.details);
+                ActivityItem {
+                    when: row.at,
+                    what: words.what,
+                    severity: words.severity,
+                    succeeded,
+                    device: audit::describe_user_agent(row.user_agent.as_deref()),
+                    ip: row.ip.unwrap_or_else(|| "unknown".to_owned()),
+                }
             })
             .collect(),
         page,

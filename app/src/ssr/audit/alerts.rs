@@ -39,6 +39,65 @@ pub enum Alert {
 }
 
 impl Alert {
+    pub const ALL: [Alert; 7] = [
+        Alert::FailedSignInBurst,
+        Alert::NewDevice,
+        Alert::SessionBrowserChanged,
+        Alert::SuccessAfterFailures,
+        Alert::RapidSessions,
+        Alert::PasskeyAdded,
+        Alert::CodeGuessing,
+    ];
+
+    pub fn from_kind(kind: &str) -> Option<Alert> {
+        Alert::ALL.into_iter().find(|alert| alert.kind() == kind)
+    }
+
+    /// The alert in words, with its details (`words`: the activity page,
+    /// `/admin` and the webhook's `summary` say it this way).
+    pub fn describe(self, details: &Value) -> String {
+        let number = |key: &str| details.get(key).and_then(Value::as_i64).unwrap_or(0);
+        match self {
+            Alert::FailedSignInBurst => {
+                if text(details, "per") == Some("address") {
+                    format!(
+                        "Many failed sign-ins from one address ({})",
+                        number("failures")
+                    )
+                } else {
+                    format!(
+                        "Many failed sign-ins to this account ({})",
+                        number("failures")
+                    )
+                }
+            }
+            Alert::NewDevice => format!(
+                "New browser: {}",
+                text(details, "device").unwrap_or("an unknown browser")
+            ),
+            Alert::SessionBrowserChanged => format!(
+                "A session was used from another browser or system and was ended{}",
+                change(details)
+            ),
+            Alert::SuccessAfterFailures => format!(
+                "Signed in after {} failed attempts",
+                number("failures_before")
+            ),
+            Alert::RapidSessions => format!(
+                "Many sign-ins and sign-outs in a short time ({})",
+                number("sign_ins_and_outs")
+            ),
+            Alert::PasskeyAdded => match text(details, "name") {
+                Some(name) => format!("A passkey was added: \u{201c}{name}\u{201d}"),
+                None => "A passkey was added".to_owned(),
+            },
+            Alert::CodeGuessing => format!(
+                "Many wrong codes after a right password ({}): someone may know the password",
+                number("failures")
+            ),
+        }
+    }
+
     pub fn kind(self) -> &'static str {
         match self {
             Alert::FailedSignInBurst => "failed_sign_in_burst",
@@ -61,6 +120,19 @@ impl Alert {
             Alert::CodeGuessing => "high",
             Alert::SessionBrowserChanged => "high",
         }
+    }
+}
+
+/// A detail's text.
+pub(super) fn text<'a>(details: &'a Value, key: &str) -> Option<&'a str> {
+    details.get(key).and_then(Value::as_str)
+}
+
+/// " (Firefox 128 on Linux, then Chrome 131 on Windows 10)" from `from`/`to`.
+pub(super) fn change(details: &Value) -> String {
+    match (text(details, "from"), text(details, "to")) {
+        (Some(from), Some(to)) => format!(" ({from}, then {to})"),
+        _ => String::new(),
     }
 }
 
@@ -99,6 +171,9 @@ pub async fn raise(
             "user_id": user_id,
             "ip": client.ip,
             "details": details,
+            // For a person reading the alert where it lands (a chat
+            // channel, an e-mail): the activity page's words.
+            "summary": alert.describe(&details),
         }));
     }
 }
@@ -263,15 +338,18 @@ pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
         }
         if !earlier.is_empty() && !distinct.iter().any(|ua| family(ua.as_deref()) == this) {
             let device = audit::describe_user_agent(client.user_agent.as_deref());
-            let notice = format!(
-                "{device}{} at {}",
-                client
-                    .ip
-                    .as_deref()
-                    .map(|ip| format!(" from {ip}"))
-                    .unwrap_or_default(),
-                crate::ssr::clock::format_time(state.clock.now())
-            );
+            let notice = crate::shared::DeviceNotice {
+                what: format!(
+                    "{device}{}",
+                    client
+                        .ip
+                        .as_deref()
+                        .map(|ip| format!(" from {ip}"))
+                        .unwrap_or_default()
+                ),
+                at: Some(state.clock.now()),
+            };
+            let notice = json!(notice).to_string();
             if let Err(error) = set_device_notice(state, user_id, Some(&notice)).await {
                 tracing::error!(%error, "device notice not saved");
             }

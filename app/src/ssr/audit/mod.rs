@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod settings;
 pub mod webhook;
+pub mod words;
 
 use crate::ssr::db::{audit_events, Pool};
 use serde_json::Value;
@@ -52,6 +53,32 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event, in the order `/admin`'s filter offers them.
+    pub const ALL: [Event; 22] = [
+        Event::SignIn,
+        Event::PasswordVerified,
+        Event::SecondFactor,
+        Event::StepUp,
+        Event::AdminElevation,
+        Event::SignOut,
+        Event::SessionRevoked,
+        Event::SessionExpired,
+        Event::Alert,
+        Event::Throttled,
+        Event::Registered,
+        Event::PasswordChanged,
+        Event::MfaEnabled,
+        Event::MfaDisabled,
+        Event::RecoveryCodeUsed,
+        Event::RecoveryCodesRenewed,
+        Event::PasskeyAdded,
+        Event::PasskeyRemoved,
+        Event::AccountDeleted,
+        Event::UserAgentChanged,
+        Event::AddressChanged,
+        Event::AccessTokenIssued,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Event::Registered => "registered",
@@ -79,8 +106,9 @@ impl Event {
         }
     }
 
-    /// How the user's activity page says it.
-    pub fn describe(name: &str) -> &'static str {
+    /// A short label for the kind of event (`/admin`'s filter); a single
+    /// event's own words, with its details, are `words::describe`.
+    pub fn label(name: &str) -> &'static str {
         match name {
             "registered" => "Account created",
             "sign_in" => "Sign-in",

@@ -124,6 +124,8 @@ pub struct UserEvent {
     pub outcome: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// JSON: read for the event's words, never shown as it is.
+    pub details: String,
 }
 
 pub async fn of_user(
@@ -133,7 +135,7 @@ pub async fn of_user(
     limit: i64,
 ) -> Result<Vec<UserEvent>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT at, event, outcome, ip, user_agent FROM audit_events \
+        "SELECT at, event, outcome, ip, user_agent, details FROM audit_events \
          WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
     )
     .bind(user_id)

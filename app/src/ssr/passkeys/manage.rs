@@ -2,7 +2,6 @@
 //! page shows, renaming one, removing one.
 
 use crate::shared::AppError;
-use crate::ssr::clock::format_time;
 use crate::ssr::context::RequestContext;
 use crate::ssr::mfa::step_up::require_step_up;
 
@@ -38,8 +37,8 @@ pub async fn views(
         .map(|p| crate::shared::PasskeyView {
             id: p.id,
             name: p.name,
-            created: format_time(p.created_at),
-            last_used: p.last_used_at.map(format_time),
+            created: p.created_at,
+            last_used: p.last_used_at,
         })
         .collect())
 }

@@ -77,11 +77,19 @@ async fn a_sign_in_from_a_new_browser_and_system_raises_an_alert_the_user_sees()
     assert_eq!(alerts(&app).await, vec!["new_device".to_owned()]);
     let sid = app.login("alice", None).await;
     let page = app.page("/account/activity", &sid).await;
-    assert!(page.contains("Security alert"), "{page}");
+    assert!(
+        page.contains("<span class=\"badge severity-info\">Info</span> <span class=\"what\">New browser: Firefox 128 on Linux</span>"),
+        "{page}"
+    );
     // And at the top of the account page, on every device, until dismissed.
     let page = app.page("/account", &sid).await;
     assert!(page.contains("id=\"device-notice\""), "{page}");
     assert!(page.contains("Firefox") && page.contains("Linux"), "{page}");
+    let notice = between(&page, "id=\"device-notice\"", "</div>")[0];
+    assert!(
+        notice.contains("<time datetime=\"20"),
+        "when, as a time: {notice}"
+    );
     let res = app
         .post_html_form("/api/dismiss_device_notice", &[], Some(&sid))
         .await;
@@ -151,6 +159,12 @@ async fn alerts_are_posted_to_the_webhook() {
     let alert: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(alert["alert"], "session_browser_changed");
     assert_eq!(alert["severity"], "high");
+    // The same words as the activity page and /admin (issue 27).
+    assert_eq!(
+        alert["summary"],
+        "A session was used from another browser or system and was ended \
+         (Chrome 131 on Linux, then Firefox 128 on Linux)"
+    );
     assert!(!body.contains(&sid), "no session ID in the alert");
 }
 

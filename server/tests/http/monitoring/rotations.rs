@@ -34,11 +34,15 @@ async fn assert_carried(app: &TestApp, username: &str, sid: &str, what: &str) {
     assert_eq!(ip_first.as_deref(), Some("127.0.0.1"), "{what}: first IP");
     assert_eq!(ip_last.as_deref(), Some("127.0.0.1"), "{what}: last IP");
     assert!(
-        agent_first.as_deref().is_some_and(|ua| ua.contains("Chrome/131")),
+        agent_first
+            .as_deref()
+            .is_some_and(|ua| ua.contains("Chrome/131")),
         "{what}: first user agent {agent_first:?}"
     );
     assert!(
-        agent_last.as_deref().is_some_and(|ua| ua.contains("Chrome/")),
+        agent_last
+            .as_deref()
+            .is_some_and(|ua| ua.contains("Chrome/")),
         "{what}: last user agent {agent_last:?}"
     );
     let page = app.page("/account/sessions", sid).await;
@@ -69,8 +73,12 @@ async fn every_rotation_keeps_the_sessions_browser_and_address() {
     assert_eq!(res.status(), StatusCode::OK);
     let sid = new_sid(&res);
     let columns = client_columns(&app, "alice").await;
-    assert!(columns[0][2].as_deref().is_some_and(|ua| ua.contains("Chrome/131")));
-    assert!(columns[0][3].as_deref().is_some_and(|ua| ua.contains("Chrome/132")));
+    assert!(columns[0][2]
+        .as_deref()
+        .is_some_and(|ua| ua.contains("Chrome/131")));
+    assert!(columns[0][3]
+        .as_deref()
+        .is_some_and(|ua| ua.contains("Chrome/132")));
     assert_carried(&app, "alice", &sid, "step-up with the password").await;
 
     // Two-step verification on (a credential change), a step-up with a
