@@ -14,6 +14,13 @@ const address = startServer
   ? process.env.E2E_ADDRESS ?? "127.0.0.1:3100"
   : process.env.LEPTOS_SITE_ADDR ?? "127.0.0.1:3000";
 const baseURL = `http://${address}`;
+// The main server's directory (its database and MFA key), the same in the
+// runner and in its workers (each loads this file again and inherits the
+// runner's environment): a test runs the server's command line on it
+// (`server admin grant`, as an operator does).
+if (startServer && !process.env.E2E_MAIN_DIR) {
+  process.env.E2E_MAIN_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-"));
+}
 import {
   ABSOLUTE_ADDRESS,
   CLUSTER_ADDRESS,
@@ -55,7 +62,7 @@ export default defineConfig({
   // (real seconds: the countdown corrects for the browser's clock, so a
   // faked browser clock cannot stand in for the server's).
   webServer: [
-    ...(startServer ? [server(address, {})] : []),
+    ...(startServer ? [server(address, {}, process.env.E2E_MAIN_DIR)] : []),
     server(SHORT_ADDRESS, {
       TESSERA_SESSION_IDLE_TIMEOUT_SECS: "30",
       TESSERA_SESSION_WARN_BEFORE_SECS: "20",
@@ -100,8 +107,8 @@ function cluster(addr: string) {
   };
 }
 
-function server(addr: string, { TLS, ...settings }: Record<string, string>) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-"));
+function server(addr: string, { TLS, ...settings }: Record<string, string>, mainDir?: string) {
+  const dir = mainDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-"));
   const tls = TLS === "on"
     ? {
         TESSERA_TLS_CERT_PATH: path.join(dir, "cert.pem"),
@@ -111,7 +118,9 @@ function server(addr: string, { TLS, ...settings }: Record<string, string>) {
     : {};
   // Each server gets its own MFA key, as `make run` makes one.
   const keyFile = path.join(dir, "mfa.key");
-  fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
+  if (!fs.existsSync(keyFile)) {
+    fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
+  }
   return {
     command: "target/debug/server",
     cwd: "..",

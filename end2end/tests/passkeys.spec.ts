@@ -125,6 +125,13 @@ test("add a passkey, sign in with it alone, step up with it, remove it", async (
   // A step-up is a re-authentication: the session moved to a new ID.
   expect(await sessionCookie(page)).not.toEqual(beforeStepUp);
   await page.getByRole("button", { name: "I have saved them" }).click();
+  // The new ID kept the session's browser and address (issue 27).
+  await page.goto("/account/sessions");
+  const here = page.locator('.session[data-this-device="true"]');
+  await expect(here).toContainText(/Chrom\w* \d+ on Linux/);
+  await expect(here).toContainText("from 127.0.0.1");
+  await page.goto("/account/security");
+  await waitForHydration(page);
 
   // Removing it (the step-up still holds).
   await page.locator("#passkey-list").getByRole("button", { name: "Remove" }).click();
@@ -133,7 +140,7 @@ test("add a passkey, sign in with it alone, step up with it, remove it", async (
 
   // All of it is on the user's activity page.
   await page.goto("/account/activity");
-  for (const what of ["Passkey added", "Sign-in", "Confirmed it was you", "Passkey removed"]) {
+  for (const what of ["Added a passkey", "Signed in with a passkey", "Confirmed it was you with a passkey", "Removed a passkey"]) {
     await expect(page.locator("#activity")).toContainText(what);
   }
 });
@@ -250,7 +257,9 @@ test("adding a passkey raises an alert, and a password change names the passkeys
   await userWithTwoStep(page);
   await addPasskey(page, "Unknown key");
   await page.goto("/account/activity");
-  await expect(page.locator("#activity")).toContainText("Security alert");
+  await expect(page.locator("#activity tr").filter({ hasText: "A passkey was added" })).toContainText(
+    "Warning A passkey was added: “Unknown key”",
+  );
 
   // The step-up made for the passkey still holds: the change goes through.
   await page.goto("/account/security");

@@ -35,7 +35,7 @@ test("the activity page shows the sign-in with browser and system", async ({ pag
   await signIn(page, username);
   await page.goto("/account/activity");
   const first = page.locator("#activity tbody tr").first();
-  await expect(first).toContainText("Sign-in");
+  await expect(first).toContainText("Signed in with the password");
   await expect(first).toContainText(/Chrom\w* \d+ on Linux/);
   await expect(first).toContainText("127.0.0.1");
 });

@@ -34,10 +34,16 @@ pub async fn register(
         Ok(()) => (Outcome::Success, serde_json::json!({})),
         Err(e) => (Outcome::Failure, serde_json::json!({ "reason": e.kind() })),
     };
+    // The new account's id, so that its activity page begins with it; a
+    // refusal names nobody's account (a taken name is someone else's).
+    let user_id = match result {
+        Ok(()) => accounts::user_id_of(&ctx.state, &username).await,
+        Err(_) => None,
+    };
     ctx.audit(
         Event::Registered,
         outcome,
-        None,
+        user_id,
         Some(username.trim()),
         details,
     )

@@ -22,6 +22,9 @@ pub fn ActivityPage() -> impl IntoView {
     let next = has_next.then(|| {
         view! { <a href=format!("/account/activity?page={}", page + 1)>"Older"</a> }
     });
+    let none = items
+        .is_empty()
+        .then(|| view! { <tr><td colspan="4" class="empty">"Nothing yet."</td></tr> });
     view! {
         <h1>"Account activity"</h1>
         <table id="activity">
@@ -37,6 +40,7 @@ pub fn ActivityPage() -> impl IntoView {
                         <td>{item.ip}</td>
                     </tr>
                 }).collect_view()}
+                {none}
             </tbody>
         </table>
         <p>{previous} " " {next}</p>

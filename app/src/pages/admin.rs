@@ -105,7 +105,7 @@ fn UserList(view: AdminView) -> impl IntoView {
         </section>
         <section aria-labelledby="alerts-heading">
             <h2 id="alerts-heading">"Recent alerts"</h2>
-            <EventTable id="admin-alerts" events=alerts/>
+            <EventTable id="admin-alerts" events=alerts empty="No alerts in the last 7 days."/>
         </section>
         <section aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Live sessions"</h2>
@@ -125,7 +125,7 @@ fn UserList(view: AdminView) -> impl IntoView {
                                     <input type="hidden" name="user_id" value=s.user_id/>
                                     <input type="hidden" name="handle" value=s.handle/>
                                     <button type="submit" class="secondary small"
-                                        aria-label=format!("End this session of {}", s.username)>"End session"</button>
+                                        aria-label=format!("End this session of {}", s.username)>"End this session"</button>
                                 </form>
                             </td>
                         </tr>
@@ -152,7 +152,7 @@ fn UserList(view: AdminView) -> impl IntoView {
                     <button type="submit">"Show"</button>
                 </form>
             </div>
-            <EventTable id="admin-events" events/>
+            <EventTable id="admin-events" events empty="No events match."/>
         </section>
         </div>
     }
@@ -161,7 +161,10 @@ fn UserList(view: AdminView) -> impl IntoView {
 /// Events in words, newest first; each row's stored record behind a
 /// disclosure for the admin who needs the machine names and details.
 #[component]
-fn EventTable(id: &'static str, events: Vec<AdminEvent>) -> impl IntoView {
+fn EventTable(id: &'static str, events: Vec<AdminEvent>, empty: &'static str) -> impl IntoView {
+    let none = events
+        .is_empty()
+        .then(|| view! { <tr><td colspan="6" class="empty">{empty}</td></tr> });
     view! {
         <table id=id class="compact events">
             <thead>
@@ -186,6 +189,7 @@ fn EventTable(id: &'static str, events: Vec<AdminEvent>) -> impl IntoView {
                         </tr>
                     }
                 }).collect_view()}
+                {none}
             </tbody>
         </table>
     }

@@ -16,6 +16,7 @@ async fn the_activity_page_shows_the_users_own_events() {
         .await;
     let page = app.page("/account/activity", &alice).await;
     assert!(page.contains("Signed in with the password"), "{page}");
+    assert!(page.contains("Created the account"), "{page}");
     assert!(page.contains("Chrome 131 on Linux"));
     assert!(page.contains("127.0.0.1"));
     assert!(
