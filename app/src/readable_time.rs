@@ -96,10 +96,18 @@ impl Civil {
 
     /// "3 Dec", or "3 Dec 2025" when `with_year`.
     fn date(&self, with_year: bool) -> String {
-        let month = MONTHS[(self.month - 1).clamp(0, 11) as usize];
-        match with_year {
-            true => format!("{} {month} {}", self.day, self.year),
-            false => format!("{} {month}", self.day),
+        let mut out = String::with_capacity(11);
+        self.push_date(&mut out, with_year);
+        out
+    }
+
+    fn push_date(&self, out: &mut String, with_year: bool) {
+        push_padded(out, self.day, if self.day < 10 { 1 } else { 2 });
+        out.push(' ');
+        out.push_str(MONTHS[(self.month - 1).clamp(0, 11) as usize]);
+        if with_year {
+            out.push(' ');
+            push_padded(out, self.year, 4);
         }
     }
 
@@ -130,7 +138,8 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
-/// `n` in decimal, zero-padded to `width` digits (years 0 to 9999 fit).
+/// `n` in decimal, zero-padded to `width` digits (years 0 to 9999 fit;
+/// others are written unpadded).
 /// Written by hand: every signed-in page shows times, and `format!` with
 /// padded fields cost 0.8% of W1's CPU (perf, `make bench`).
 fn push_padded(out: &mut String, n: i64, width: u32) {
@@ -163,18 +172,23 @@ pub fn machine_readable(unix: i64) -> String {
 /// `offset` seconds east of UTC "Sat 5 Dec 2026, 02:30:43 (UTC+01:00)".
 pub fn exact(unix: i64, offset: Option<i64>) -> String {
     let c = Civil::of(unix.saturating_add(offset.unwrap_or(0)));
-    let zone = match offset {
-        None => "UTC".to_owned(),
-        Some(offset) => {
-            let sign = if offset < 0 { '-' } else { '+' };
-            let minutes = offset.abs() / 60;
-            format!("(UTC{sign}{:02}:{:02})", minutes / 60, minutes % 60)
-        }
-    };
-    let mut out = format!("{} {}, ", c.weekday(), c.date(true));
-    c.push_clock(&mut out, true);
+    let mut out = String::with_capacity(40);
+    out.push_str(c.weekday());
     out.push(' ');
-    out.push_str(&zone);
+    c.push_date(&mut out, true);
+    out.push_str(", ");
+    c.push_clock(&mut out, true);
+    match offset {
+        None => out.push_str(" UTC"),
+        Some(offset) => {
+            let minutes = offset.abs() / 60;
+            out.push_str(if offset < 0 { " (UTC-" } else { " (UTC+" });
+            push_padded(&mut out, minutes / 60, 2);
+            out.push(':');
+            push_padded(&mut out, minutes % 60, 2);
+            out.push(')');
+        }
+    }
     out
 }
 
@@ -230,12 +244,16 @@ fn past(unix: i64, now: i64, zone: Zone) -> String {
 fn deadline(unix: i64, now: i64, zone: Zone) -> String {
     match zone {
         Zone::Utc => {
+            // Every signed-in page's deadlines: written by hand (W1).
             let c = Civil::of(unix);
-            if (0..86_400).contains(&unix.saturating_sub(now)) {
-                format!("{} UTC", c.clock())
-            } else {
-                format!("{}, {} UTC", c.date(true), c.clock())
+            let mut out = String::with_capacity(22);
+            if !(0..86_400).contains(&unix.saturating_sub(now)) {
+                c.push_date(&mut out, true);
+                out.push_str(", ");
             }
+            c.push_clock(&mut out, false);
+            out.push_str(" UTC");
+            out
         }
         Zone::Local {
             at_offset,
