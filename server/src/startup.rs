@@ -164,19 +164,39 @@ impl Application {
             leptos_options.output_name = assets.hashed_stem().into();
         }
         let session_policy = SessionPolicy::new(&settings.session);
-        let sessions = Arc::new(SqlSessionStore::new(
-            db.clone(),
-            session_policy,
-            clock.clone(),
-            settings.session.max_per_user,
-            // The cache sees only this server's writes: with several servers
-            // on one PostgreSQL a revocation on another would not reach it
-            // (issue 14), so there every request reads the store.
-            match app::ssr::db::Engine::of(&db) {
-                app::ssr::db::Engine::Sqlite => settings.session.cache_max_entries as usize,
-                app::ssr::db::Engine::Postgres => 0,
-            },
-        ));
+        let cache_entries = settings.session.cache_max_entries as usize;
+        let (sessions, cross_server) = match app::ssr::db::Engine::of(&db) {
+            app::ssr::db::Engine::Sqlite => {
+                let store = SqlSessionStore::new(
+                    db.clone(),
+                    session_policy,
+                    clock.clone(),
+                    settings.session.max_per_user,
+                    cache_entries,
+                );
+                (Arc::new(store), None)
+            }
+            // Other servers write the same rows: the cache hears of their
+            // writes, or answers nothing (issue 24).
+            app::ssr::db::Engine::Postgres => {
+                let store = SqlSessionStore::shared(
+                    db.clone(),
+                    session_policy,
+                    clock.clone(),
+                    settings.session.max_per_user,
+                    cache_entries,
+                );
+                let cross_server = (cache_entries > 0).then(|| {
+                    app::ssr::session::cross_server::start(
+                        settings.database.url.clone(),
+                        db.clone(),
+                        store.cache(),
+                        Duration::from_millis(settings.session.cache_staleness_ms),
+                    )
+                });
+                (Arc::new(store), cross_server)
+            }
+        };
         let access_tokens =
             app::ssr::tokens::keys::AccessTokens::start(&settings.jwt, clock.now())?;
         let password = &settings.password;
@@ -208,6 +228,7 @@ impl Application {
             db,
             clock,
             sessions,
+            cross_server,
             session_policy,
             leptos_options,
         });

@@ -7,6 +7,7 @@
 //! PostgreSQL: see `support/postgres.rs` (`make test` provides it).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use testkit::postgres as support;
 
@@ -17,6 +18,7 @@ use app::ssr::config::DatabaseSettings;
 use app::ssr::config::SessionSettings;
 use app::ssr::db::connect_and_migrate;
 use app::ssr::db::Pool;
+use app::ssr::session::cross_server::{self, CrossServer};
 use app::ssr::session::id::storage_key;
 use app::ssr::session::store::deadlines_from_json;
 use app::ssr::session::store::is_session_gone;
@@ -36,6 +38,8 @@ use tower_sessions::SessionStore;
 /// A fresh, migrated database of one engine, and what keeps it alive.
 struct Fresh {
     pool: Pool,
+    /// Empty for SQLite.
+    url: String,
     _dir: Option<tempfile::TempDir>,
     engine: &'static str,
 }
@@ -50,6 +54,7 @@ async fn sqlite() -> Fresh {
     .expect("sqlite");
     Fresh {
         pool,
+        url: String::new(),
         _dir: Some(dir),
         engine: "sqlite",
     }
@@ -59,13 +64,14 @@ async fn sqlite() -> Fresh {
 async fn postgres(name: &str) -> Option<Fresh> {
     let url = support::fresh_database(name).await?;
     let pool = connect_and_migrate(&DatabaseSettings {
-        url,
+        url: url.clone(),
         ..DatabaseSettings::default()
     })
     .await
     .expect("postgres");
     Some(Fresh {
         pool,
+        url,
         _dir: None,
         engine: "postgres",
     })
@@ -95,7 +101,18 @@ struct Fixture {
     policy: SessionPolicy,
     pool: Pool,
     engine: &'static str,
+    /// PostgreSQL's listener that keeps the cache true (issue 24).
+    cross_server: Option<CrossServer>,
     _fresh: Fresh,
+}
+
+impl Fixture {
+    /// After the test's own SQL: waits until the store has heard of it.
+    async fn settle(&self) {
+        if let Some(cross_server) = &self.cross_server {
+            assert!(cross_server.caught_up(Duration::from_secs(10)).await);
+        }
+    }
 }
 
 const USER: i64 = 1;
@@ -116,14 +133,35 @@ async fn fixture(fresh: Fresh, max_per_user: u32) -> Fixture {
     let clock = ManualClock::starting_now();
     let shared: SharedClock = Arc::new(clock.clone());
     let policy = SessionPolicy::new(&SessionSettings::default());
-    // No cache: the store's own behaviour, as on PostgreSQL.
-    let store = SqlSessionStore::new(fresh.pool.clone(), policy, shared, max_per_user, 0);
+    // SQLite: no cache, the store's own behaviour (the HTTP suite covers
+    // the cache). PostgreSQL: the cache on, kept true by its listener, as
+    // several servers run it (issue 24).
+    let (store, cross_server) = if fresh.url.is_empty() {
+        let store = SqlSessionStore::new(fresh.pool.clone(), policy, shared, max_per_user, 0);
+        (store, None)
+    } else {
+        let store =
+            SqlSessionStore::shared(fresh.pool.clone(), policy, shared, max_per_user, 1_000);
+        let cross_server = cross_server::start(
+            fresh.url.clone(),
+            fresh.pool.clone(),
+            store.cache(),
+            Duration::from_secs(1),
+        );
+        let started = std::time::Instant::now();
+        while !store.cache().is_trusted() {
+            assert!(started.elapsed() < Duration::from_secs(10), "listener up");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (store, Some(cross_server))
+    };
     Fixture {
         store,
         clock,
         policy,
         pool: fresh.pool.clone(),
         engine: fresh.engine,
+        cross_server,
         _fresh: fresh,
     }
 }
@@ -495,11 +533,14 @@ async fn deleting_a_user_ends_their_sessions(fresh: Fresh) {
     let fx = fixture(fresh, 0).await;
     let mut record = signed_in(&fx, USER, "s1");
     fx.store.create(&mut record).await.expect("create");
+    // Loaded, so cached where there is a cache.
+    assert!(fx.store.load(&record.id).await.expect("load").is_some());
     sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(USER)
         .execute(&fx.pool)
         .await
         .expect("delete user");
+    fx.settle().await;
     assert!(
         fx.store.load(&record.id).await.expect("load").is_none(),
         "{}: ON DELETE CASCADE",

@@ -421,6 +421,21 @@ impl TestApp {
     }
 
     /// `last_seen_at` of the one session row.
+    /// After a write to the database from outside this server (a test's
+    /// own SQL, the command line): on PostgreSQL, waits until the server
+    /// has heard its notifications (`session::cross_server`), so the next
+    /// request sees the write; on SQLite (one process) at once.
+    pub async fn settle(&self) {
+        if let Some(cross_server) = &self.state.cross_server {
+            assert!(
+                cross_server
+                    .caught_up(std::time::Duration::from_secs(10))
+                    .await,
+                "the session cache's listener did not catch up within 10 s"
+            );
+        }
+    }
+
     pub async fn last_seen(&self) -> i64 {
         let mut db = self.db().await;
         sqlx::query_scalar("SELECT last_seen_at FROM sessions")

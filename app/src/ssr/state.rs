@@ -43,6 +43,8 @@ pub struct Shared {
     /// The concrete store appears here and in start-up only; everything
     /// else goes through `AuthSession` or the `SessionBackend` trait.
     pub sessions: Arc<SqlSessionStore>,
+    /// On PostgreSQL: what keeps the session cache true across servers.
+    pub cross_server: Option<crate::ssr::session::cross_server::CrossServer>,
     pub session_policy: SessionPolicy,
     /// Seals TOTP secrets; `None` when no key file exists (MFA cannot be
     /// turned on, and start-up refuses if any user has it on).

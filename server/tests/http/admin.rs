@@ -44,7 +44,11 @@ impl AdminSteps for TestApp {
         self.database.apply(&mut settings);
         settings.mfa.key_file = self.db_path.with_file_name("mfa.key");
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        server::cli::run(&settings, &args).await
+        let done = server::cli::run(&settings, &args).await;
+        // Another process's writes: heard through PostgreSQL's
+        // notifications, as a running server hears them.
+        self.settle().await;
+        done
     }
 }
 
@@ -103,6 +107,7 @@ async fn an_admin_without_the_required_second_factor_is_refused_the_admin_area()
         .execute(&mut db)
         .await
         .expect("flag");
+    app.settle().await;
     let sid = app.step_up_with_password(&sid).await;
     let res = app.post_form("/api/admin_enter", &[], Some(&sid)).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
@@ -117,6 +122,7 @@ async fn an_admin_without_the_required_second_factor_is_refused_the_admin_area()
         .execute(&mut db)
         .await
         .expect("flag");
+    relaxed.settle().await;
     let sid = relaxed.step_up_with_password(&sid).await;
     let res = relaxed.post_form("/api/admin_enter", &[], Some(&sid)).await;
     assert_eq!(res.status(), StatusCode::OK);

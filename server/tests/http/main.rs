@@ -24,6 +24,7 @@ mod monitoring;
 mod pages;
 mod passkeys;
 mod race;
+mod shared_cache;
 mod status_and_extend;
 mod stored_sessions;
 mod throttle;

@@ -20,6 +20,8 @@
 //!   second factors and the WebAuthn challenges' single-use tickets.
 //! - `throttle`: the brute-force counters (`auth::throttle` holds the rules).
 //! - `audit_events`: the audit log, and the counts the alert rules read.
+//! - `notifications`: PostgreSQL's `LISTEN`/`NOTIFY`, by which several
+//!   servers keep their session caches true (issue 24).
 //!
 //! Both engines run the same queries through sqlx's `Any` driver: SQL is
 //! written in the dialect they share (`$1` parameters, `ON CONFLICT`,
@@ -31,6 +33,7 @@
 mod connect;
 
 pub mod audit_events;
+pub mod notifications;
 pub mod passkey_ceremonies;
 pub mod passkeys;
 pub mod recovery_codes;

@@ -14,13 +14,20 @@
 //! Deadlines are checked on every hit, so an expired session is refused
 //! from the cache exactly as from the database.
 //!
-//! What it cannot see: writes by another process. The SQLite file belongs
-//! to one server process (README, "Known limitations"); several servers sharing a
-//! store (PostgreSQL) must run with the cache off (`[session]
-//! cache_max_entries = 0`) until invalidation crosses servers.
+//! Writes by another server (several on one PostgreSQL, issue 24) arrive
+//! as notifications (`cross_server`), which forget the same entries. Such
+//! a cache is *shared*: it answers only while it is known to have heard
+//! every notification up to a recent moment, `trust_until`; when the
+//! listener loses its connection, or its heartbeats stop coming back, the
+//! cache flushes and every request reads the database until it is back.
+//! So a write committed on another server is never served from here for
+//! longer than `[session] cache_staleness_ms` after it (and usually for a
+//! millisecond or two).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -50,6 +57,22 @@ struct Rows {
 pub struct SessionCache {
     max_entries: usize,
     rows: Mutex<Rows>,
+    /// `None`: this server's own store (SQLite), always to be trusted.
+    shared: Option<Trust>,
+}
+
+/// Until when a shared cache may answer: nanoseconds since `since`
+/// (0: not now).
+#[derive(Debug)]
+struct Trust {
+    since: Instant,
+    until_nanos: AtomicU64,
+}
+
+impl Trust {
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.since).as_nanos()).unwrap_or(u64::MAX)
+    }
 }
 
 /// Where a load stood when it began; see `SessionCache::insert`.
@@ -62,7 +85,56 @@ impl SessionCache {
         Self {
             max_entries,
             rows: Mutex::new(Rows::default()),
+            shared: None,
         }
+    }
+
+    /// A cache of a store other servers write too: it answers nothing
+    /// until `trust_until` says so (see the module comment).
+    pub fn shared(max_entries: usize) -> Self {
+        Self {
+            shared: Some(Trust {
+                since: Instant::now(),
+                until_nanos: AtomicU64::new(0),
+            }),
+            ..Self::new(max_entries)
+        }
+    }
+
+    /// Whether it may answer now: always for a cache of its own store; for
+    /// a shared one, while the last heartbeat heard is recent enough.
+    pub fn is_trusted(&self) -> bool {
+        match &self.shared {
+            None => true,
+            Some(trust) => trust.nanos(Instant::now()) < trust.until_nanos.load(Ordering::Acquire),
+        }
+    }
+
+    /// Every notification committed before some moment has been heard:
+    /// answer until `until` (that moment plus the staleness bound).
+    pub fn trust_until(&self, until: Instant) {
+        if let Some(trust) = &self.shared {
+            trust
+                .until_nanos
+                .fetch_max(trust.nanos(until), Ordering::AcqRel);
+        }
+    }
+
+    /// Notifications may have been missed (the listener's connection is
+    /// gone, or it starts): answer nothing, and forget everything, until
+    /// trusted again.
+    pub fn distrust(&self) {
+        if let Some(trust) = &self.shared {
+            trust.until_nanos.store(0, Ordering::Release);
+        }
+        self.flush();
+    }
+
+    /// Forgets every entry; a load that began before cannot cache its row.
+    pub fn flush(&self) {
+        let mut rows = self.rows();
+        rows.generation = rows.generation.wrapping_add(1);
+        rows.by_key.clear();
     }
 
     fn rows(&self) -> std::sync::MutexGuard<'_, Rows> {
@@ -75,7 +147,7 @@ impl SessionCache {
 
     /// The cached row of a session that is alive at `now`.
     pub fn get(&self, key: &StorageKey, now: UnixTime) -> Option<CachedRow> {
-        if !self.is_on() {
+        if !self.is_on() || !self.is_trusted() {
             return None;
         }
         let mut rows = self.rows();
@@ -216,6 +288,39 @@ mod tests {
         let seen = off.generation();
         off.insert([1; 32], row(1, 100), seen);
         assert!(off.get(&[1; 32], 0).is_none());
+    }
+
+    #[test]
+    fn a_shared_cache_answers_only_while_trusted_and_a_distrust_forgets_all() {
+        let cache = SessionCache::shared(10);
+        cache.insert([1; 32], row(1, 100), cache.generation());
+        assert_eq!(
+            cache.get(&[1; 32], 50),
+            None,
+            "not trusted before a heartbeat"
+        );
+        cache.trust_until(Instant::now() + std::time::Duration::from_secs(60));
+        cache.insert([1; 32], row(1, 100), cache.generation());
+        assert!(cache.get(&[1; 32], 50).is_some());
+        // Trust already lapsed: read through, though the entry is there.
+        let lapsed = SessionCache::shared(10);
+        lapsed.trust_until(Instant::now());
+        lapsed.insert([1; 32], row(1, 100), lapsed.generation());
+        assert_eq!(lapsed.len(), 1);
+        assert_eq!(lapsed.get(&[1; 32], 50), None);
+        // A later heartbeat never moves trust back.
+        cache.trust_until(Instant::now());
+        assert!(cache.is_trusted());
+        let seen = cache.generation();
+        cache.distrust();
+        assert!(!cache.is_trusted());
+        assert!(cache.is_empty());
+        cache.insert([2; 32], row(1, 100), seen);
+        assert!(
+            cache.is_empty(),
+            "a load from before the distrust is not kept"
+        );
+        assert!(SessionCache::new(10).is_trusted(), "one server's own cache");
     }
 
     /// Review E1: an insert into a full cache forgets exactly one entry and

@@ -4,6 +4,7 @@
 //! - `policy`: idle and absolute timeouts, the touch throttle (pure).
 //! - `store`: the tower-sessions store on SQLite.
 //! - `cache`: live rows kept in memory, dropped by every write on this server.
+//! - `cross_server`: and by every other server's, on PostgreSQL (issue 24).
 //! - `auth`: the typed facade handlers use (log in, activity, log out).
 //! - `cookie`: the `__Host-sid` cookie's attributes, in one place.
 
@@ -11,6 +12,7 @@ pub mod auth;
 pub mod binding;
 pub mod cache;
 pub mod cookie;
+pub mod cross_server;
 pub mod id;
 pub mod policy;
 pub mod settings;

@@ -29,8 +29,12 @@ pub struct SessionSettings {
     /// Seconds before the idle deadline at which the browser warns.
     pub warn_before_secs: u64,
     /// Live sessions kept in memory (0 = read every request's session from
-    /// the database). Only for one server owning its SQLite file.
+    /// the database).
     pub cache_max_entries: u32,
+    /// On PostgreSQL (several servers): how long after a write committed on
+    /// another server this one may still answer from its cache, at worst,
+    /// if a notification is late or lost (`session::cross_server`).
+    pub cache_staleness_ms: u64,
 }
 
 impl Default for SessionSettings {
@@ -45,6 +49,7 @@ impl Default for SessionSettings {
             cleanup_batch_size: 500,
             warn_before_secs: 120,
             cache_max_entries: 100_000,
+            cache_staleness_ms: 1_000,
         }
     }
 }
@@ -84,6 +89,10 @@ impl SessionSettings {
             (
                 s.cleanup_batch_size == 0,
                 "session.cleanup_batch_size must be > 0",
+            ),
+            (
+                !(50..=60_000).contains(&s.cache_staleness_ms),
+                "session.cache_staleness_ms must be 50 to 60000",
             ),
         ]
         .into_iter()

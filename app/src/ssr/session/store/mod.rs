@@ -98,6 +98,26 @@ impl SqlSessionStore {
         }
     }
 
+    /// A store other servers write too (PostgreSQL): its cache answers
+    /// only while `session::cross_server` keeps it true.
+    pub fn shared(
+        pool: Pool,
+        policy: SessionPolicy,
+        clock: SharedClock,
+        max_per_user: u32,
+        cache_max_entries: usize,
+    ) -> Self {
+        Self {
+            cache: std::sync::Arc::new(SessionCache::shared(cache_max_entries)),
+            ..Self::new(pool, policy, clock, max_per_user, 0)
+        }
+    }
+
+    /// The cache, for `session::cross_server` to keep true.
+    pub fn cache(&self) -> std::sync::Arc<SessionCache> {
+        self.cache.clone()
+    }
+
     /// Drops the cached sessions past a deadline (the clean-up's pass);
     /// how many.
     pub fn sweep_cache(&self) -> usize {
