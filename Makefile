@@ -47,7 +47,7 @@ test: e2e-tools test-rust test-e2e ## Unit + HTTP tests, then Playwright in Chro
 # missing PostgreSQL a failure, not a skip. server/tests/architecture.rs
 # checks that every test binary is named in one of these two lines.
 HTTP_TEST_THREADS ?= 8
-SERIAL_TESTS := --test store_conformance --test logs --test json_logs --test aborted_requests --test shutdown --test cluster
+SERIAL_TESTS := --test store_conformance --test logs --test json_logs --test aborted_requests --test shutdown --test cluster --test faults
 test-rust:
 	scripts/postgres.sh run env TESSERA_REQUIRE_POSTGRES=1 sh -c '\
 	  cargo test --workspace --exclude frontend --lib --bins --test http --test architecture -- --test-threads=$(HTTP_TEST_THREADS) && \

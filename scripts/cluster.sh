@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tessera on several servers (issue 14): a throwaway PostgreSQL
 # (scripts/postgres.sh), two Tessera instances on it, and haproxy from
-# Debian in front (round robin, no stickiness, health checks on /health),
+# Debian in front (round robin, no stickiness, health checks on
+# /health/ready: an instance whose database does not answer gets no requests),
 # all on 127.0.0.1 and all in one temporary directory removed at the end.
 #
 #   scripts/cluster.sh run         `make cluster`: serve until Ctrl-C
@@ -151,7 +152,7 @@ frontend tessera
 
 backend instances
     balance roundrobin
-    option httpchk GET /health
+    option httpchk GET /health/ready
     default-server inter 300ms fall 2 rise 2
     server a 127.0.0.1:$a_port check
     server b 127.0.0.1:$b_port check

@@ -9,6 +9,8 @@
 #                                    stop it and delete it (whatever CMD did)
 #   scripts/postgres.sh start DIR PORT   start one in DIR (created)
 #   scripts/postgres.sh stop DIR         stop it and delete DIR
+#   scripts/postgres.sh pause DIR        stop it, keeping its data (fault tests)
+#   scripts/postgres.sh resume DIR       start it again on its port
 set -euo pipefail
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -47,10 +49,24 @@ start() {
   mkdir -p "$dir"
   [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
   as_db_user "$bin/initdb" -D "$dir/data" -A trust -U app --no-sync -E UTF8 >/dev/null
+  echo "$port" > "$dir/port"
+  launch "$dir"
+  echo "postgres://app@127.0.0.1:$port/postgres"
+}
+
+launch() {
+  local dir=$1 port bin
+  bin=$(bin_dir)
+  port=$(cat "$dir/port")
   as_db_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
     "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
     start >/dev/null
-  echo "postgres://app@127.0.0.1:$port/postgres"
+}
+
+pause() {
+  local dir=$1 bin
+  bin=$(bin_dir)
+  as_db_user "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
 }
 
 stop() {
@@ -65,6 +81,8 @@ stop() {
 case "${1:-}" in
   start) start "$2" "$3" ;;
   stop) stop "$2" ;;
+  pause) pause "$2" ;;
+  resume) launch "$2" ;;
   run)
     shift
     dir=$(mktemp -d /tmp/tessera-pg.XXXXXX)

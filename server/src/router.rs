@@ -29,8 +29,10 @@ use app::ssr::session::cookie::SessionCookies;
 use app::ssr::session::SqlSessionStore;
 use app::ssr::state::AppState;
 use axum::body::Body;
-use axum::http::Request;
+use axum::extract::State;
+use axum::http::{header, Request, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::provide_context;
@@ -80,7 +82,11 @@ pub fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
 /// Bearer tokens only: the access-token API and its public keys.
 fn bearer_api(state: &AppState) -> Router {
     Router::new()
+        // Liveness: the process answers (cheap; what restarts it).
         .route("/health", get(|| async { "ok" }))
+        // Readiness: it can serve, its database answers (what a load
+        // balancer checks, issue 24).
+        .route("/health/ready", get(ready))
         .route("/api/v1/me", get(app::ssr::tokens::http::me))
         .route("/.well-known/jwks.json", get(app::ssr::tokens::http::jwks))
         .with_state(state.clone())
@@ -163,4 +169,31 @@ fn site(state: AppState) -> Router {
                 .layer(map_response(server_fn_status))
                 .layer(from_fn_with_state(state, resolve_session)),
         )
+}
+
+/// `200 ready` when the database answers within a second, else `503` with
+/// `Retry-After: 1`: a load balancer sends no requests to an instance that
+/// could only answer 503.
+async fn ready(State(state): State<AppState>) -> Response {
+    let ping = app::ssr::db::ping(&state.db);
+    match tokio::time::timeout(Duration::from_secs(1), ping).await {
+        Ok(Ok(())) => "ready".into_response(),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "not ready: the database does not answer");
+            not_ready()
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within 1 s");
+            not_ready()
+        }
+    }
+}
+
+fn not_ready() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        "the database does not answer",
+    )
+        .into_response()
 }

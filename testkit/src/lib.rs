@@ -5,6 +5,7 @@
 //! file add their steps as extension traits there (`mfa::Mfa`).
 
 pub mod postgres;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

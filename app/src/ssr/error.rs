@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 
 use crate::shared::AppError;
 
-/// A store error caused by a busy database (SQLite's write lock held past
-/// `busy_timeout_ms`, PostgreSQL's lock timeout): tower-sessions' error
-/// carries only text, so the cause travels as this text, and
-/// `is_database_busy` answers it 503 like any other busy write.
-pub const DATABASE_BUSY: &str = "the database is busy";
+/// A store error caused by a database that cannot serve now (busy,
+/// unreachable, full: `is_database_unavailable`): tower-sessions' error
+/// carries only text, so the cause travels as this text, answered 503 like
+/// the others.
+pub const DATABASE_UNAVAILABLE: &str = "the database is busy or unavailable";
 
 /// "outer: cause: root cause", for the log.
 pub fn error_chain(error: &dyn Error) -> String {
@@ -29,44 +29,66 @@ pub fn error_chain(error: &dyn Error) -> String {
 }
 
 /// Logs an unexpected error and turns it into the generic `Internal`; a
-/// database still locked by another writer after SQLite's own bounded
-/// retries (`[database] busy_timeout_ms`) is `Busy` instead: 503 with
-/// `Retry-After`, not a 500 (issue 13).
+/// database that cannot serve now (locked by another writer past
+/// `[database] busy_timeout_ms`, issue 13; unreachable, restarting, full
+/// or read-only, issue 24) is `Busy` instead: 503 with `Retry-After`, not
+/// a 500, and the request is answered within the pool's
+/// `acquire_timeout_ms` rather than hanging.
 #[track_caller]
 pub fn internal<E: Error + 'static>(error: E) -> AppError {
     let at = std::panic::Location::caller();
-    if is_database_busy(&error) {
-        tracing::warn!(error = %error_chain(&error), at = %at, "database busy: 503");
+    if is_database_unavailable(&error) {
+        tracing::warn!(error = %error_chain(&error), at = %at, "database unavailable: 503");
         return AppError::Busy(1);
     }
     tracing::error!(error = %error_chain(&error), at = %at, "internal error");
     AppError::Internal
 }
 
-/// SQLITE_BUSY or SQLITE_LOCKED (with any extended code), or PostgreSQL's
-/// lock_not_available (`[database] busy_timeout_ms` passed), deadlock or
-/// serialization failure, anywhere in the error's chain.
-pub fn is_database_busy(error: &(dyn Error + 'static)) -> bool {
+/// Anywhere in the error's chain, a database that cannot serve now but
+/// may soon: busy (SQLITE_BUSY, SQLITE_LOCKED; PostgreSQL's
+/// lock_not_available after `[database] busy_timeout_ms`, a deadlock, a
+/// serialization failure), unreachable (no connection within the pool's
+/// acquire timeout, a refused or broken connection; PostgreSQL shutting
+/// down, starting or out of connections) or unable to write (SQLITE_FULL,
+/// SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN; PostgreSQL's disk full,
+/// out of memory, read-only standby).
+pub fn is_database_unavailable(error: &(dyn Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(error) = current {
-        if let Some(sqlx::Error::Database(database)) = error.downcast_ref::<sqlx::Error>() {
-            let code = database.code();
-            if matches!(code.as_deref(), Some("55P03" | "40P01" | "40001")) {
-                return true;
+        match error.downcast_ref::<sqlx::Error>() {
+            Some(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => return true,
+            Some(sqlx::Error::Database(database)) => {
+                let code = database.code();
+                let postgres = code.as_deref().unwrap_or_default();
+                if matches!(postgres, "55P03" | "40P01" | "40001" | "25006")
+                    || ["08", "53", "57P"]
+                        .iter()
+                        .any(|class| postgres.starts_with(class))
+                {
+                    return true;
+                }
+                let sqlite = code.and_then(|c| c.parse::<i32>().ok());
+                if matches!(sqlite.map(|c| c & 0xff), Some(5 | 6 | 8 | 10 | 13 | 14)) {
+                    return true;
+                }
             }
-            let sqlite = code.and_then(|c| c.parse::<i32>().ok());
-            if matches!(sqlite.map(|c| c & 0xff), Some(5 | 6)) {
-                return true;
-            }
+            _ => {}
         }
-        // The session store's errors carry text only (see DATABASE_BUSY).
+        // The session store's errors carry text only (see DATABASE_UNAVAILABLE).
         use tower_sessions::{session, session_store};
         let store_error = match error.downcast_ref::<session::Error>() {
             Some(session::Error::Store(e)) => Some(e),
             _ => error.downcast_ref::<session_store::Error>(),
         };
         if let Some(session_store::Error::Backend(message)) = store_error {
-            if message == DATABASE_BUSY {
+            if message == DATABASE_UNAVAILABLE {
                 return true;
             }
         }

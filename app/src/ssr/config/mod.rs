@@ -148,6 +148,10 @@ impl Settings {
                 "database.max_connections must be > 0",
             ),
             (
+                !(100..=60_000).contains(&self.database.acquire_timeout_ms),
+                "database.acquire_timeout_ms must be 100 to 60000",
+            ),
+            (
                 self.limits.max_body_bytes == 0,
                 "limits.max_body_bytes must be > 0",
             ),

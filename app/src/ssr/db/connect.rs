@@ -24,6 +24,9 @@ pub struct DatabaseSettings {
     /// How long a writer waits for another writer's lock (SQLite retries
     /// with a growing sleep) before the request gets 503.
     pub busy_timeout_ms: u64,
+    /// How long a request waits for a connection (all in use, or the
+    /// database unreachable) before it gets 503 with `Retry-After`.
+    pub acquire_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -33,6 +36,7 @@ impl Default for DatabaseSettings {
             path: PathBuf::from("data/tessera.db"),
             max_connections: 4,
             busy_timeout_ms: 5_000,
+            acquire_timeout_ms: 3_000,
         }
     }
 }
@@ -164,6 +168,12 @@ pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<Pool, Db
     let url = settings.url.trim();
     let options = AnyPoolOptions::new()
         .max_connections(settings.max_connections)
+        // sqlx waits 30 s by default, retrying a database that refuses
+        // connections: a PostgreSQL that is down would hold every request
+        // to the request timeout. A quick 503 instead (issue 24).
+        .acquire_timeout(std::time::Duration::from_millis(
+            settings.acquire_timeout_ms,
+        ))
         // sqlx pings a connection before each checkout by default: a round
         // trip to its worker thread per query, for a local file that cannot
         // have dropped. Off (perf under `make bench`: ~6% of the CPU). A
@@ -228,4 +238,9 @@ pub async fn write_transaction(pool: &Pool) -> Result<Transaction<'static, Db>, 
         Engine::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
         Engine::Postgres => pool.begin().await,
     }
+}
+
+/// One round trip: whether the database answers (`/health/ready`).
+pub async fn ping(pool: &Pool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }

@@ -10,7 +10,10 @@ use axum::response::Response;
 pub const STATIC_FILES: &[&str] = &["/favicon.ico", "/favicon.svg", "/robots.txt"];
 
 pub fn is_static_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/health" || STATIC_FILES.contains(&path)
+    path.starts_with("/pkg/")
+        || path == "/health"
+        || path == "/health/ready"
+        || STATIC_FILES.contains(&path)
 }
 
 /// Caching, by what a response is:

@@ -26,8 +26,8 @@ pub const IP_KEY: &str = "_ip";
 pub const AUTH_KEY: &str = "auth";
 
 pub(super) fn store_error<E: std::error::Error + 'static>(e: E) -> session_store::Error {
-    if crate::ssr::error::is_database_busy(&e) {
-        session_store::Error::Backend(crate::ssr::error::DATABASE_BUSY.to_owned())
+    if crate::ssr::error::is_database_unavailable(&e) {
+        session_store::Error::Backend(crate::ssr::error::DATABASE_UNAVAILABLE.to_owned())
     } else {
         session_store::Error::Backend(e.to_string())
     }
