@@ -8,7 +8,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # so the two share one target directory without rebuilding each other.
 export RUSTFLAGS := --cfg erase_components
 
-.PHONY: run run-tls cluster tls-check test test-rust test-e2e build tools e2e-tools bench bench-cluster bench-micro fmt lint clean-data
+.PHONY: run run-tls cluster tls-check test test-rust test-e2e build tools e2e-tools bench bench-cluster soak bench-micro fmt lint clean-data
 
 run: tools ## Build and serve at http://127.0.0.1:3000 (database in data/)
 	@scripts/dev-mfa-key.sh
@@ -88,6 +88,14 @@ bench-cluster:
 	@scripts/ensure-tools.sh bench
 	RUSTFLAGS= cargo leptos build --release
 	python3 bench/cluster.py
+
+# Ten minutes (SOAK_SECONDS) of mixed use through haproxy on two release
+# instances, one restarted midway: 0 errors and no revoked session answered
+# as live, or it fails (bench/soak.py; issue 24).
+soak:
+	@scripts/ensure-tools.sh bench
+	RUSTFLAGS= cargo leptos build --release
+	python3 bench/soak.py
 
 # Criterion micro-benchmarks: session store operations and ID hashing.
 bench-micro:

@@ -186,14 +186,17 @@ impl Application {
                     settings.session.max_per_user,
                     cache_entries,
                 );
-                let cross_server = (cache_entries > 0).then(|| {
-                    app::ssr::session::cross_server::start(
-                        settings.database.url.clone(),
-                        db.clone(),
-                        store.cache(),
-                        Duration::from_millis(settings.session.cache_staleness_ms),
-                    )
-                });
+                let cross_server = match cache_entries {
+                    0 => None,
+                    _ => Some(
+                        app::ssr::session::cross_server::start(
+                            settings.database.url.clone(),
+                            store.cache(),
+                            Duration::from_millis(settings.session.cache_staleness_ms),
+                        )
+                        .map_err(DbError::from)?,
+                    ),
+                };
                 (Arc::new(store), cross_server)
             }
         };

@@ -16,9 +16,9 @@
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use std::time::Duration;
 
-use super::Pool;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 
 pub const CHANNEL: &str = "tessera_cache";
 
@@ -42,9 +42,25 @@ pub async fn listen(url: &str, application_name: &str) -> Result<PgListener, sql
     Ok(listener)
 }
 
+/// A connection of its own for heartbeats, made when first used and again
+/// after it is lost: the app's pool may be busy with requests, and a
+/// heartbeat that waits for it would make the cache distrust itself
+/// exactly when it saves the most.
+pub fn heartbeat_sender(
+    url: &str,
+    application_name: &str,
+    timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.application_name(application_name);
+    Ok(PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(timeout)
+        .connect_lazy_with(options))
+}
+
 /// Sends heartbeat `n` of `server` (lowercase hex, digits: nothing to
-/// quote) through the app's pool.
-pub async fn heartbeat(pool: &Pool, server: &str, n: u64) -> Result<(), sqlx::Error> {
+/// quote).
+pub async fn heartbeat(pool: &PgPool, server: &str, n: u64) -> Result<(), sqlx::Error> {
     debug_assert!(server.bytes().all(|b| b.is_ascii_hexdigit()));
     let statement = format!("NOTIFY {CHANNEL}, 'h:{server}:{n}'");
     sqlx::raw_sql(&statement).execute(pool).await.map(|_| ())

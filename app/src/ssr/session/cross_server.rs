@@ -22,8 +22,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sqlx::postgres::PgPool;
+
 use super::cache::SessionCache;
-use crate::ssr::db::{notifications, Pool};
+use crate::ssr::db::notifications;
 
 /// What one server's listener has done, for tests and the logs.
 #[derive(Debug)]
@@ -91,33 +93,34 @@ impl CrossServer {
 }
 
 /// Starts listening for `cache` (a `SessionCache::shared`) on the database
-/// at `url`, and sending heartbeats through `pool`.
+/// at `url`, and sending heartbeats on a connection of their own.
 pub fn start(
     url: String,
-    pool: Pool,
     cache: Arc<SessionCache>,
     staleness: Duration,
-) -> CrossServer {
+) -> Result<CrossServer, sqlx::Error> {
     let this = CrossServer {
         server: format!("{:016x}", rand::random::<u64>()),
         stats: Arc::default(),
     };
     let sent = Arc::new(Mutex::new(VecDeque::<(u64, Instant)>::new()));
     let beat = (staleness / 4).max(Duration::from_millis(10));
+    let name = format!("{} heartbeat", this.application_name());
+    let sender = notifications::heartbeat_sender(&url, &name, beat)?;
     tokio::spawn(send_heartbeats(
-        pool,
+        sender,
         this.server.clone(),
         sent.clone(),
         beat,
     ));
     tokio::spawn(listen(url, this.clone(), cache, sent, staleness));
-    this
+    Ok(this)
 }
 
 /// Heartbeats sent and not yet heard: sequence number and when.
 type Sent = Arc<Mutex<VecDeque<(u64, Instant)>>>;
 
-async fn send_heartbeats(pool: Pool, server: String, sent: Sent, every: Duration) {
+async fn send_heartbeats(pool: PgPool, server: String, sent: Sent, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for n in 1.. {
