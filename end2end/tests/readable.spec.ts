@@ -144,6 +144,24 @@ test.describe("every page", () => {
   });
 });
 
+test("on the sessions page each row's words stay beside its button, and times stay on one line", async ({ page, browser }) => {
+  const username = uniqueUsername("rows");
+  await register(page, username);
+  await signIn(page, username);
+  const other = await browser.newContext();
+  await signIn(await other.newPage(), username);
+  await page.goto("/account/sessions");
+  const row = page.locator('.session[data-this-device="false"]');
+  await expect(row).toHaveCount(1);
+  const words = (await row.locator(".session-about").boundingBox())!;
+  const button = (await row.getByRole("button", { name: "End this session" }).boundingBox())!;
+  expect(words.x + words.width, "the words end before the button starts").toBeLessThanOrEqual(button.x);
+  for (const time of await row.locator("time").all()) {
+    expect((await time.boundingBox())!.height, "one line").toBeLessThan(30);
+  }
+  await other.close();
+});
+
 test.describe("times in the reader's time zone", () => {
   // India: UTC+05:30 all year, so the expected words do not depend on
   // the day the test runs.
