@@ -191,7 +191,7 @@ impl Application {
                     _ => Some(
                         app::ssr::session::cross_server::start(
                             settings.database.url.clone(),
-                            store.cache(),
+                            &store.cache(),
                             Duration::from_millis(settings.session.cache_staleness_ms),
                         )
                         .map_err(DbError::from)?,

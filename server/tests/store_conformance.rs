@@ -143,7 +143,7 @@ async fn fixture(fresh: Fresh, max_per_user: u32) -> Fixture {
         let store =
             SqlSessionStore::shared(fresh.pool.clone(), policy, shared, max_per_user, 1_000);
         let cross_server =
-            cross_server::start(fresh.url.clone(), store.cache(), Duration::from_secs(1))
+            cross_server::start(fresh.url.clone(), &store.cache(), Duration::from_secs(1))
                 .expect("the listener starts");
         let started = std::time::Instant::now();
         while !store.cache().is_trusted() {

@@ -143,8 +143,14 @@ fn each_setting_the_server_cannot_honour_is_refused_with_its_name() {
         ("[limits]\nmax_body_bytes = 0\n", "max_body_bytes"),
         // Issue 24: the cross-server staleness bound and the pool's wait.
         ("[session]\ncache_staleness_ms = 49\n", "cache_staleness_ms"),
-        ("[session]\ncache_staleness_ms = 60001\n", "cache_staleness_ms"),
-        ("[database]\nacquire_timeout_ms = 99\n", "acquire_timeout_ms"),
+        (
+            "[session]\ncache_staleness_ms = 60001\n",
+            "cache_staleness_ms",
+        ),
+        (
+            "[database]\nacquire_timeout_ms = 99\n",
+            "acquire_timeout_ms",
+        ),
         ("[audit]\nretention_days = 0\n", "retention_days"),
         ("[alerts]\nwindow_secs = 0\n", "window_secs"),
         (

@@ -22,6 +22,12 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 
 pub const CHANNEL: &str = "tessera_cache";
 
+/// Whether `url` is one PostgreSQL can be reached at (checked once, at
+/// start, before the listener's thread tries it).
+pub fn check_url(url: &str) -> Result<(), sqlx::Error> {
+    PgConnectOptions::from_str(url).map(|_| ())
+}
+
 /// A listener on `CHANNEL` over a connection of its own, named
 /// `application_name` in `pg_stat_activity` (an operator, or a test,
 /// can find it there).

@@ -19,7 +19,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgPool;
@@ -94,37 +94,79 @@ impl CrossServer {
 
 /// Starts listening for `cache` (a `SessionCache::shared`) on the database
 /// at `url`, and sending heartbeats on a connection of their own.
+///
+/// Both run on a thread of their own with its own small runtime: a
+/// notification is applied as soon as it arrives, not after the request
+/// tasks queued before it on a busy server (a sign-out answered by one
+/// server must reach the others' caches before a replay of its cookie
+/// does). The thread ends when the cache does (the server has stopped).
 pub fn start(
     url: String,
-    cache: Arc<SessionCache>,
+    cache: &Arc<SessionCache>,
     staleness: Duration,
 ) -> Result<CrossServer, sqlx::Error> {
+    notifications::check_url(&url)?;
     let this = CrossServer {
         server: format!("{:016x}", rand::random::<u64>()),
         stats: Arc::default(),
     };
-    let sent = Arc::new(Mutex::new(VecDeque::<(u64, Instant)>::new()));
-    let beat = (staleness / 4).max(Duration::from_millis(10));
-    let name = format!("{} heartbeat", this.application_name());
-    let sender = notifications::heartbeat_sender(&url, &name, beat)?;
-    tokio::spawn(send_heartbeats(
-        sender,
-        this.server.clone(),
-        sent.clone(),
-        beat,
-    ));
-    tokio::spawn(listen(url, this.clone(), cache, sent, staleness));
+    let cache = Arc::downgrade(cache);
+    let runs = this.clone();
+    std::thread::Builder::new()
+        .name("session-cache-listener".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    tracing::error!(%error, "no runtime for the session cache listener");
+                    return;
+                }
+            };
+            runtime.block_on(run(url, runs, cache, staleness));
+        })
+        .map_err(sqlx::Error::Io)?;
     Ok(this)
 }
 
 /// Heartbeats sent and not yet heard: sequence number and when.
 type Sent = Arc<Mutex<VecDeque<(u64, Instant)>>>;
 
-async fn send_heartbeats(pool: PgPool, server: String, sent: Sent, every: Duration) {
+async fn run(url: String, this: CrossServer, cache: Weak<SessionCache>, staleness: Duration) {
+    let sent = Sent::default();
+    let beat = (staleness / 4).max(Duration::from_millis(10));
+    let name = format!("{} heartbeat", this.application_name());
+    let sender = match notifications::heartbeat_sender(&url, &name, beat) {
+        Ok(sender) => sender,
+        Err(error) => {
+            tracing::error!(%error, "session cache heartbeats cannot start; reading through");
+            return;
+        }
+    };
+    let server = this.server.clone();
+    tokio::select! {
+        () = send_heartbeats(sender, &server, &sent, beat, &cache) => {}
+        () = listen(&url, &this, &cache, &sent, staleness) => {}
+    }
+}
+
+/// Until the cache is gone.
+async fn send_heartbeats(
+    pool: PgPool,
+    server: &str,
+    sent: &Sent,
+    every: Duration,
+    cache: &Weak<SessionCache>,
+) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for n in 1.. {
         ticker.tick().await;
+        if cache.strong_count() == 0 {
+            return;
+        }
         {
             let mut sent = sent.lock().unwrap_or_else(|p| p.into_inner());
             // Unheard ones stay a while (a slow echo still counts), not
@@ -136,7 +178,7 @@ async fn send_heartbeats(pool: PgPool, server: String, sent: Sent, every: Durati
         }
         // A failure (the database is down) only means no echo: trust
         // lapses on its own. Each beat is bounded so beats do not queue.
-        match tokio::time::timeout(every, notifications::heartbeat(&pool, &server, n)).await {
+        match tokio::time::timeout(every, notifications::heartbeat(&pool, server, n)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::debug!(%error, "cache heartbeat not sent"),
             Err(_) => tracing::debug!("cache heartbeat timed out"),
@@ -144,17 +186,21 @@ async fn send_heartbeats(pool: PgPool, server: String, sent: Sent, every: Durati
     }
 }
 
+/// Until the cache is gone.
 async fn listen(
-    url: String,
-    this: CrossServer,
-    cache: Arc<SessionCache>,
-    sent: Sent,
+    url: &str,
+    this: &CrossServer,
+    cache: &Weak<SessionCache>,
+    sent: &Sent,
     staleness: Duration,
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        cache.distrust();
-        let mut listener = match notifications::listen(&url, &this.application_name()).await {
+        match cache.upgrade() {
+            Some(cache) => cache.distrust(),
+            None => return,
+        }
+        let mut listener = match notifications::listen(url, &this.application_name()).await {
             Ok(listener) => listener,
             Err(error) => {
                 tracing::warn!(%error, "session cache listener cannot connect; reading through");
@@ -166,7 +212,10 @@ async fn listen(
         backoff = Duration::from_millis(100);
         // Subscribed: anything loaded before now may have missed a
         // notification.
-        cache.flush();
+        match cache.upgrade() {
+            Some(cache) => cache.flush(),
+            None => return,
+        }
         let connections = this.stats.connections.fetch_add(1, Ordering::Relaxed) + 1;
         if connections > 1 {
             tracing::info!("session cache listener reconnected");
@@ -176,9 +225,10 @@ async fn listen(
             // connection is dead though the socket has not said so.
             let quiet_limit = (staleness * 4).max(Duration::from_secs(2));
             match tokio::time::timeout(quiet_limit, listener.try_recv()).await {
-                Ok(Ok(Some(notification))) => {
-                    apply(notification.payload(), &this, &cache, &sent, staleness)
-                }
+                Ok(Ok(Some(notification))) => match cache.upgrade() {
+                    Some(cache) => apply(notification.payload(), this, &cache, sent, staleness),
+                    None => return,
+                },
                 Ok(Ok(None)) | Ok(Err(_)) | Err(_) => {
                     tracing::warn!(
                         "session cache listener lost its connection; reading through until it is back"
