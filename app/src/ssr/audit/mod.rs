@@ -312,6 +312,58 @@ pub fn describe_user_agent(user_agent: Option<&str>) -> String {
 mod tests {
     use super::*;
 
+    /// `Event::ALL` (the admin's filter, the words' test) lists every
+    /// event once: a new variant does not compile here until it is given
+    /// a place, and the count then fails until it is listed.
+    #[test]
+    fn all_lists_every_event_and_alert_once() {
+        fn place(event: Event) -> usize {
+            match event {
+                Event::SignIn => 0,
+                Event::PasswordVerified => 1,
+                Event::SecondFactor => 2,
+                Event::StepUp => 3,
+                Event::AdminElevation => 4,
+                Event::SignOut => 5,
+                Event::SessionRevoked => 6,
+                Event::SessionExpired => 7,
+                Event::Alert => 8,
+                Event::Throttled => 9,
+                Event::Registered => 10,
+                Event::PasswordChanged => 11,
+                Event::MfaEnabled => 12,
+                Event::MfaDisabled => 13,
+                Event::RecoveryCodeUsed => 14,
+                Event::RecoveryCodesRenewed => 15,
+                Event::PasskeyAdded => 16,
+                Event::PasskeyRemoved => 17,
+                Event::AccountDeleted => 18,
+                Event::UserAgentChanged => 19,
+                Event::AddressChanged => 20,
+                Event::AccessTokenIssued => 21,
+            }
+        }
+        let places: Vec<usize> = Event::ALL.iter().map(|e| place(*e)).collect();
+        assert_eq!(places, (0..Event::ALL.len()).collect::<Vec<_>>());
+        use alerts::Alert;
+        fn alert_place(alert: Alert) -> usize {
+            match alert {
+                Alert::FailedSignInBurst => 0,
+                Alert::NewDevice => 1,
+                Alert::SessionBrowserChanged => 2,
+                Alert::SuccessAfterFailures => 3,
+                Alert::RapidSessions => 4,
+                Alert::PasskeyAdded => 5,
+                Alert::CodeGuessing => 6,
+            }
+        }
+        let places: Vec<usize> = Alert::ALL.iter().map(|a| alert_place(*a)).collect();
+        assert_eq!(places, (0..Alert::ALL.len()).collect::<Vec<_>>());
+        for alert in Alert::ALL {
+            assert_eq!(Alert::from_kind(alert.kind()), Some(alert));
+        }
+    }
+
     #[test]
     fn session_hashes_are_keyed() {
         let storage_key = [7u8; 32];
