@@ -163,6 +163,22 @@ impl Application {
         if let Some(assets) = &assets {
             leptos_options.output_name = assets.hashed_stem().into();
         }
+        // A missing or broken file is an error at start that names the
+        // setting; later, a broken replacement leaves this one in use.
+        let geoip = match settings.geoip.enabled() {
+            false => None,
+            true => {
+                let path = settings.geoip.database.clone();
+                let locator =
+                    tokio::task::spawn_blocking(move || app::ssr::geoip::Locator::open(&path))
+                        .await
+                        .map_err(|e| ConfigError::Invalid(format!("geoip.database: {e}")))?
+                        .map_err(ConfigError::Invalid)?;
+                let locator = Arc::new(locator);
+                locator.watch();
+                Some(locator)
+            }
+        };
         let session_policy = SessionPolicy::new(&settings.session);
         let cache_entries = settings.session.cache_max_entries as usize;
         let (sessions, cross_server) = match app::ssr::db::Engine::of(&db) {
@@ -222,6 +238,7 @@ impl Application {
                 .as_ref()
                 .map_or_else(app::ssr::audit::ephemeral_key, SealingKey::audit_key),
             trusted_proxies: parsed.trusted_proxies,
+            geoip,
             alert_webhook: Some(settings.alerts.webhook_url.trim())
                 .filter(|url| !url.is_empty())
                 .map(|url| app::ssr::audit::webhook::Webhook::start(url.to_owned())),

@@ -14,8 +14,10 @@ pub async fn get_account() -> Result<AccountView, AppError> {
     Ok(account_of(&ctx.state, user))
 }
 
-/// `POST /api/dismiss_device_notice`: "I have seen it" for the new-device
-/// notice on the account page.
+/// `POST /api/dismiss_device_notice`: "It was me" for the new-device or
+/// impossible-travel notice on the account page. A session held after
+/// impossible travel must step up first (`require_confirmed`): the
+/// warning is not for whoever caused it to hide.
 #[server(endpoint = "dismiss_device_notice")]
 pub async fn dismiss_device_notice() -> Result<(), AppError> {
     use crate::ssr::audit::alerts;
@@ -23,7 +25,7 @@ pub async fn dismiss_device_notice() -> Result<(), AppError> {
     use crate::ssr::error::internal;
 
     let ctx = RequestContext::get()?;
-    let user = ctx.require_user()?;
+    let user = crate::ssr::mfa::step_up::require_confirmed(&ctx)?;
     alerts::set_device_notice(&ctx.state, user.user_id, None)
         .await
         .map_err(internal)?;
@@ -48,7 +50,7 @@ pub async fn save_profile(display_name: String, about: String) -> Result<(), App
     use crate::ssr::context::RequestContext;
 
     let ctx = RequestContext::get()?;
-    let user = ctx.require_user()?;
+    let user = crate::ssr::mfa::step_up::require_confirmed(&ctx)?;
     let checked = profile::validate(&display_name, &about).map_err(AppError::Invalid)?;
     profile::save(&ctx.state, user.user_id, &checked).await
 }

@@ -27,3 +27,18 @@ pub async fn sessions_end_others() -> Result<(), AppError> {
     leptos_axum::redirect(&format!("/account/sessions?ended={ended}"));
     Ok(())
 }
+
+/// `POST /api/secure_account`: "Secure my account" on the impossible-travel
+/// notice (issue 25): after a step-up, signs out everywhere else, then on
+/// to the password form.
+#[server(endpoint = "secure_account")]
+pub async fn secure_account() -> Result<(), AppError> {
+    use crate::ssr::account::devices;
+    use crate::ssr::context::RequestContext;
+    let ctx = RequestContext::get()?;
+    let ended = devices::secure_account(&ctx).await?;
+    leptos_axum::redirect(&format!(
+        "/account/security?secured={ended}#password-heading"
+    ));
+    Ok(())
+}

@@ -1,3 +1,4 @@
+pub mod address;
 pub mod event_words;
 pub mod form;
 pub mod header;

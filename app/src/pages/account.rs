@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::api::{AccountView, ABOUT_MAX, DISPLAY_NAME_MAX};
+use crate::api::{AccountView, NoticeKind, ABOUT_MAX, DISPLAY_NAME_MAX};
 use crate::components::form::PostedError;
 use crate::components::time::Time;
 use crate::readable_time::TimeKind;
@@ -40,19 +40,43 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
     view! {
         // A sign-in from a browser and system this account had not used
         // (issue 12), until dismissed.
-        {device_notice.map(|notice| view! {
-            <div class="notice warning" role="alert" id="device-notice">
-                <p>
-                    "New sign-in to your account: " {notice.what}
-                    {notice.at.map(|at| view! { ", " <Time at/> })}
-                    ". If this was not you, "
-                    <a href="/account/sessions">"end that session"</a>
-                    " and change your password."
-                </p>
-                <form method="post" action="/api/dismiss_device_notice">
-                    <button type="submit" id="dismiss-device-notice">"It was me"</button>
-                </form>
-            </div>
+        {device_notice.map(|notice| match notice.kind {
+            // A sign-in from impossibly far from the last (issue 25).
+            NoticeKind::Travel => view! {
+                <div class="notice warning" role="alert" id="travel-notice">
+                    <p>
+                        {notice.what} {notice.at.map(|at| view! { " (" <Time at/> ")" })}
+                        " \u{2014} was this you?"
+                    </p>
+                    <div class="notice-actions">
+                        <form method="post" action="/api/dismiss_device_notice" class="inline-form">
+                            <button type="submit" id="travel-was-me" class="secondary">"It was me"</button>
+                        </form>
+                        <form method="post" action="/api/secure_account" class="inline-form">
+                            <button type="submit" id="travel-secure">"Secure my account"</button>
+                        </form>
+                    </div>
+                    <p class="hint">
+                        "\u{201c}Secure my account\u{201d} signs you out everywhere else, then asks for a new password."
+                    </p>
+                </div>
+            }
+            .into_any(),
+            NoticeKind::NewDevice => view! {
+                <div class="notice warning" role="alert" id="device-notice">
+                    <p>
+                        "New sign-in to your account: " {notice.what}
+                        {notice.at.map(|at| view! { ", " <Time at/> })}
+                        ". If this was not you, "
+                        <a href="/account/sessions">"end that session"</a>
+                        " and change your password."
+                    </p>
+                    <form method="post" action="/api/dismiss_device_notice">
+                        <button type="submit" id="dismiss-device-notice">"It was me"</button>
+                    </form>
+                </div>
+            }
+            .into_any(),
         })}
         // WCAG 2.2.6: the time limit is stated up front.
         <p class="notice" id="idle-policy">

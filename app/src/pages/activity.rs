@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::ActivityView;
+use crate::components::address::Address;
 use crate::components::event_words::EventWords;
 use crate::components::time::Time;
 use crate::request::activity_view;
@@ -37,7 +38,7 @@ pub fn ActivityPage() -> impl IntoView {
                         <td class="when"><Time at=item.when/></td>
                         <td><EventWords what=item.what succeeded=item.succeeded severity=item.severity/></td>
                         <td>{item.device}</td>
-                        <td>{item.ip}</td>
+                        <td><Address ip=item.ip place=item.place/></td>
                     </tr>
                 }).collect_view()}
                 {none}

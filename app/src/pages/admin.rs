@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::{AdminEvent, AdminView};
+use crate::components::address::Address;
 use crate::components::event_words::EventWords;
 use crate::components::form::PostedError;
 use crate::components::step_up_dialog::StepUpDialog;
@@ -118,7 +119,7 @@ fn UserList(view: AdminView) -> impl IntoView {
                         <tr>
                             <td>{s.username.clone()}</td>
                             <td>{s.device}</td>
-                            <td class="ip">{s.ip}</td>
+                            <td class="ip"><Address ip=s.ip place=s.place/></td>
                             <td class="when"><Time at=s.last_active/></td>
                             <td class="action">
                                 <form method="post" action="/api/admin_revoke_session" class="inline-form">
@@ -183,7 +184,7 @@ fn EventTable(id: &'static str, events: Vec<AdminEvent>, empty: &'static str) ->
                             <td class="when"><Time at=e.when/></td>
                             <td><EventWords what=e.what succeeded=e.succeeded severity=e.severity/></td>
                             <td>{e.user}</td>
-                            <td class="ip">{e.ip}</td>
+                            <td class="ip"><Address ip=e.ip place=e.place/></td>
                             <td>{e.device}</td>
                             <td><details><summary>"Record"</summary><code>{record}</code></details></td>
                         </tr>

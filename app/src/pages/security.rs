@@ -24,11 +24,19 @@ pub fn SecurityPage() -> impl IntoView {
             .into_any();
     };
     let codes_left = query_param("codes_left").and_then(|n| n.parse::<i64>().ok());
-    let passkey_notice = query_param("passkey").and_then(|what| match what.as_str() {
-        "added" => Some("Your passkey was added. You can sign in with it now."),
-        "removed" => Some("The passkey was removed."),
-        _ => None,
-    });
+    let passkey_notice = query_param("passkey")
+        .and_then(|what| match what.as_str() {
+            "added" => Some("Your passkey was added. You can sign in with it now."),
+            "removed" => Some("The passkey was removed."),
+            _ => None,
+        })
+        // "Secure my account" (the impossible-travel notice, issue 25).
+        .or_else(|| {
+            query_param("secured").map(|_| {
+                "You were signed out everywhere else. Now choose a new password below: \
+             whoever signed in elsewhere may know this one."
+            })
+        });
     // The passkeys named after a password change are a list with times;
     // every other notice is a sentence.
     let mut return_notice = None;

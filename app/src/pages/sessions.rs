@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use crate::api::{SessionItem, SessionsView};
+use crate::components::address::Address;
 use crate::components::form::PostedError;
 use crate::components::step_up_dialog::StepUpDialog;
 use crate::components::time::Time;
@@ -51,14 +52,20 @@ fn SessionRow(session: SessionItem) -> impl IntoView {
         device,
         ip_first,
         ip_last,
+        place_first,
+        place_last,
         started,
         last_active,
         this_device,
     } = session;
     let addresses = if ip_first == ip_last {
-        format!("from {ip_last}")
+        view! { "from " <Address ip=ip_last place=place_last/> }.into_any()
     } else {
-        format!("from {ip_first}, now {ip_last}")
+        view! {
+            "from " <Address ip=ip_first place=place_first/>
+            ", now " <Address ip=ip_last place=place_last/>
+        }
+        .into_any()
     };
     view! {
         <li class="session" data-this-device=this_device.to_string()>

@@ -30,6 +30,19 @@ pub struct DeviceNotice {
     /// Unix seconds; `None` for a notice stored before it was recorded
     /// apart (its text then says when).
     pub at: Option<i64>,
+    /// A new device, or impossible travel (issue 25: its own words and
+    /// buttons).
+    #[serde(default)]
+    pub kind: NoticeKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    #[default]
+    NewDevice,
+    /// "Signed in from Sydney, AU 40 minutes after London, GB".
+    Travel,
 }
 
 /// Profile limits, shared by the form (maxlength) and the server's check.

@@ -47,6 +47,8 @@ pub struct AdminEvent {
     pub succeeded: bool,
     pub user: String,
     pub ip: String,
+    /// "London, GB", when known (issue 25).
+    pub place: Option<String>,
     pub device: String,
     /// The event's details as stored (JSON; never a secret), for the
     /// admin's disclosure.
@@ -60,6 +62,8 @@ pub struct AdminSession {
     pub handle: String,
     pub device: String,
     pub ip: String,
+    /// "London, GB", when known (issue 25).
+    pub place: Option<String>,
     /// Unix seconds.
     pub last_active: i64,
 }

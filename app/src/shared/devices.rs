@@ -18,6 +18,9 @@ pub struct SessionItem {
     pub device: String,
     pub ip_first: String,
     pub ip_last: String,
+    /// "London, GB" beside each address, when `[geoip]` knows it (issue 25).
+    pub place_first: Option<String>,
+    pub place_last: Option<String>,
     /// Unix seconds.
     pub started: i64,
     pub last_active: i64,
@@ -43,4 +46,6 @@ pub struct ActivityItem {
     pub succeeded: bool,
     pub device: String,
     pub ip: String,
+    /// "London, GB", when known (issue 25).
+    pub place: Option<String>,
 }

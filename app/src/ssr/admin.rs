@@ -141,7 +141,7 @@ pub async fn revoke_session(
 
 type EventRow = crate::ssr::db::audit_events::AdminEventRow;
 
-fn admin_event(row: EventRow) -> AdminEvent {
+fn admin_event(state: &AppState, row: EventRow) -> AdminEvent {
     let (at, event, outcome, user, ip, user_agent, details) = row;
     let succeeded = outcome == "success";
     let words = crate::ssr::audit::words::describe(&event, succeeded, &details);
@@ -152,6 +152,7 @@ fn admin_event(row: EventRow) -> AdminEvent {
         severity: words.severity,
         succeeded,
         user: user.unwrap_or_else(|| "-".to_owned()),
+        place: state.place_name_of_event(ip.as_deref(), &details),
         ip: ip.unwrap_or_else(|| "unknown".to_owned()),
         device: crate::ssr::audit::describe_user_agent(user_agent.as_deref()),
         details,
@@ -178,7 +179,10 @@ async fn audit_log(
         crate::ssr::db::audit_events::search(&state.db, filter.user.trim(), event, since, limit)
             .await
             .map_err(internal)?;
-    Ok(rows.into_iter().map(admin_event).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| admin_event(state, row))
+        .collect())
 }
 
 /// Live sessions of all users, most recently active first (at most 50).
@@ -194,6 +198,7 @@ async fn live_sessions(state: &AppState) -> Result<Vec<AdminSession>, AppError> 
                 username,
                 handle: crate::ssr::account::devices::handle_of(&state.audit_key, &id_hash),
                 device: crate::ssr::audit::describe_user_agent(user_agent.as_deref()),
+                place: state.place_name(ip.as_deref()),
                 ip: ip.unwrap_or_else(|| "unknown".to_owned()),
                 last_active: last,
             },

@@ -306,7 +306,20 @@ impl RequestContext {
         // A successful sign-in is also checked by the alert rules (in the
         // same statement as its record).
         if (event, outcome) == (audit::Event::SignIn, audit::Outcome::Success) {
-            crate::ssr::audit::alerts::record_sign_in(&self.state, entry).await;
+            let found = crate::ssr::audit::alerts::record_sign_in(&self.state, entry).await;
+            // Impossible travel: a challenge for this new session, not a
+            // denial (issue 25; `require_confirmed`).
+            let hold = self.state.settings.geoip.on_impossible_travel
+                == crate::ssr::geoip::settings::TravelAction::StepUp;
+            if found.impossible_travel && hold {
+                let held = match self.auth_session() {
+                    Ok(auth) => auth.hold_for_confirmation().await.is_ok(),
+                    Err(_) => false,
+                };
+                if !held {
+                    tracing::error!("impossible travel: the session could not be held");
+                }
+            }
         } else {
             audit::record(&self.state.db, self.state.clock.now(), entry).await;
         }

@@ -13,7 +13,8 @@
 //!    `auth::{password, hasher, throttle}`, `mfa::{totp, recovery, sealing}`,
 //!    `passkeys::relying_party`, `tokens::{keys, jwt}`, `audit` (the log's
 //!    writer),
-//!    `http::{proxy, assets}`.
+//!    `http::{proxy, assets}`, `geoip` (the GeoIP database, the travel
+//!    rule).
 //! 4. `state`: everything a request can reach, built once at start.
 //! 5. `context`: the request face (`RequestContext`, `CurrentUser`).
 //! 6. The domain, one room per concern: `auth`, `mfa`, `passkeys`,
@@ -31,6 +32,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod geoip;
 pub mod http;
 pub mod keyed_hash;
 pub mod mfa;

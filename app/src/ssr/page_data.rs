@@ -86,6 +86,7 @@ fn device_notice(stored: &str) -> crate::shared::DeviceNotice {
     serde_json::from_str(stored).unwrap_or_else(|_| crate::shared::DeviceNotice {
         what: stored.to_owned(),
         at: None,
+        kind: crate::shared::NoticeKind::NewDevice,
     })
 }
 

@@ -26,6 +26,30 @@ impl AppState {
     }
 }
 
+impl Shared {
+    /// "London, GB" for an address as stored, when `[geoip]` is on and
+    /// knows it (issue 25): what the pages show beside an IP.
+    pub fn place_name(&self, ip: Option<&str>) -> Option<String> {
+        self.geoip.as_ref()?.locate_text(ip?)?.name()
+    }
+
+    /// `place_name` of an audit row: the place it was judged with, when
+    /// the row kept one (a sign-in), else the address's place now.
+    pub fn place_name_of_event(&self, ip: Option<&str>, details: &str) -> Option<String> {
+        if details.contains("\"location\":{") {
+            let kept = serde_json::from_str::<serde_json::Value>(details)
+                .ok()
+                .and_then(|d| d.get("location").cloned())
+                .and_then(|l| serde_json::from_value::<crate::ssr::geoip::Place>(l).ok())
+                .and_then(|place| place.name());
+            if kept.is_some() {
+                return kept;
+            }
+        }
+        self.place_name(ip)
+    }
+}
+
 impl std::ops::Deref for AppState {
     type Target = Shared;
 
@@ -55,6 +79,8 @@ pub struct Shared {
     pub audit_key: [u8; 32],
     /// `[proxy] trusted`, parsed.
     pub trusted_proxies: Vec<crate::ssr::http::proxy::Network>,
+    /// `[geoip] database`, when set: where addresses are.
+    pub geoip: Option<Arc<crate::ssr::geoip::Locator>>,
     /// `[alerts] webhook_url`'s sender, when one is set.
     pub alert_webhook: Option<crate::ssr::audit::webhook::Webhook>,
     /// `[server] instance_header`, when set (cluster tests).

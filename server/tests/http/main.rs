@@ -18,6 +18,7 @@ mod expiry;
 mod fixation;
 mod headers;
 mod limits;
+mod locations;
 mod logout;
 mod mfa;
 mod monitoring;

@@ -43,6 +43,8 @@ pub async fn sessions_view(
         .map(|row| SessionItem {
             handle: handle_of(&state.audit_key, &row.id_hash),
             device: audit::describe_user_agent(row.user_agent_last.as_deref()),
+            place_first: state.place_name(row.ip_first.as_deref()),
+            place_last: state.place_name(row.ip_last.as_deref()),
             ip_first: row.ip_first.unwrap_or_else(unknown),
             ip_last: row.ip_last.unwrap_or_else(unknown),
             started: row.created_at,
@@ -84,7 +86,7 @@ pub async fn session_named(
 
 /// Ends one of the user's other sessions.
 pub async fn revoke(ctx: &RequestContext, handle: &str) -> Result<(), AppError> {
-    let user = ctx.require_user()?;
+    let user = crate::ssr::mfa::step_up::require_confirmed(ctx)?;
     let state = &ctx.state;
     let key = session_named(state, user.user_id, handle).await?;
     if ctx.auth_session()?.storage_key() == Some(key) {
@@ -135,6 +137,18 @@ pub async fn end_others(ctx: &RequestContext) -> Result<u64, AppError> {
     Ok(ended)
 }
 
+/// "Secure my account" (the impossible-travel notice, issue 25): after a
+/// step-up, signs out everywhere else and clears the notice; the password
+/// form comes next (its change starts a new credential epoch).
+pub async fn secure_account(ctx: &RequestContext) -> Result<u64, AppError> {
+    let ended = end_others(ctx).await?;
+    let user = ctx.require_user()?;
+    crate::ssr::audit::alerts::set_device_notice(&ctx.state, user.user_id, None)
+        .await
+        .map_err(internal)?;
+    Ok(ended)
+}
+
 /// `/account/activity`'s page `page` (from 1).
 pub async fn activity_view(
     state: &AppState,
@@ -164,6 +178,7 @@ pub async fn activity_view(
                     severity: words.severity,
                     succeeded,
                     device: audit::describe_user_agent(row.user_agent.as_deref()),
+                    place: state.place_name_of_event(row.ip.as_deref(), &row.details),
                     ip: row.ip.unwrap_or_else(|| "unknown".to_owned()),
                 }
             })

@@ -36,10 +36,13 @@ pub enum Alert {
     /// Wrong second-factor codes for one account: the password is known
     /// to whoever sends them (review E6).
     CodeGuessing,
+    /// A sign-in from too far from the last to have travelled in between
+    /// (issue 25; `audit::travel`).
+    ImpossibleTravel,
 }
 
 impl Alert {
-    pub const ALL: [Alert; 7] = [
+    pub const ALL: [Alert; 8] = [
         Alert::FailedSignInBurst,
         Alert::NewDevice,
         Alert::SessionBrowserChanged,
@@ -47,6 +50,7 @@ impl Alert {
         Alert::RapidSessions,
         Alert::PasskeyAdded,
         Alert::CodeGuessing,
+        Alert::ImpossibleTravel,
     ];
 
     pub fn from_kind(kind: &str) -> Option<Alert> {
@@ -95,6 +99,23 @@ impl Alert {
                 "Many wrong codes after a right password ({}): someone may know the password",
                 number("failures")
             ),
+            Alert::ImpossibleTravel => {
+                let place = |end: &str| {
+                    details
+                        .get(end)
+                        .and_then(|end| text(end, "place"))
+                        .unwrap_or("an unknown place")
+                        .to_owned()
+                };
+                format!(
+                    "Signed in from {} {} after {}: {} km in that time is {} km/h",
+                    place("to"),
+                    super::travel::elapsed_words(number("elapsed_secs")),
+                    place("from"),
+                    thousands(number("distance_km")),
+                    thousands(number("speed_kmh")),
+                )
+            }
         }
     }
 
@@ -107,6 +128,7 @@ impl Alert {
             Alert::RapidSessions => "rapid_sessions",
             Alert::PasskeyAdded => "passkey_added",
             Alert::CodeGuessing => "code_guessing",
+            Alert::ImpossibleTravel => "impossible_travel",
         }
     }
 
@@ -117,10 +139,26 @@ impl Alert {
             | Alert::SuccessAfterFailures
             | Alert::RapidSessions
             | Alert::PasskeyAdded => "warning",
-            Alert::CodeGuessing => "high",
+            Alert::CodeGuessing | Alert::ImpossibleTravel => "high",
             Alert::SessionBrowserChanged => "high",
         }
     }
+}
+
+/// "16,960": a whole number with thousands separated.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// A detail's text.
@@ -267,14 +305,20 @@ pub async fn after_failed_code(state: &AppState, user_id: i64, client: &ClientIn
 ///
 /// The insert returns what the rules read, in one statement
 /// (`db::audit_events::insert_sign_in`).
-pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
+pub async fn record_sign_in(state: &AppState, mut entry: audit::Entry) -> SignInFindings {
     let now = state.clock.now();
     let (Some(user_id), Event::SignIn, Outcome::Success) =
         (entry.user_id, entry.event, entry.outcome)
     else {
         audit::record(&state.db, now, entry).await;
-        return;
+        return SignInFindings::default();
     };
+    // Where it comes from, kept with the event: what the next sign-in is
+    // judged against (issue 25).
+    let place = super::travel::place_of(state, &entry.client);
+    if let (Some(place), Some(details)) = (&place, entry.details.as_object_mut()) {
+        details.insert("location".to_owned(), json!(place));
+    }
     let rules = &state.settings.alerts;
     let client = entry.client.clone();
     let churn_threshold = rules.session_churn_per_user;
@@ -299,10 +343,37 @@ pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
             // Neither the event nor the counts: the rules stay quiet, the
             // sign-in goes on (a failed audit write never fails a request).
             tracing::error!(%error, event = entry.event.name(), "audit event not written");
-            return;
+            return SignInFindings::default();
         }
     };
     let client = &client;
+    let journey = match &place {
+        Some(place) => {
+            super::travel::judge_sign_in(state, user_id, this_event, place, client).await
+        }
+        None => None,
+    };
+    let impossible_travel = journey.is_some();
+    if let Some(journey) = journey {
+        let notice = crate::shared::DeviceNotice {
+            what: journey.what,
+            at: Some(now),
+            kind: crate::shared::NoticeKind::Travel,
+        };
+        let notice = json!(notice).to_string();
+        if let Err(error) = set_device_notice(state, user_id, Some(&notice)).await {
+            tracing::error!(%error, "impossible-travel notice not saved");
+        }
+        raise(
+            state,
+            Alert::ImpossibleTravel,
+            Some(user_id),
+            client,
+            None,
+            journey.details,
+        )
+        .await;
+    }
     if failures >= i64::from(rules.failures_before_success) {
         let details = json!({ "failures_before": failures });
         raise(
@@ -348,9 +419,16 @@ pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
                         .unwrap_or_default()
                 ),
                 at: Some(state.clock.now()),
+                kind: crate::shared::NoticeKind::NewDevice,
             };
             let notice = json!(notice).to_string();
-            if let Err(error) = set_device_notice(state, user_id, Some(&notice)).await {
+            let offered = crate::ssr::db::users::offer_device_notice(
+                &state.db,
+                &*state.sessions,
+                user_id,
+                &notice,
+            );
+            if let Err(error) = offered.await {
                 tracing::error!(%error, "device notice not saved");
             }
             let details = json!({ "device": device });
@@ -380,6 +458,14 @@ pub async fn record_sign_in(state: &AppState, entry: audit::Entry) {
         )
         .await;
     }
+    SignInFindings { impossible_travel }
+}
+
+/// What the sign-in rules found that the request must act on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInFindings {
+    /// Too far from the last sign-in's place for the time between.
+    pub impossible_travel: bool,
 }
 
 /// Sets (or with `None` clears) the new-device notice the account page

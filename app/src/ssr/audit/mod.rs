@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod settings;
+pub mod travel;
 pub mod webhook;
 pub mod words;
 
@@ -355,6 +356,7 @@ mod tests {
                 Alert::RapidSessions => 4,
                 Alert::PasskeyAdded => 5,
                 Alert::CodeGuessing => 6,
+                Alert::ImpossibleTravel => 7,
             }
         }
         let places: Vec<usize> = Alert::ALL.iter().map(|a| alert_place(*a)).collect();

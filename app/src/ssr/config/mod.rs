@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub use crate::ssr::audit::settings::{AlertSettings, AuditSettings};
 pub use crate::ssr::auth::settings::{LoginSettings, PasswordSettings};
 pub use crate::ssr::db::DatabaseSettings;
+pub use crate::ssr::geoip::settings::{GeoipSettings, TravelAction};
 pub use crate::ssr::mfa::settings::{MfaRequirement, MfaSettings};
 pub use crate::ssr::passkeys::relying_party::WebauthnSettings;
 pub use crate::ssr::session::settings::{SameSitePolicy, SessionSettings};
@@ -37,6 +38,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub tls: TlsSettings,
     pub jwt: JwtSettings,
+    pub geoip: GeoipSettings,
 }
 
 /// The settings `Settings::validate` parsed to check them, typed.
@@ -138,6 +140,7 @@ impl Settings {
             self.login.problem(),
             self.mfa.problem(),
             self.jwt.problem(),
+            self.geoip.problem(),
         ];
         if let Some(message) = concerns.into_iter().flatten().next() {
             return Err(ConfigError::Invalid(message.to_owned()));

@@ -324,6 +324,25 @@ pub async fn insert_sign_in(
     })
 }
 
+/// The user's latest successful sign-in before `except_event` that has a
+/// place (issue 25): its time, address and details (with `location`).
+/// Sign-ins from private addresses or unknown places are passed over.
+pub async fn previous_located_sign_in(
+    db: &Pool,
+    user_id: i64,
+    except_event: i64,
+) -> Result<Option<(i64, Option<String>, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT at, ip, details FROM audit_events WHERE user_id = $1 AND event = 'sign_in' \
+         AND outcome = 'success' AND id <> $2 AND details LIKE '%\"location\":{%' \
+         ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(except_event)
+    .fetch_optional(db)
+    .await
+}
+
 /// The user agents of the user's last 50 successful sign-ins but
 /// `except_event`.
 pub async fn recent_sign_in_user_agents(

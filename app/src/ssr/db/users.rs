@@ -188,6 +188,27 @@ pub async fn set_device_notice(
     Ok(())
 }
 
+/// Sets a new-device notice unless an impossible-travel notice (issue 25)
+/// is waiting for an answer: the graver news is not replaced by a lesser
+/// one (its JSON has `"kind":"travel"`).
+pub async fn offer_device_notice(
+    db: &Pool,
+    cache: &impl UserCache,
+    user_id: i64,
+    notice: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET device_notice = $2 WHERE id = $1 \
+         AND (device_notice IS NULL OR device_notice NOT LIKE '%\"kind\":\"travel\"%')",
+    )
+    .bind(user_id)
+    .bind(notice)
+    .execute(db)
+    .await?;
+    cache.user_changed(user_id);
+    Ok(())
+}
+
 /// The user's WebAuthn user handle: `new` is stored if they had none yet.
 /// `None` if the account is gone.
 pub async fn webauthn_handle(

@@ -62,6 +62,21 @@ pub fn require_step_up(ctx: &RequestContext) -> Result<&CurrentUser, AppError> {
     Err(AppError::StepUpRequired)
 }
 
+/// The signed-in user, unless the session is held for confirmation after
+/// impossible travel (issue 25): then as `require_step_up`. For actions
+/// that need no step-up otherwise (ending one other session, the profile,
+/// dismissing a notice): a session from an impossible place must prove it
+/// is the user before it changes anything, so a stolen password used far
+/// away cannot hide the warning or end the owner's sessions. A challenge,
+/// never a denial (a VPN must not lock anyone out).
+pub fn require_confirmed(ctx: &RequestContext) -> Result<&CurrentUser, AppError> {
+    let user = ctx.require_user()?;
+    if user.session.auth.travel_unconfirmed {
+        return require_step_up(ctx);
+    }
+    Ok(user)
+}
+
 /// Records a second-factor check (a sign-in's second step or a step-up),
 /// and a recovery code's use as an event of its own.
 /// `factors::verify`'s answer, with a refusal for too many wrong codes
@@ -197,6 +212,7 @@ pub async fn step_up(
     ctx.auth_session()?
         .reauthenticate(&user.session, &ctx.client(), |auth| {
             auth.stepped_up_at = Some(now);
+            auth.travel_unconfirmed = false;
             if !auth.amr.iter().any(|m| m == method_name) {
                 auth.amr.push(method_name.to_owned());
             }
@@ -221,6 +237,7 @@ mod tests {
             elevated_at: None,
             must_enrol: false,
             sign_in_id: None,
+            travel_unconfirmed: false,
         }
     }
 

@@ -363,6 +363,7 @@ async fn check_answer(
             let method = authenticate(ctx, challenge, credential, user.user_id, now).await?;
             auth.reauthenticate(&user.session, &ctx.client(), |auth| {
                 auth.stepped_up_at = Some(now);
+                auth.travel_unconfirmed = false;
                 if !auth.amr.iter().any(|m| m == method) {
                     auth.amr.push(method.to_owned());
                 }

@@ -42,6 +42,11 @@ pub struct AuthState {
     /// from before it existed get one at their next step-up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in_id: Option<String>,
+    /// The sign-in came from impossibly far from the last (issue 25,
+    /// `[geoip] on_impossible_travel = "step_up"`): until a step-up, the
+    /// session changes nothing without one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub travel_unconfirmed: bool,
 }
 
 /// A fresh sign-in identifier: 128 random bits, base64url.
@@ -243,6 +248,7 @@ impl AuthSession {
                     elevated_at: None,
                     must_enrol: false,
                     sign_in_id: Some(new_sign_in_id()),
+                    travel_unconfirmed: false,
                 },
             )
             .await?;
@@ -283,6 +289,22 @@ impl AuthSession {
         };
         auth.must_enrol = true;
         auth.stepped_up_at = Some(now);
+        self.session.insert(AUTH_KEY, auth).await
+    }
+
+    /// Right after a sign-in judged impossible travel: the session must
+    /// confirm it is the user before it changes anything, and holds no
+    /// step-up credit (but an account that must first turn on two-step
+    /// verification keeps the one its enrolment needs: the enrolment adds
+    /// the second factor a step-up will then ask for).
+    pub async fn hold_for_confirmation(&self) -> Result<(), SessionError> {
+        let Some(mut auth) = self.session.get::<AuthState>(AUTH_KEY).await? else {
+            return Ok(());
+        };
+        auth.travel_unconfirmed = true;
+        if !auth.must_enrol {
+            auth.stepped_up_at = None;
+        }
         self.session.insert(AUTH_KEY, auth).await
     }
 

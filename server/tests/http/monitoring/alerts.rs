@@ -125,7 +125,7 @@ async fn sessions_made_and_ended_fast_raise_an_alert() {
 }
 
 /// A local webhook receiver: each POSTed body arrives on the channel.
-async fn webhook_receiver() -> (String, tokio::sync::mpsc::Receiver<String>) {
+pub(crate) async fn webhook_receiver() -> (String, tokio::sync::mpsc::Receiver<String>) {
     use axum::{routing::post, Router};
     let (sender, receiver) = tokio::sync::mpsc::channel::<String>(16);
     let app = Router::new().route(

@@ -2,7 +2,7 @@
 //! from the outside.
 
 mod activity;
-mod alerts;
+pub(crate) mod alerts;
 mod audit;
 mod binding;
 mod rotations;
