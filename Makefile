@@ -58,6 +58,7 @@ test-rust:
 # Playwright starts the just-built server on 127.0.0.1:3100 with its own
 # temporary database (end2end/playwright.config.ts).
 test-e2e: build
+	mkdir -p target/e2e-geoip && cargo run -q -p testkit --bin geoip-fixture -- target/e2e-geoip/GeoLite2-City.mmdb
 	cd end2end && CI=$${CI:-} E2E_START_SERVER=1 npx playwright test
 
 build: tools

@@ -21,13 +21,26 @@ const baseURL = `http://${address}`;
 if (startServer && !process.env.E2E_MAIN_DIR) {
   process.env.E2E_MAIN_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-"));
 }
+import { execFileSync } from "node:child_process";
 import {
   ABSOLUTE_ADDRESS,
   CLUSTER_ADDRESS,
+  GEOIP_ADDRESS,
+  GEOIP_DATABASE,
   SHORT_ADDRESS,
   TLS_ADDRESS,
   TLS_URL,
 } from "./tests/servers";
+
+// The GeoIP server's database: `make test-e2e` writes it before Playwright
+// starts; written here when missing (`cargo leptos end-to-end`).
+if (!fs.existsSync(path.join("..", GEOIP_DATABASE))) {
+  fs.mkdirSync(path.dirname(path.join("..", GEOIP_DATABASE)), { recursive: true });
+  execFileSync("cargo", ["run", "-q", "-p", "testkit", "--bin", "geoip-fixture", "--", GEOIP_DATABASE], {
+    cwd: "..",
+    stdio: "inherit",
+  });
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -75,6 +88,10 @@ export default defineConfig({
       TESSERA_SESSION_TOUCH_INTERVAL_SECS: "2",
     }),
     server(TLS_ADDRESS, { TLS: "on", TESSERA_WEBAUTHN_ORIGINS: TLS_URL }),
+    server(GEOIP_ADDRESS, {
+      TESSERA_GEOIP_DATABASE: GEOIP_DATABASE,
+      TESSERA_PROXY_TRUSTED: "127.0.0.1",
+    }),
     cluster(CLUSTER_ADDRESS),
   ],
 });

@@ -11,3 +11,12 @@ export const TLS_URL = `https://localhost:${TLS_ADDRESS.split(":").pop()}`;
 // by scripts/cluster.sh: idle 30 s, warn 20 s, as SHORT.
 export const CLUSTER_ADDRESS = process.env.E2E_CLUSTER_ADDRESS ?? "127.0.0.1:3104";
 export const CLUSTER_URL = `http://${CLUSTER_ADDRESS}`;
+// Where sign-ins come from (issue 25): the tests' GeoIP database (written by
+// `testkit`'s geoip-fixture, documentation ranges only) and X-Forwarded-For
+// believed from 127.0.0.1, so that a browser context can sign in "from"
+// London or Sydney.
+export const GEOIP_ADDRESS = process.env.E2E_GEOIP_ADDRESS ?? "127.0.0.1:3105";
+export const GEOIP_URL = `http://${GEOIP_ADDRESS}`;
+export const GEOIP_DATABASE = "target/e2e-geoip/GeoLite2-City.mmdb";
+export const LONDON = "192.0.2.10";
+export const SYDNEY = "203.0.113.50";
