@@ -272,3 +272,84 @@ async fn a_stopping_server_waits_for_requests_in_flight_without_spinning() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `[geoip] database` (issue 25) is read again on SIGHUP, even when the
+/// once-a-second check sees nothing new (the same size and modification
+/// time, as a copy that keeps times would leave it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_geoip_database() {
+    use testkit::geoip::{database, FixturePlace, SYDNEY};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let geoip = dir.path().join("city.mmdb");
+    std::fs::write(&geoip, database(&[&SYDNEY])).expect("write");
+    let server = start_with(
+        &dir.path().join("t.db"),
+        &[
+            ("TESSERA_GEOIP_DATABASE", geoip.display().to_string()),
+            ("TESSERA_PROXY_TRUSTED", "127.0.0.1".to_owned()),
+        ],
+    );
+    let http = testkit::process::client();
+    wait_up(&http, &server.base).await;
+    let registered = http
+        .post(format!("{}/api/register", server.base))
+        .form(&[
+            ("username", "hal"),
+            ("password", testkit::PASSWORD),
+            ("password_confirm", testkit::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(registered.status(), 200);
+    let res = http
+        .post(format!("{}/api/login", server.base))
+        .header("x-forwarded-for", SYDNEY.address)
+        .form(&[("username", "hal"), ("password", testkit::PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    let sid = testkit::process::session_of(&res).expect("a session");
+    let place = || async {
+        let page = http
+            .get(format!("{}/account/sessions", server.base))
+            .header("cookie", format!("__Host-sid={sid}"))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("page");
+        ["Sydney, AU", "Sydnex, AU"]
+            .into_iter()
+            .find(|name| page.contains(name))
+            .unwrap_or("no place")
+    };
+    assert_eq!(place().await, "Sydney, AU");
+
+    let renamed = FixturePlace {
+        city: Some("Sydnex"),
+        ..SYDNEY
+    };
+    let old = std::fs::metadata(&geoip).expect("stat");
+    let bytes = database(&[&renamed]);
+    assert_eq!(bytes.len() as u64, old.len(), "the same size");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&geoip)
+        .expect("open");
+    std::io::Write::write_all(&mut &file, &bytes).expect("write");
+    file.set_modified(old.modified().expect("mtime"))
+        .expect("the old time");
+    drop(file);
+    tokio::time::sleep(app::ssr::geoip::RELOAD_CHECK * 3).await;
+    assert_eq!(place().await, "Sydney, AU", "the check saw nothing new");
+
+    signal(&server, "HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while place().await != "Sydnex, AU" {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload it");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
