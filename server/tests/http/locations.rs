@@ -18,6 +18,8 @@ use crate::admin::AdminSteps;
 use crate::helpers::{location, session_set_cookie, spawn_app_with, TestApp, PASSWORD};
 
 const MINUTE: i64 = 60;
+const FIREFOX: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const HOUR: i64 = 3600;
 
 /// An app with the fixture database, believing `X-Forwarded-For` from the
@@ -429,4 +431,79 @@ async fn a_missing_or_broken_database_stops_the_server_naming_the_setting() {
         assert!(message.contains("geoip.database"), "{message}");
         assert!(message.contains(name), "{message}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_browser_later_does_not_replace_the_travel_notice() {
+    let (app, _dir, _) = app_with_places(TravelAction::Alert).await;
+    app.register("ian").await;
+    app.login_from("ian", &LONDON).await;
+    app.clock.advance(HOUR);
+    app.login_from("ian", &MILTON).await;
+    app.clock.advance(12 * HOUR);
+    // Back in London (possible) with another browser: a new-device alert,
+    // but the travel notice stays until it is answered.
+    let res = app
+        .http
+        .post(app.url("/api/login"))
+        .header("x-forwarded-for", LONDON.address)
+        .header("user-agent", FIREFOX)
+        .form(&[("username", "ian"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("POST");
+    let firefox = session_set_cookie(res.headers()).expect("a session").value;
+    let mut db = app.db().await;
+    let new_device: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE event = 'alert' AND details LIKE '%new_device%'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .expect("count");
+    assert_eq!(new_device, 1, "the new browser is alerted");
+    // Read from that browser (another one would be refused as stolen).
+    let page = app
+        .http
+        .get(app.url("/account"))
+        .header("user-agent", FIREFOX)
+        .header("cookie", format!("__Host-sid={firefox}"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("id=\"travel-notice\""), "{page}");
+    assert!(!page.contains("id=\"device-notice\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_country_only_record_names_its_country() {
+    let (app, _dir, _) = app_with_places(TravelAction::StepUp).await;
+    app.register("joan").await;
+    let sid = app.login_from("joan", &testkit::geoip::BHUTAN).await;
+    let page = app.page("/account/sessions", &sid).await;
+    assert!(
+        page.contains("<span class=\"place\">Bhutan</span>"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_must_enrol_keeps_the_credit_its_enrolment_needs() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("city.mmdb");
+    write_database(&path, &PLACES).expect("the fixture database");
+    let app = spawn_app_with(move |s| {
+        s.geoip.database = path;
+        s.proxy.trusted = "127.0.0.1".to_owned();
+        s.mfa.require = app::ssr::config::MfaRequirement::All;
+    })
+    .await;
+    app.register("kim").await;
+    app.login_from("kim", &LONDON).await;
+    let sydney = app.login_from("kim", &SYDNEY).await;
+    assert_eq!(app.alerts().await.len(), 1);
+    let res = app.post_from("/api/mfa_begin", &[], &sydney).await;
+    assert_eq!(res.status(), StatusCode::OK, "the enrolment goes on");
 }

@@ -361,6 +361,8 @@ mod tests {
         let found = locator.locate(here).expect("a place");
         assert_eq!(found.name().as_deref(), Some("London, GB"));
         assert_eq!(found.coordinates().map(|c| c.accuracy_radius_km), Some(0.0));
+        let mapped: IpAddr = "::ffff:192.0.2.9".parse().expect("ip");
+        assert_eq!(locator.locate(mapped), Some(found.clone()), "as IPv4");
         assert_eq!(locator.locate("198.51.100.1".parse().expect("ip")), None);
         assert_eq!(locator.locate("127.0.0.1".parse().expect("ip")), None);
         assert!(
