@@ -15,7 +15,12 @@ registers a user, and measures, each for BENCH_SECONDS (default 10):
   W1  GET /account (the SSR page)          32 connections, a live session
   W3  GET /api/session_status              32 connections, a live session
   W2  form POST to /api/login              8 connections, a fresh sign-in each,
-                                           three times
+                                           three times; with [geoip] on (the
+                                           tests' database) and each sign-in
+                                           from a public address
+                                           (X-Forwarded-For through [proxy]
+                                           trusted), so each one is located
+                                           and judged for impossible travel
   raw argon2 rate                          `server argon2-rate`, all cores,
                                            just before and just after each W2
   W1 during W2                             both at once: W1's p99 against W1's
@@ -52,8 +57,11 @@ BASE = f"http://{ADDRESS}"
 USER, PASSWORD = "benchuser", "Quartz ladle orbit 97 yawn"
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 LOGIN_FORM = urllib.parse.urlencode({"username": USER, "password": PASSWORD})
+# Sydney in the tests' GeoIP database (testkit/src/geoip.rs).
+W2_FROM = "203.0.113.50"
 W2_ARGS = ["-m", "POST", "-T", "application/x-www-form-urlencoded",
-           "-H", "Accept: text/html", "-d", LOGIN_FORM]
+           "-H", "Accept: text/html", "-H", f"X-Forwarded-For: {W2_FROM}",
+           "-d", LOGIN_FORM]
 # The argon2 concurrency bound the server runs with (Leptos.toml default),
 # for the RSS budget of W2.
 HASH_CONCURRENCY = int(os.environ.get("TESSERA_PASSWORD_HASH_CONCURRENCY", "2"))
@@ -218,13 +226,23 @@ def seed_sessions(db_path, total):
     return have
 
 
-def start_server(binary, db_path, log_level="warn"):
+def geoip_fixture(path):
+    """The tests' GeoIP2-City database (issue 25), written by testkit."""
+    subprocess.run(["cargo", "run", "-q", "-p", "testkit", "--bin", "geoip-fixture", "--", path],
+                   check=True)
+    return path
+
+
+def start_server(binary, db_path, log_level="warn", geoip=None):
     """Starts `binary` on ADDRESS with a fresh database at `db_path` and
-    returns it once /health answers."""
+    returns it once /health answers. With `geoip`, that GeoIP database is
+    on and X-Forwarded-For from 127.0.0.1 is believed."""
     env = dict(os.environ,
                LEPTOS_SITE_ADDR=ADDRESS, LEPTOS_SITE_ROOT="target/site",
                LEPTOS_OUTPUT_NAME="tessera", TESSERA_DATABASE_PATH=db_path,
                RUST_LOG=log_level)
+    if geoip:
+        env.update(TESSERA_GEOIP_DATABASE=geoip, TESSERA_PROXY_TRUSTED="127.0.0.1")
     server = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL)
     for _ in range(100):
         if server.poll() is not None:
@@ -258,7 +276,8 @@ def register_and_sign_in():
 def main():
     data_dir = tempfile.mkdtemp(prefix="tessera-bench-")
     db_path = os.path.join(data_dir, "bench.db")
-    server = start_server(SERVER, db_path)
+    geoip = geoip_fixture(os.path.join(data_dir, "GeoLite2-City.mmdb"))
+    server = start_server(SERVER, db_path, geoip=geoip)
     results, checks = {}, {}
     try:
         session = register_and_sign_in()
@@ -311,6 +330,14 @@ def main():
                            "threads": raw_after["threads"],
                            "ratio": round(w2_round["requests_per_sec"] / raw_round, 3)})
         rss_w2 = peak_rss_mb(server.pid)
+        # Every W2 sign-in was located (issue 25): the GeoIP lookup and the
+        # travel rule's read were part of what W2 measured.
+        (w2_signed_in,) = db.execute(
+            "SELECT count(*) FROM audit_events WHERE event = 'sign_in' AND outcome = 'success' "
+            "AND ip = ?", (W2_FROM,)).fetchone()
+        (w2_located,) = db.execute(
+            "SELECT count(*) FROM audit_events WHERE event = 'sign_in' AND outcome = 'success' "
+            "AND ip = ? AND details LIKE '%\"location\":{%'", (W2_FROM,)).fetchone()
         middle = sorted(rounds, key=lambda r: r["ratio"])[1]
         results["W2 POST /api/login (8 conn)"] = middle["w2"]
         raw = {"threads": middle["threads"], "hashes_per_sec": middle["raw"],
@@ -366,6 +393,9 @@ def main():
             median(raw["ratios"]) >= 0.9,
             f"{median(raw['ratios']):.2f} (rounds {', '.join(f'{r:.2f}' for r in raw['ratios'])}; "
             f"median round {w2['requests_per_sec']} vs {raw['hashes_per_sec']}/s)"),
+        "W2 with [geoip] on: every sign-in located": (
+            w2_signed_in > 0 and w2_located == w2_signed_in,
+            f"{w2_located:,} of {w2_signed_in:,}"),
         "W1 p99 during W2 <= 2 x quiet": (storm_w1["p99_ms"] <= 2 * quiet["p99_ms"],
                                           f"{storm_w1['p99_ms']} vs {quiet['p99_ms']} ms "
                                           f"({storm_w1['p99_ms'] / quiet['p99_ms']:.2f})"),
