@@ -328,6 +328,7 @@ pub async fn record_sign_in(state: &AppState, mut entry: audit::Entry) -> SignIn
         rules.failures_before_success,
         since(state),
         churn_threshold,
+        place.is_some(),
     )
     .await;
     let audit_events::SignInHistory {
@@ -337,6 +338,7 @@ pub async fn record_sign_in(state: &AppState, mut entry: audit::Entry) -> SignIn
         churn_raised,
         signed_in_before,
         same_user_agent_seen,
+        previous_located,
     } = match history {
         Ok(history) => history,
         Err(error) => {
@@ -347,12 +349,9 @@ pub async fn record_sign_in(state: &AppState, mut entry: audit::Entry) -> SignIn
         }
     };
     let client = &client;
-    let journey = match &place {
-        Some(place) => {
-            super::travel::judge_sign_in(state, user_id, this_event, place, client).await
-        }
-        None => None,
-    };
+    let journey = place
+        .as_ref()
+        .and_then(|place| super::travel::judge_sign_in(state, previous_located, place, client));
     let impossible_travel = journey.is_some();
     if let Some(journey) = journey {
         let notice = crate::shared::DeviceNotice {

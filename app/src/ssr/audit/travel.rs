@@ -12,7 +12,7 @@
 use serde_json::{json, Value};
 
 use crate::ssr::clock::describe_duration;
-use crate::ssr::db::audit_events;
+use crate::ssr::db::audit_events::LocatedSignIn;
 use crate::ssr::geoip::travel::{judge_if_known, Journey};
 use crate::ssr::geoip::Place;
 use crate::ssr::session::ClientInfo;
@@ -56,24 +56,15 @@ pub struct ImpossibleJourney {
     pub what: String,
 }
 
-/// After a successful sign-in from `place` (event `this_event`, already
-/// written): judges the journey from the previous located sign-in. Never
-/// fails the sign-in: a read that fails judges nothing.
-pub async fn judge_sign_in(
+/// After a successful sign-in from `place`: judges the journey from
+/// `previous`, the user's latest earlier sign-in that had a place (read
+/// with the sign-in's own record, `audit_events::insert_sign_in`).
+pub fn judge_sign_in(
     state: &AppState,
-    user_id: i64,
-    this_event: i64,
+    previous: Option<LocatedSignIn>,
     place: &Place,
     client: &ClientInfo,
 ) -> Option<ImpossibleJourney> {
-    let previous =
-        match audit_events::previous_located_sign_in(&state.db, user_id, this_event).await {
-            Ok(previous) => previous,
-            Err(error) => {
-                tracing::error!(%error, "impossible-travel rule could not read the last sign-in");
-                return None;
-            }
-        };
     let (then, then_ip, details) = previous?;
     let then_place = serde_json::from_str::<Value>(&details)
         .ok()

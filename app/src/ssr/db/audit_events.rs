@@ -252,7 +252,7 @@ pub async fn failed_sign_ins_from(
 }
 
 /// What came before a successful sign-in, as the alert rules read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInHistory {
     /// The id of the event just written.
     pub event_id: i64,
@@ -266,7 +266,14 @@ pub struct SignInHistory {
     pub signed_in_before: bool,
     /// Whether one of the last 50 came with this very user agent.
     pub same_user_agent_seen: bool,
+    /// Asked for when this sign-in has a place (issue 25): the latest
+    /// earlier successful sign-in that had one (its time, address and
+    /// details, with `location`).
+    pub previous_located: Option<LocatedSignIn>,
 }
+
+/// An earlier sign-in with a place: `at`, `ip`, `details`.
+pub type LocatedSignIn = (i64, Option<String>, String);
 
 /// Writes a successful sign-in (`event`) and returns its history, in one
 /// statement: a sign-in makes one round trip to the database for both (W2,
@@ -280,6 +287,7 @@ pub async fn insert_sign_in(
     failures_cap: u32,
     since: i64,
     churn_cap: u32,
+    with_previous_located: bool,
 ) -> Result<SignInHistory, sqlx::Error> {
     // $4 the user, $8 the user agent (as stored), $10 the failures' cap,
     // $11 since, $12 the churn's cap.
@@ -288,6 +296,20 @@ pub async fn insert_sign_in(
          ORDER BY l.at DESC, l.id DESC LIMIT 1";
     let last_at = last_success.replace("{}", "at");
     let last_id = last_success.replace("{}", "id");
+    // The impossible-travel rule's baseline, in the same round trip (W2,
+    // issue 25): each column from the same index seek.
+    let located = "SELECT p.{} FROM audit_events p WHERE p.user_id = $4 \
+         AND p.event = 'sign_in' AND p.outcome = 'success' AND p.id <> audit_events.id \
+         AND p.details LIKE '%\"location\":{%' ORDER BY p.at DESC, p.id DESC LIMIT 1";
+    let previous = match with_previous_located {
+        true => format!(
+            ", ({}), ({}), ({})",
+            located.replace("{}", "at"),
+            located.replace("{}", "ip"),
+            located.replace("{}", "details")
+        ),
+        false => ", NULL, NULL, NULL".to_owned(),
+    };
     let sql = format!(
         "{INSERT} RETURNING id, \
            (SELECT COUNT(*) FROM (SELECT 1 FROM audit_events e WHERE e.user_id = $4 \
@@ -304,14 +326,25 @@ pub async fn insert_sign_in(
            CASE WHEN EXISTS (SELECT 1 FROM (SELECT r.user_agent FROM audit_events r \
                  WHERE r.user_id = $4 AND r.event = 'sign_in' AND r.outcome = 'success' \
                    AND r.id <> audit_events.id ORDER BY r.at DESC LIMIT 50) AS recent \
-               WHERE recent.user_agent IS NOT DISTINCT FROM $8) THEN 1 ELSE 0 END",
+               WHERE recent.user_agent IS NOT DISTINCT FROM $8) THEN 1 ELSE 0 END{previous}",
     );
     let mut values = arguments(event)?;
     for extra in [i64::from(failures_cap), since, i64::from(churn_cap)] {
         values.add(extra).map_err(sqlx::Error::Encode)?;
     }
-    let (event_id, failures, churn, raised, before, seen) =
-        sqlx::query_as_with::<_, (i64, i64, i64, i64, i64, i64), _>(&sql, values)
+    type Row = (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    );
+    let (event_id, failures, churn, raised, before, seen, located_at, located_ip, located) =
+        sqlx::query_as_with::<_, Row, _>(&sql, values)
             .fetch_one(db)
             .await?;
     Ok(SignInHistory {
@@ -321,26 +354,10 @@ pub async fn insert_sign_in(
         churn_raised: raised > 0,
         signed_in_before: before == 1,
         same_user_agent_seen: seen == 1,
+        previous_located: located_at
+            .zip(located)
+            .map(|(at, details)| (at, located_ip, details)),
     })
-}
-
-/// The user's latest successful sign-in before `except_event` that has a
-/// place (issue 25): its time, address and details (with `location`).
-/// Sign-ins from private addresses or unknown places are passed over.
-pub async fn previous_located_sign_in(
-    db: &Pool,
-    user_id: i64,
-    except_event: i64,
-) -> Result<Option<(i64, Option<String>, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT at, ip, details FROM audit_events WHERE user_id = $1 AND event = 'sign_in' \
-         AND outcome = 'success' AND id <> $2 AND details LIKE '%\"location\":{%' \
-         ORDER BY at DESC, id DESC LIMIT 1",
-    )
-    .bind(user_id)
-    .bind(except_event)
-    .fetch_optional(db)
-    .await
 }
 
 /// The user agents of the user's last 50 successful sign-ins but
