@@ -31,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod dbsc;
 pub mod error;
 pub mod geoip;
 pub mod http;
