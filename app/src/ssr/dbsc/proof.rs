@@ -126,7 +126,11 @@ pub fn verify(jws: &str, purpose: Use<'_>) -> Result<Proof, ProofError> {
     else {
         return Err(ProofError::Malformed);
     };
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| ProofError::Malformed);
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| ProofError::Malformed)
+    };
     let header: Header =
         serde_json::from_slice(&decode(header_b64)?).map_err(|_| ProofError::Malformed)?;
     if header.typ.as_deref() != Some(PROOF_TYPE) {
@@ -222,10 +226,16 @@ mod tests {
 
         let other = device();
         let forged = sign_for_test(&other, &plain, "c2");
-        assert_eq!(verify(&forged, Use::Refresh(&stored)), Err(ProofError::BadSignature));
+        assert_eq!(
+            verify(&forged, Use::Refresh(&stored)),
+            Err(ProofError::BadSignature)
+        );
         // A key in the header is refused even when it signed the proof.
         let own_key = sign_for_test(&other, &registration_header(&other), "c2");
-        assert_eq!(verify(&own_key, Use::Refresh(&stored)), Err(ProofError::KeyInRefresh));
+        assert_eq!(
+            verify(&own_key, Use::Refresh(&stored)),
+            Err(ProofError::KeyInRefresh)
+        );
     }
 
     #[test]
@@ -239,7 +249,11 @@ mod tests {
             ("ES256", "JWT", ProofError::WrongType),
         ] {
             let jws = sign_for_test(&key, &json!({ "alg": alg, "typ": typ }), "c");
-            assert_eq!(verify(&jws, Use::Refresh(&stored)), Err(error), "{alg} {typ}");
+            assert_eq!(
+                verify(&jws, Use::Refresh(&stored)),
+                Err(error),
+                "{alg} {typ}"
+            );
         }
         // alg none with an empty signature: still refused.
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"dbsc+jwt"}"#);
@@ -275,12 +289,18 @@ mod tests {
             let signature: Signature = key.sign(signed.as_bytes());
             format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
         };
-        assert_eq!(verify(&no_jti, Use::Refresh(&stored)), Err(ProofError::NoChallenge));
+        assert_eq!(
+            verify(&no_jti, Use::Refresh(&stored)),
+            Err(ProofError::NoChallenge)
+        );
         let wrong_curve = DeviceKey {
             crv: "P-384".to_owned(),
             ..stored.clone()
         };
         let jws = sign_for_test(&key, &json!({ "alg": "ES256", "typ": "dbsc+jwt" }), "c");
-        assert_eq!(verify(&jws, Use::Refresh(&wrong_curve)), Err(ProofError::UnsupportedKey));
+        assert_eq!(
+            verify(&jws, Use::Refresh(&wrong_curve)),
+            Err(ProofError::UnsupportedKey)
+        );
     }
 }
