@@ -33,6 +33,7 @@
 mod connect;
 
 pub mod audit_events;
+pub mod device_bindings;
 pub mod notifications;
 pub mod passkey_ceremonies;
 pub mod passkeys;
