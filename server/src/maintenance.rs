@@ -72,6 +72,12 @@ pub async fn clean_once(state: &AppState) {
             }
         }
     }
+    // Device bindings whose sign-in has no session left (issue 26): a
+    // sign-out deletes its own; an expiry, a revocation or a password
+    // change leaves them to this.
+    if let Err(e) = app::ssr::dbsc::binding::delete_orphans(state).await {
+        tracing::error!(error = %e, "device binding clean-up failed");
+    }
     // Audit events past `[audit] retention_days` (ASVS 16.3: kept as long
     // as needed, not forever).
     let retention = state.settings.audit.retention_days;

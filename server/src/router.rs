@@ -45,6 +45,7 @@ pub fn router(state: AppState, assets: Option<HashedAssets>) -> Router {
     let settings = state.settings.clone();
     bearer_api(&state)
         .merge(static_files(&state, assets))
+        .merge(device_binding(&state))
         .merge(site(state.clone()))
         .layer(
             ServiceBuilder::new()
@@ -90,6 +91,28 @@ fn bearer_api(state: &AppState) -> Router {
         .route("/api/v1/me", get(app::ssr::tokens::http::me))
         .route("/.well-known/jwks.json", get(app::ssr::tokens::http::jwks))
         .with_state(state.clone())
+}
+
+/// Device-bound sessions' two endpoints (issue 26): the session cookie,
+/// but not the cross-site check (each answer needs a proof by the device,
+/// over a challenge only this session's own pages carried; see
+/// `dbsc::http`) and not `resolve_session` (a refresh comes exactly when
+/// the bound cookie is missing).
+fn device_binding(state: &AppState) -> Router {
+    Router::new()
+        .route(
+            app::ssr::dbsc::binding::REGISTER_PATH,
+            post(app::ssr::dbsc::http::register),
+        )
+        .route(
+            app::ssr::dbsc::binding::REFRESH_PATH,
+            post(app::ssr::dbsc::http::refresh),
+        )
+        .with_state(state.clone())
+        .layer(from_fn_with_state(
+            SessionCookies::new(state.sessions.clone(), &state.settings.session),
+            manage_session::<SqlSessionStore>,
+        ))
 }
 
 /// The build's files and the few at the site root (`http::cache::STATIC_FILES`),

@@ -150,6 +150,13 @@ pub async fn logout() -> Result<(), AppError> {
 
     let ctx = RequestContext::get()?;
     let user = ctx.current_user().map(|u| u.user_id);
+    // The device binding ends with the sign-in (issue 26).
+    if let Some(sign_in_id) = ctx
+        .current_user()
+        .and_then(|u| u.session.auth.sign_in_id.as_deref())
+    {
+        crate::ssr::dbsc::binding::end(&ctx.state, sign_in_id).await;
+    }
     if user.is_some() {
         // Recorded before the session ends, with its hash.
         use crate::ssr::audit::Event;

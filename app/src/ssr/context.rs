@@ -278,12 +278,14 @@ impl RequestContext {
         // The sign-in the session holds now (a new one right after a
         // sign-in in this request): the key that links its events.
         let mut details = details;
+        let mut this_sign_in = None;
         if let Some(session) = &self.session {
             let auth = session
                 .get::<crate::ssr::session::AuthState>(crate::ssr::session::store::AUTH_KEY)
                 .await
                 .ok()
                 .flatten();
+            this_sign_in = auth.as_ref().and_then(|auth| auth.sign_in_id.clone());
             if let (Some(sign_in_id), Some(fields)) = (
                 auth.and_then(|auth| auth.sign_in_id),
                 details.as_object_mut(),
@@ -305,6 +307,17 @@ impl RequestContext {
         };
         // A successful sign-in is also checked by the alert rules (in the
         // same statement as its record).
+        // Every sign-in, and every step-up of a sign-in not yet bound, is
+        // offered a device binding (issue 26); a bound one stays bound.
+        if let (
+            audit::Event::SignIn | audit::Event::StepUp,
+            audit::Outcome::Success,
+            Some(id),
+            Some(user),
+        ) = (event, outcome, this_sign_in.as_deref(), user_id)
+        {
+            crate::ssr::dbsc::binding::offer(&self.state, id, user).await;
+        }
         if (event, outcome) == (audit::Event::SignIn, audit::Outcome::Success) {
             let found = crate::ssr::audit::alerts::record_sign_in(&self.state, entry).await;
             // Impossible travel: a challenge for this new session, not a

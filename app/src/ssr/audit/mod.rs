@@ -51,11 +51,21 @@ pub enum Event {
     Alert,
     /// An API access token was minted (issue 14); details name its `jti`.
     AccessTokenIssued,
+    /// The browser bound the session to its device (DBSC, issue 26), or a
+    /// registration was refused.
+    DeviceBound,
+    /// A device binding ended: a proof that was not the device's (the
+    /// sign-in ended with it), or an identifier this session does not hold.
+    DeviceBindingEnded,
+    /// A bound session's cookie came without a live bound cookie: the
+    /// request was answered as a visitor's (at most one event a minute per
+    /// sign-in).
+    BoundCookieMissing,
 }
 
 impl Event {
     /// Every event, in the order `/admin`'s filter offers them.
-    pub const ALL: [Event; 22] = [
+    pub const ALL: [Event; 25] = [
         Event::SignIn,
         Event::PasswordVerified,
         Event::SecondFactor,
@@ -78,6 +88,9 @@ impl Event {
         Event::UserAgentChanged,
         Event::AddressChanged,
         Event::AccessTokenIssued,
+        Event::DeviceBound,
+        Event::DeviceBindingEnded,
+        Event::BoundCookieMissing,
     ];
 
     pub fn name(self) -> &'static str {
@@ -104,6 +117,9 @@ impl Event {
             Event::SessionExpired => "session_expired",
             Event::Alert => "alert",
             Event::AccessTokenIssued => "access_token_issued",
+            Event::DeviceBound => "device_bound",
+            Event::DeviceBindingEnded => "device_binding_ended",
+            Event::BoundCookieMissing => "bound_cookie_missing",
         }
     }
 
@@ -133,6 +149,9 @@ impl Event {
             "session_expired" => "Session expired",
             "alert" => "Security alert",
             "access_token_issued" => "API access token created",
+            "device_bound" => "Session bound to a device",
+            "device_binding_ended" => "Device binding ended",
+            "bound_cookie_missing" => "Session used without its device",
             _ => "Other",
         }
     }
@@ -342,6 +361,9 @@ mod tests {
                 Event::UserAgentChanged => 19,
                 Event::AddressChanged => 20,
                 Event::AccessTokenIssued => 21,
+                Event::DeviceBound => 22,
+                Event::DeviceBindingEnded => 23,
+                Event::BoundCookieMissing => 24,
             }
         }
         let places: Vec<usize> = Event::ALL.iter().map(|e| place(*e)).collect();

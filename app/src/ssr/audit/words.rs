@@ -91,6 +91,13 @@ fn success(event: &str, details: &Value) -> String {
             _ => "Session ended after a time without activity".to_owned(),
         },
         "access_token_issued" => "Created an API access token".to_owned(),
+        "device_bound" => {
+            "Bound the session to this device's key (device-bound session)".to_owned()
+        }
+        "device_binding_ended" => "The session's device binding ended".to_owned(),
+        "bound_cookie_missing" => {
+            "The session's cookie came without its device's proof: refused".to_owned()
+        }
         other => spaced(other),
     }
 }
@@ -115,6 +122,16 @@ fn failure(event: &str, details: &Value) -> String {
         },
         "passkey_added" => format!("Adding a passkey failed{because}"),
         "access_token_issued" => format!("No API access token was created{because}"),
+        "device_bound" => format!("The browser's device binding was refused{because}"),
+        "device_binding_ended" => match text(details, "reason") {
+            Some("bad_proof") => {
+                "A proof that was not this device's: the sign-in was ended".to_owned()
+            }
+            _ => format!("A device binding ended{because}"),
+        },
+        "bound_cookie_missing" => {
+            "The session's cookie came without its device's proof: refused".to_owned()
+        }
         other => format!("{} failed{because}", spaced(other)),
     }
 }
@@ -188,6 +205,10 @@ fn reason(kind: &str) -> &str {
         "invalid" => "the input was refused",
         "mfa_unavailable" => "two-step verification is not available on this server",
         "access_tokens_unavailable" => "access tokens are not set up on this server",
+        "bad_proof" => "the proof did not check out",
+        "no_open_offer" => "no open offer for that challenge",
+        "unknown_identifier" => "an identifier this server does not know",
+        "another_sign_in" => "another sign-in's identifier",
         "busy" | "unreachable" | "internal" | "timed_out" => "the server could not finish",
         other => other,
     }

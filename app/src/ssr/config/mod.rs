@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub use crate::ssr::audit::settings::{AlertSettings, AuditSettings};
 pub use crate::ssr::auth::settings::{LoginSettings, PasswordSettings};
 pub use crate::ssr::db::DatabaseSettings;
+pub use crate::ssr::dbsc::settings::DbscSettings;
 pub use crate::ssr::geoip::settings::{GeoipSettings, TravelAction};
 pub use crate::ssr::mfa::settings::{MfaRequirement, MfaSettings};
 pub use crate::ssr::passkeys::relying_party::WebauthnSettings;
@@ -39,6 +40,7 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub jwt: JwtSettings,
     pub geoip: GeoipSettings,
+    pub dbsc: DbscSettings,
 }
 
 /// The settings `Settings::validate` parsed to check them, typed.
@@ -141,6 +143,7 @@ impl Settings {
             self.mfa.problem(),
             self.jwt.problem(),
             self.geoip.problem(),
+            self.dbsc.problem(),
         ];
         if let Some(message) = concerns.into_iter().flatten().next() {
             return Err(ConfigError::Invalid(message.to_owned()));

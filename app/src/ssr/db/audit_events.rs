@@ -360,6 +360,29 @@ pub async fn insert_sign_in(
     })
 }
 
+/// Whether `event` was recorded for the user's sign-in `sign_in` (its
+/// keyed hash, as the details name it) since `since`.
+pub async fn noted_for_sign_in(
+    db: &Pool,
+    user_id: i64,
+    event: &str,
+    sign_in: &str,
+    since: i64,
+) -> Result<bool, sqlx::Error> {
+    let pattern = format!("%\"sign_in\":\"{sign_in}\"%");
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE user_id = $1 AND event = $2 \
+         AND at >= $3 AND details LIKE $4 LIMIT 1) AS hits",
+    )
+    .bind(user_id)
+    .bind(event)
+    .bind(since)
+    .bind(pattern)
+    .fetch_one(db)
+    .await
+    .map(|hits| hits > 0)
+}
+
 /// The user agents of the user's last 50 successful sign-ins but
 /// `except_event`.
 pub async fn recent_sign_in_user_agents(

@@ -40,6 +40,15 @@ pub struct SessionWithOwner {
     pub user_agent_last: Option<String>,
     pub ip_last: Option<String>,
     pub device_notice: Option<String>,
+    /// The sign-in's device binding (issue 26), when it has an offer or a
+    /// key: what every request checks, read with the session.
+    pub bound_at: Option<i64>,
+    pub offer_challenge: Option<String>,
+    pub offer_expires_at: Option<i64>,
+    pub cookie_hash: Option<Vec<u8>>,
+    pub cookie_expires_at: Option<i64>,
+    pub previous_cookie_hash: Option<Vec<u8>>,
+    pub previous_cookie_expires_at: Option<i64>,
 }
 
 /// The deadlines a touch wrote.
@@ -195,8 +204,14 @@ pub async fn load(
         "SELECT s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, \
                 s.absolute_expires_at, s.data, \
                 u.username, u.credential_epoch, u.display_name, u.about, \
-                s.user_agent_last, s.ip_last, u.device_notice \
+                s.user_agent_last, s.ip_last, u.device_notice, \
+                d.registered_at AS bound_at, \
+                CASE WHEN d.public_key IS NULL THEN d.challenge END AS offer_challenge, \
+                CASE WHEN d.public_key IS NULL THEN d.challenge_expires_at END AS offer_expires_at, \
+                d.cookie_hash, d.cookie_expires_at, d.previous_cookie_hash, \
+                d.previous_cookie_expires_at \
          FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+         LEFT JOIN device_bindings d ON d.sign_in_id = s.sign_in_id \
          WHERE s.id_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2",
     )
     .bind(key)
@@ -289,6 +304,21 @@ pub async fn delete(db: &Pool, key: &[u8]) -> Result<u64, sqlx::Error> {
 }
 
 /// Deletes every row of the user; how many.
+/// Deletes every row of the sign-in `sign_in_id` of `user_id` (a device
+/// proof refused, issue 26); how many.
+pub async fn delete_of_sign_in(
+    db: &Pool,
+    user_id: i64,
+    sign_in_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND sign_in_id = $2")
+        .bind(user_id)
+        .bind(sign_in_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn delete_all_of_user(db: &Pool, user_id: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)

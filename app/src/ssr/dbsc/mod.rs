@@ -4,5 +4,12 @@
 //! bound cookie.
 //!
 //! - `proof`: the browser's signed proofs (ES256, pinned), plain Rust.
+//! - `binding`: the offer, registration, refresh, and the bound cookie's
+//!   check on every request.
+//! - `http`: the two endpoints, `/dbsc/register` and `/dbsc/refresh`.
+//! - `settings`: `[dbsc]`.
 
+pub mod binding;
+pub mod http;
 pub mod proof;
+pub mod settings;

@@ -66,6 +66,28 @@ pub async fn resolve_session(
         Ok(current) => current,
         Err(response) => return *response,
     };
+    // A bound session (DBSC, issue 26) is signed in only with its device's
+    // bound cookie: the session cookie alone, copied elsewhere, is a
+    // visitor's. An unbound one's pages carry the offer.
+    let mut offer = None;
+    let current = match current {
+        Some(user) if state.settings.dbsc.enabled => {
+            use crate::ssr::dbsc::binding::{check, Check};
+            let cookie = crate::ssr::dbsc::http::bound_cookie(&parts.headers);
+            match check(user.session.binding.as_ref(), cookie, state.clock.now()) {
+                Check::Missing => {
+                    crate::ssr::dbsc::http::note_missing(&state, &parts, &user.session).await;
+                    None
+                }
+                Check::Offered(challenge) => {
+                    offer = Some(challenge);
+                    Some(user)
+                }
+                Check::Unbound | Check::Proven => Some(user),
+            }
+        }
+        other => other,
+    };
     // A session held for enrolment (`[mfa] require`) reaches the enrolment
     // only: pages send it there, anything else sees a visitor.
     let page = crate::ssr::page_data::page(&path);
@@ -146,7 +168,12 @@ pub async fn resolve_session(
     if let Some(user) = current {
         parts.extensions.insert(user);
     }
-    next.run(Request::from_parts(parts, body)).await
+    let page_load = parts.method == Method::GET && page.is_some();
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(challenge) = offer.filter(|_| page_load) {
+        crate::ssr::dbsc::http::offer_on(&mut response, &challenge);
+    }
+    response
 }
 
 /// What a session held for MFA enrolment may reach: the pages declared so

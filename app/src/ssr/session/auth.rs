@@ -8,8 +8,9 @@ use tower_sessions::{Expiry, Session};
 
 use super::policy::{Deadlines, SessionPolicy};
 use super::store::{
-    deadlines_from_json, owner_of_json, ClientInfo, SessionBackend, SessionOwner, Touch, AUTH_KEY,
-    CLIENT_KEY, FIRST_CLIENT_KEY, IP_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
+    deadlines_from_json, owner_of_json, ClientInfo, DeviceBinding, SessionBackend, SessionOwner,
+    Touch, AUTH_KEY, BINDING_KEY, CLIENT_KEY, FIRST_CLIENT_KEY, IP_KEY, META_KEY, OWNER_KEY,
+    USER_AGENT_KEY,
 };
 use crate::ssr::clock::SharedClock;
 
@@ -100,6 +101,8 @@ pub struct LiveSession {
     pub user_agent: Option<String>,
     /// The IP address the session last recorded.
     pub ip: Option<std::net::IpAddr>,
+    /// The sign-in's device binding (issue 26), if offered or registered.
+    pub binding: Option<DeviceBinding>,
 }
 
 pub type SessionError = tower_sessions::session::Error;
@@ -161,8 +164,15 @@ impl AuthSession {
     /// a later save of this request is compared with (the store's
     /// compare-and-swap), so a request that may write reads it here.
     pub async fn current(&self) -> Result<Option<LiveSession>, SessionError> {
-        let mut values = Vec::with_capacity(5);
-        for key in [AUTH_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY, IP_KEY] {
+        let mut values = Vec::with_capacity(6);
+        for key in [
+            AUTH_KEY,
+            META_KEY,
+            OWNER_KEY,
+            USER_AGENT_KEY,
+            IP_KEY,
+            BINDING_KEY,
+        ] {
             if let Some(value) = self.session.get_value(key).await? {
                 values.push((key, value));
             }
@@ -218,6 +228,7 @@ impl AuthSession {
             ip: value(IP_KEY)
                 .and_then(serde_json::Value::as_str)
                 .and_then(|ip| ip.parse().ok()),
+            binding: value(BINDING_KEY).and_then(|b| DeviceBinding::deserialize(b).ok()),
         }))
     }
 

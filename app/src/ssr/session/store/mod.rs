@@ -38,8 +38,9 @@ mod record;
 
 pub use backend::*;
 pub use record::{
-    deadlines_from_json, deadlines_to_json, owner_from_json, owner_of_json, AUTH_KEY, CLIENT_KEY,
-    FIRST_CLIENT_KEY, IP_KEY, LOADED_KEY, META_KEY, OWNER_KEY, USER_AGENT_KEY,
+    deadlines_from_json, deadlines_to_json, owner_from_json, owner_of_json, DeviceBinding,
+    AUTH_KEY, BINDING_KEY, CLIENT_KEY, FIRST_CLIENT_KEY, IP_KEY, LOADED_KEY, META_KEY, OWNER_KEY,
+    USER_AGENT_KEY,
 };
 
 use std::fmt;
@@ -114,6 +115,15 @@ impl SqlSessionStore {
     }
 
     /// The cache, for `session::cross_server` to keep true.
+    /// Ends every session of one sign-in (all its rotations): a device
+    /// proof was refused (issue 26).
+    pub async fn delete_sign_in(&self, user_id: i64, sign_in_id: &str) -> Result<u64, sqlx::Error> {
+        let deleted = sessions::delete_of_sign_in(&self.pool, user_id, sign_in_id).await?;
+        self.cache.forget_user(user_id);
+        self.count_writes(deleted);
+        Ok(deleted)
+    }
+
     pub fn cache(&self) -> std::sync::Arc<SessionCache> {
         self.cache.clone()
     }

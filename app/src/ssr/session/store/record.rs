@@ -22,6 +22,10 @@ pub const LOADED_KEY: &str = "_loaded";
 pub const OWNER_KEY: &str = "_owner";
 pub const USER_AGENT_KEY: &str = "_user_agent";
 pub const IP_KEY: &str = "_ip";
+/// The sign-in's device binding (issue 26), read with the row from its own
+/// table (`DeviceBinding`). Never written back: a save of the session's
+/// data cannot change or drop it.
+pub const BINDING_KEY: &str = "_binding";
 /// The key whose `user_id` field is copied into the indexed column.
 pub const AUTH_KEY: &str = "auth";
 
@@ -61,7 +65,7 @@ pub(super) fn split_record(record: &Record) -> session_store::Result<RowParts> {
     };
     for (key, value) in &record.data {
         match key.as_str() {
-            META_KEY | LOADED_KEY | OWNER_KEY | USER_AGENT_KEY | IP_KEY => {}
+            META_KEY | LOADED_KEY | OWNER_KEY | USER_AGENT_KEY | IP_KEY | BINDING_KEY => {}
             CLIENT_KEY => client = read_client(value)?,
             FIRST_CLIENT_KEY => first_client = Some(read_client(value)?),
             other => {
@@ -116,6 +120,26 @@ impl TryFrom<LoadedRow> for CachedRow {
         }
         if let Some(ip) = row.ip_last {
             data.insert(IP_KEY.to_owned(), Value::String(ip));
+        }
+        let binding = match (row.bound_at, row.offer_challenge) {
+            (Some(bound_at), _) => Some(DeviceBinding::Bound {
+                bound_at,
+                cookie: row.cookie_hash.zip(row.cookie_expires_at).map(hex_of),
+                previous: row
+                    .previous_cookie_hash
+                    .zip(row.previous_cookie_expires_at)
+                    .map(hex_of),
+            }),
+            (None, Some(challenge)) => Some(DeviceBinding::Offered {
+                challenge,
+                expires_at: row.offer_expires_at.unwrap_or(0),
+            }),
+            (None, None) => None,
+        };
+        if let Some(binding) = binding {
+            if let Ok(value) = serde_json::to_value(binding) {
+                data.insert(BINDING_KEY.to_owned(), value);
+            }
         }
         if let (Some(username), Some(credential_epoch)) = (row.username, row.credential_epoch) {
             let owner = SessionOwner {
@@ -196,4 +220,26 @@ pub fn deadlines_from_json(value: &Value) -> Option<Deadlines> {
         idle_expires_at,
         absolute_expires_at,
     })
+}
+
+/// A sign-in's device binding as each request sees it (issue 26).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub enum DeviceBinding {
+    /// Offered at sign-in: pages carry the registration header until the
+    /// browser registers or the challenge expires.
+    Offered { challenge: String, expires_at: i64 },
+    /// Registered: a request needs the bound cookie (SHA-256 in hex, and
+    /// until when), or the one before it while it lasts.
+    Bound {
+        bound_at: i64,
+        cookie: Option<(String, i64)>,
+        previous: Option<(String, i64)>,
+    },
+}
+
+fn hex_of((hash, expires_at): (Vec<u8>, i64)) -> (String, i64) {
+    (
+        hash.iter().map(|b| format!("{b:02x}")).collect(),
+        expires_at,
+    )
 }
