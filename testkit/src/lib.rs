@@ -4,6 +4,7 @@
 //! tests make, and the cookies and headers they read. Concerns of one test
 //! file add their steps as extension traits there (`mfa::Mfa`).
 
+pub mod dbsc;
 pub mod geoip;
 pub mod postgres;
 pub mod process;

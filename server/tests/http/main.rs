@@ -13,6 +13,7 @@ mod concurrency;
 mod cookies;
 mod cross_site;
 mod database_url;
+mod device_binding;
 mod enumeration;
 mod expiry;
 mod fixation;
