@@ -25,12 +25,21 @@ import { execFileSync } from "node:child_process";
 import {
   ABSOLUTE_ADDRESS,
   CLUSTER_ADDRESS,
+  DBSC_ADDRESS,
+  DBSC_COOKIE_SECS,
+  DBSC_URL,
   GEOIP_ADDRESS,
   GEOIP_DATABASE,
   SHORT_ADDRESS,
   TLS_ADDRESS,
   TLS_URL,
 } from "./tests/servers";
+
+// The DBSC server's directory (its certificate, which the DBSC test
+// allow-lists for Chromium), the same in the runner and its workers.
+if (!process.env.E2E_DBSC_DIR) {
+  process.env.E2E_DBSC_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-e2e-dbsc-"));
+}
 
 // The GeoIP server's database: `make test-e2e` writes it before Playwright
 // starts; written here when missing (`cargo leptos end-to-end`).
@@ -88,6 +97,15 @@ export default defineConfig({
       TESSERA_SESSION_TOUCH_INTERVAL_SECS: "2",
     }),
     server(TLS_ADDRESS, { TLS: "on", TESSERA_WEBAUTHN_ORIGINS: TLS_URL }),
+    server(
+      DBSC_ADDRESS,
+      {
+        TLS: "on",
+        TESSERA_WEBAUTHN_ORIGINS: DBSC_URL,
+        TESSERA_DBSC_COOKIE_MAX_AGE_SECS: String(DBSC_COOKIE_SECS),
+      },
+      process.env.E2E_DBSC_DIR,
+    ),
     server(GEOIP_ADDRESS, {
       TESSERA_GEOIP_DATABASE: GEOIP_DATABASE,
       TESSERA_PROXY_TRUSTED: "127.0.0.1",

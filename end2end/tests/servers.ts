@@ -20,3 +20,9 @@ export const GEOIP_URL = `http://${GEOIP_ADDRESS}`;
 export const GEOIP_DATABASE = "target/e2e-geoip/GeoLite2-City.mmdb";
 export const LONDON = "192.0.2.10";
 export const SYDNEY = "203.0.113.50";
+// Device-bound sessions (issue 26): Tessera over its own TLS with a
+// self-signed localhost certificate in a directory of its own (the test
+// allow-lists its key for Chromium), and a bound cookie that lives 5 s.
+export const DBSC_ADDRESS = process.env.E2E_DBSC_ADDRESS ?? "127.0.0.1:3106";
+export const DBSC_URL = `https://localhost:${DBSC_ADDRESS.split(":").pop()}`;
+export const DBSC_COOKIE_SECS = 5;
