@@ -110,6 +110,12 @@ fn UserList(view: AdminView) -> impl IntoView {
         </section>
         <section aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Live sessions"</h2>
+            <p id="bound-share">
+                "Device-bound: " {view.bound_sessions} " of " {view.live_sessions}
+                " signed-in sessions"
+                {(view.live_sessions > 0).then(|| format!(" ({}%)", view.bound_sessions * 100 / view.live_sessions))}
+                " (their cookies do not work on another device)."
+            </p>
             <table id="admin-sessions" class="compact">
                 <thead>
                     <tr><th>"User"</th><th>"Browser"</th><th>"IP"</th><th>"Last active"</th><th><span class="visually-hidden">"Actions"</span></th></tr>

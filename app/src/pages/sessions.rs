@@ -57,6 +57,7 @@ fn SessionRow(session: SessionItem) -> impl IntoView {
         started,
         last_active,
         this_device,
+        device_bound,
     } = session;
     let addresses = if ip_first == ip_last {
         view! { "from " <Address ip=ip_last place=place_last/> }.into_any()
@@ -72,6 +73,12 @@ fn SessionRow(session: SessionItem) -> impl IntoView {
             <div class="session-about">
                 <strong class="session-device">{device}</strong>
                 {this_device.then(|| view! { " " <span class="this-device">"(this device)"</span> })}
+                {device_bound.then(|| view! {
+                    " " <span class="badge device-bound"
+                        title="Bound to a key in this device's hardware: its cookie copied elsewhere does not sign in">
+                        "Device-bound"
+                    </span>
+                })}
                 <br/>
                 <span class="session-meta">
                     {addresses} " · signed in " <Time at=started/>

@@ -18,6 +18,9 @@ pub struct AdminView {
     pub alerts: Vec<AdminEvent>,
     /// Live sessions of all users, most recently active first.
     pub sessions: Vec<AdminSession>,
+    /// Live signed-in sessions, and how many are bound to a device (DBSC).
+    pub live_sessions: i64,
+    pub bound_sessions: i64,
     /// The audit log, filtered by `filter`.
     pub events: Vec<AdminEvent>,
     pub filter: AuditFilter,

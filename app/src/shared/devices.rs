@@ -25,6 +25,9 @@ pub struct SessionItem {
     pub started: i64,
     pub last_active: i64,
     pub this_device: bool,
+    /// Bound to its device's key (DBSC, issue 26): its cookie alone,
+    /// copied elsewhere, does not sign anyone in.
+    pub device_bound: bool,
 }
 
 /// `/account/activity`, newest first.

@@ -287,6 +287,10 @@ pub async fn view(
     )
     .await?;
     view.sessions = live_sessions(state).await?;
+    (view.live_sessions, view.bound_sessions) =
+        crate::ssr::db::sessions::bound_share(&state.db, now)
+            .await
+            .map_err(internal)?;
     view.events = audit_log(state, &filter, false, 50).await?;
     view.filter = filter;
     view.event_names = crate::ssr::audit::Event::ALL

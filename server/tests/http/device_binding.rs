@@ -540,3 +540,25 @@ async fn a_step_up_keeps_the_binding() {
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sessions_page_and_admin_show_which_sessions_are_bound() {
+    use crate::admin::AdminSteps;
+    let app = spawn_app().await;
+    let bound = app.bind("jack", &Device::new()).await;
+    let other = app.login("jack", None).await;
+    let page = app
+        .get_with("/account/sessions", &bound.sid, Some(&bound.cookie))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert_eq!(page.matches("class=\"badge device-bound\"").count(), 1, "{page}");
+    let admin = app.elevated_admin("root").await;
+    let console = app.page("/admin", &admin).await;
+    assert!(
+        console.contains("Device-bound: 1 of 3 signed-in sessions (33%)"),
+        "{console}"
+    );
+    let _ = other;
+}

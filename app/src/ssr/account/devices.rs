@@ -50,6 +50,7 @@ pub async fn sessions_view(
             started: row.created_at,
             last_active: row.last_seen_at,
             this_device: current.is_some_and(|key| key[..] == row.id_hash[..]),
+            device_bound: row.device_bound == 1,
         })
         .collect();
     let now = state.clock.now();

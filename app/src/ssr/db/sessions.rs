@@ -70,6 +70,8 @@ pub struct StoredSession {
     pub ip_first: Option<String>,
     pub ip_last: Option<String>,
     pub user_agent_last: Option<String>,
+    /// 1 when its sign-in is bound to a device (DBSC, issue 26).
+    pub device_bound: i64,
 }
 
 /// A session the clean-up deleted because it had expired.
@@ -358,14 +360,32 @@ pub async fn live_of_user(
     now: i64,
 ) -> Result<Vec<StoredSession>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id_hash, created_at, last_seen_at, ip_first, ip_last, \
-                user_agent_last FROM sessions \
+        "SELECT id_hash, created_at, last_seen_at, ip_first, ip_last, user_agent_last, \
+                CASE WHEN EXISTS (SELECT 1 FROM device_bindings d \
+                  WHERE d.sign_in_id = sessions.sign_in_id AND d.public_key IS NOT NULL) \
+                THEN 1 ELSE 0 END AS device_bound \
+         FROM sessions \
          WHERE user_id = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
          ORDER BY last_seen_at DESC, created_at DESC",
     )
     .bind(user_id)
     .bind(now)
     .fetch_all(db)
+    .await
+}
+
+/// Live signed-in sessions, and how many of them are bound to a device
+/// (DBSC, issue 26): `/admin`'s share.
+pub async fn bound_share(db: &Pool, now: i64) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM device_bindings d \
+           WHERE d.sign_in_id = sessions.sign_in_id AND d.public_key IS NOT NULL) \
+           THEN 1 ELSE 0 END), 0) \
+         FROM sessions WHERE user_id IS NOT NULL AND idle_expires_at > $1 \
+           AND absolute_expires_at > $1",
+    )
+    .bind(now)
+    .fetch_one(db)
     .await
 }
 
