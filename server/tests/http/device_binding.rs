@@ -553,7 +553,11 @@ async fn the_sessions_page_and_admin_show_which_sessions_are_bound() {
         .text()
         .await
         .expect("page");
-    assert_eq!(page.matches("class=\"badge device-bound\"").count(), 1, "{page}");
+    assert_eq!(
+        page.matches("class=\"badge device-bound\"").count(),
+        1,
+        "{page}"
+    );
     let admin = app.elevated_admin("root").await;
     let console = app.page("/admin", &admin).await;
     assert!(
@@ -561,4 +565,51 @@ async fn the_sessions_page_and_admin_show_which_sessions_are_bound() {
         "{console}"
     );
     let _ = other;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_up_offers_again_when_the_first_offer_lapsed() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("kate").await;
+    app.offer(&sid).await;
+    // The offer lives twice the bound cookie's life (1,200 s).
+    app.clock.advance(1201);
+    let res = app.get_with("/account", &sid, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("secure-session-registration").is_none());
+    let rotated = app.step_up_with_password(&sid).await;
+    let fresh = app.offer(&rotated).await;
+    let res = app
+        .dbsc_register(&rotated, &Device::new().registration_proof(&fresh))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clean_up_deletes_bindings_whose_sessions_are_gone() {
+    use app::ssr::session::SessionBackend;
+    let app = spawn_app().await;
+    let bound = app.bind("liam", &Device::new()).await;
+    let mut db = app.db().await;
+    let owner: i64 = sqlx::query_scalar("SELECT user_id FROM device_bindings")
+        .fetch_one(&mut db)
+        .await
+        .expect("a binding");
+    app.state
+        .sessions
+        .delete_all_for_user(owner)
+        .await
+        .expect("ended");
+    server::maintenance::clean_once(&app.state).await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_bindings")
+        .fetch_one(&mut db)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+    assert_eq!(
+        app.dbsc_refresh(&bound.sid, &bound.identifier, None)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

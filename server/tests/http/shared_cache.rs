@@ -197,3 +197,40 @@ async fn a_listener_that_loses_its_connection_reads_through_until_it_is_back() {
     within(BOUND, "B to hear the next sign-out", || !cached(&b, &kept)).await;
     assert!(!b.is_signed_in(&kept).await);
 }
+
+/// A device binding registered through one server is enforced by the
+/// other at once (issue 26: the binding is read with the session and
+/// announced like a change to it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_binding_made_on_one_server_is_enforced_by_the_other() {
+    use testkit::dbsc::{registration_offer, Device};
+    let Some((a, b)) = pair().await else { return };
+    let sid = a.registered_and_logged_in("bea").await;
+    warm(&b, &sid).await;
+    let page = a
+        .http
+        .get(a.url("/account"))
+        .header("cookie", format!("__Host-sid={sid}"))
+        .send()
+        .await
+        .expect("GET");
+    let (challenge, _) = registration_offer(page.headers()).expect("an offer");
+    let res = a
+        .http
+        .post(a.url("/dbsc/register"))
+        .header("cookie", format!("__Host-sid={sid}"))
+        .header(
+            "secure-session-response",
+            Device::new().registration_proof(&challenge),
+        )
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::OK);
+    a.clock.advance(6);
+    within(BOUND, "B to forget the session it cached unbound", || {
+        !cached(&b, &sid)
+    })
+    .await;
+    assert!(!b.is_signed_in(&sid).await, "B wants the bound cookie too");
+}
