@@ -13,6 +13,10 @@ registers a user, and measures, each for BENCH_SECONDS (default 10):
                                            page from the same shell and
                                            router with no session and no data
   W1  GET /account (the SSR page)          32 connections, a live session
+  W1b GET /account on a bound session      32 connections, a session bound to a
+                                           scripted device key (DBSC, issue 26;
+                                           testkit's dbsc-bind): its bound cookie
+                                           hashed and checked on every request
   W3  GET /api/session_status              32 connections, a live session
   W2  form POST to /api/login              8 connections, a fresh sign-in each,
                                            three times; with [geoip] on (the
@@ -226,6 +230,17 @@ def seed_sessions(db_path, total):
     return have
 
 
+def bind_device(cookie):
+    """Binds the session of `cookie` ("__Host-sid=…") to a scripted device
+    key (DBSC), past the grace after registration; the Cookie header value
+    with the bound cookie too."""
+    sid = cookie.split("=", 1)[1]
+    bound = subprocess.run(["cargo", "run", "-q", "-p", "testkit", "--bin", "dbsc-bind", "--", BASE, sid],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    time.sleep(6)
+    return f"{cookie}; __Host-tessera_dbsc={bound}"
+
+
 def geoip_fixture(path):
     """The tests' GeoIP2-City database (issue 25), written by testkit."""
     subprocess.run(["cargo", "run", "-q", "-p", "testkit", "--bin", "geoip-fixture", "--", path],
@@ -281,6 +296,7 @@ def main():
     results, checks = {}, {}
     try:
         session = register_and_sign_in()
+        bound_session = ["-H", f"Cookie: {bind_device(sign_in())}"]
 
         # The four workloads whose ratios are targets run interleaved, three
         # rounds of half the time each, and each is reported by its median
@@ -289,6 +305,7 @@ def main():
         paired = [("W0 GET /health", "/health", []),
                   ("F GET /about (floor)", "/about", []),
                   ("W1 GET /account", "/account", session),
+                  ("W1b GET /account, device-bound", "/account", bound_session),
                   ("W3 GET /api/session_status", "/api/session_status", session)]
         rounds_of = {name: [] for name, _, _ in paired}
         whole = SECONDS
@@ -372,6 +389,7 @@ def main():
     w0, w1, w3 = (results["W0 GET /health"], results["W1 GET /account"],
                   results["W3 GET /api/session_status"])
     floor = results["F GET /about (floor)"]
+    w1b = results["W1b GET /account, device-bound"]
     bundle = bundle_size()
     w2 = results["W2 POST /api/login (8 conn)"]
     quiet = results["W1 just before the storm"]
@@ -382,6 +400,8 @@ def main():
     checks = {
         "W1 >= 0.8 x F": (rate(w1) >= 0.8 * rate(floor),
                           f"{rate(w1):,} vs {rate(floor):,} ({rate(w1) / rate(floor):.2f})"),
+        "W1 device-bound >= 0.95 x W1": (rate(w1b) >= 0.95 * rate(w1),
+                                         f"{rate(w1b):,} vs {rate(w1):,} ({rate(w1b) / rate(w1):.2f})"),
         "F >= 0.3 x W0": (rate(floor) >= 0.3 * rate(w0),
                           f"{rate(floor):,} vs {rate(w0):,} ({rate(floor) / rate(w0):.2f})"),
         "W3 >= 0.4 x W0": (rate(w3) >= 0.4 * rate(w0),
