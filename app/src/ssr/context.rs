@@ -307,16 +307,11 @@ impl RequestContext {
         };
         // A successful sign-in is also checked by the alert rules (in the
         // same statement as its record).
-        // Every sign-in, and every step-up of a sign-in not yet bound, is
-        // offered a device binding (issue 26); a bound one stays bound.
-        if let (
-            audit::Event::SignIn | audit::Event::StepUp,
-            audit::Outcome::Success,
-            Some(id),
-            Some(user),
-        ) = (event, outcome, this_sign_in.as_deref(), user_id)
+        // Every sign-in is offered a device binding (issue 26).
+        if (event, outcome) == (audit::Event::SignIn, audit::Outcome::Success)
+            && this_sign_in.is_some()
         {
-            crate::ssr::dbsc::binding::offer(&self.state, id, user).await;
+            self.offer_device_binding().await;
         }
         if (event, outcome) == (audit::Event::SignIn, audit::Outcome::Success) {
             let found = crate::ssr::audit::alerts::record_sign_in(&self.state, entry).await;
@@ -335,6 +330,27 @@ impl RequestContext {
             }
         } else {
             audit::record(&self.state.db, self.state.clock.now(), entry).await;
+        }
+    }
+
+    /// Offers this request's sign-in a device binding (DBSC, issue 26),
+    /// unless it is bound already: after a sign-in, and after a step-up's
+    /// rotation (an unbound sign-in whose first offer lapsed gets another).
+    /// Kept in the session this request saves anyway.
+    pub async fn offer_device_binding(&self) {
+        let bound = self
+            .current_user()
+            .is_some_and(|u| u.session.binding.is_some());
+        let Some(offer) = crate::ssr::dbsc::binding::new_offer(&self.state).filter(|_| !bound)
+        else {
+            return;
+        };
+        let offered = match self.auth_session() {
+            Ok(auth) => auth.offer_device(offer).await.is_ok(),
+            Err(_) => false,
+        };
+        if !offered {
+            tracing::error!("device binding not offered");
         }
     }
 

@@ -613,3 +613,56 @@ async fn the_clean_up_deletes_bindings_whose_sessions_are_gone() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_up_demands_a_fresh_proof_of_possession() {
+    let app = spawn_app().await;
+    let device = Device::new();
+    let bound = app.bind("mia", &device).await;
+    let step_up = |bound_cookie: String| {
+        let app = &app;
+        let sid = bound.sid.clone();
+        async move {
+            app.http
+                .post(app.url("/api/step_up"))
+                .header(
+                    "cookie",
+                    format!("__Host-sid={sid}; __Host-tessera_dbsc={bound_cookie}"),
+                )
+                .form(&[("secret", crate::helpers::PASSWORD)])
+                .send()
+                .await
+                .expect("POST")
+        }
+    };
+    // The bound cookie is 31 s old: prove it again first.
+    app.clock.advance(25);
+    let res = step_up(bound.cookie.clone()).await;
+    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(crate::helpers::location(&res), "/api/step_up");
+    let expired = res.headers()["set-cookie"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(
+        expired.starts_with("__Host-tessera_dbsc=; Max-Age=0"),
+        "{expired}"
+    );
+    // The device refreshes (as Chrome does before following) and the
+    // step-up goes through.
+    let open = challenged(&app, &bound).await;
+    let res = app
+        .dbsc_refresh(
+            &bound.sid,
+            &bound.identifier,
+            Some(&device.refresh_proof(&open)),
+        )
+        .await;
+    let (fresh, _) = bound_cookie(res.headers()).expect("a new cookie");
+    let res = step_up(fresh).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // One renewal so far: written to the log (the first and every 50th).
+    let renewals = app.events("device_refreshed").await;
+    assert_eq!(renewals.len(), 1);
+    assert_eq!(renewals[0]["renewals"], 1);
+}

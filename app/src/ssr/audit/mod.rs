@@ -54,6 +54,9 @@ pub enum Event {
     /// The browser bound the session to its device (DBSC, issue 26), or a
     /// registration was refused.
     DeviceBound,
+    /// The device renewed its bound cookie (the first renewal and every
+    /// 50th are written; all are counted in the binding's row).
+    DeviceRefreshed,
     /// A device binding ended: a proof that was not the device's (the
     /// sign-in ended with it), or an identifier this session does not hold.
     DeviceBindingEnded,
@@ -65,7 +68,7 @@ pub enum Event {
 
 impl Event {
     /// Every event, in the order `/admin`'s filter offers them.
-    pub const ALL: [Event; 25] = [
+    pub const ALL: [Event; 26] = [
         Event::SignIn,
         Event::PasswordVerified,
         Event::SecondFactor,
@@ -89,6 +92,7 @@ impl Event {
         Event::AddressChanged,
         Event::AccessTokenIssued,
         Event::DeviceBound,
+        Event::DeviceRefreshed,
         Event::DeviceBindingEnded,
         Event::BoundCookieMissing,
     ];
@@ -118,6 +122,7 @@ impl Event {
             Event::Alert => "alert",
             Event::AccessTokenIssued => "access_token_issued",
             Event::DeviceBound => "device_bound",
+            Event::DeviceRefreshed => "device_refreshed",
             Event::DeviceBindingEnded => "device_binding_ended",
             Event::BoundCookieMissing => "bound_cookie_missing",
         }
@@ -150,6 +155,7 @@ impl Event {
             "alert" => "Security alert",
             "access_token_issued" => "API access token created",
             "device_bound" => "Session bound to a device",
+            "device_refreshed" => "Device proved itself again",
             "device_binding_ended" => "Device binding ended",
             "bound_cookie_missing" => "Session used without its device",
             _ => "Other",
@@ -362,8 +368,9 @@ mod tests {
                 Event::AddressChanged => 20,
                 Event::AccessTokenIssued => 21,
                 Event::DeviceBound => 22,
-                Event::DeviceBindingEnded => 23,
-                Event::BoundCookieMissing => 24,
+                Event::DeviceRefreshed => 23,
+                Event::DeviceBindingEnded => 24,
+                Event::BoundCookieMissing => 25,
             }
         }
         let places: Vec<usize> = Event::ALL.iter().map(|e| place(*e)).collect();

@@ -94,6 +94,12 @@ fn success(event: &str, details: &Value) -> String {
         "device_bound" => {
             "Bound the session to this device's key (device-bound session)".to_owned()
         }
+        "device_refreshed" => match details.get("renewals").and_then(Value::as_i64) {
+            Some(n) => {
+                format!("The device proved itself and renewed its bound cookie ({n} renewals)")
+            }
+            None => "The device proved itself and renewed its bound cookie".to_owned(),
+        },
         "device_binding_ended" => "The session's device binding ended".to_owned(),
         "bound_cookie_missing" => {
             "The session's cookie came without its device's proof: refused".to_owned()

@@ -1,8 +1,8 @@
-//! `device_bindings`: one row per sign-in that was offered or holds a
-//! device binding (issue 26, DBSC). The only writer of the table. Every
-//! change that decides something is one conditional statement
-//! (compare-and-swap): an offer is taken once, a challenge answered at
-//! most twice (it and, for Chrome's races, the one before it).
+//! `device_bindings`: one row per sign-in bound to a device (issue 26,
+//! DBSC; the offer before it lives in the session). The only writer of the
+//! table. Every change that decides something is one conditional
+//! statement: a sign-in is bound once, a challenge answered at most twice
+//! (it and, for Chrome's races, the one before it).
 
 use super::Pool;
 
@@ -28,34 +28,7 @@ const COLUMNS: &str = "sign_in_id, user_id, session_identifier, public_key, chal
      previous_challenge, challenge_expires_at, cookie_hash, previous_cookie_hash, \
      cookie_expires_at, previous_cookie_expires_at, registered_at, refreshes";
 
-/// Offers a binding to the sign-in: a fresh registration challenge, unless
-/// the sign-in is already bound (a bound device is never unbound by a new
-/// offer).
-pub async fn offer(
-    db: &Pool,
-    sign_in_id: &str,
-    user_id: i64,
-    challenge: &str,
-    now: i64,
-    expires_at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO device_bindings (sign_in_id, user_id, challenge, challenge_expires_at, \
-         created_at) VALUES ($1, $2, $3, $5, $4) \
-         ON CONFLICT (sign_in_id) DO UPDATE SET challenge = $3, challenge_expires_at = $5 \
-         WHERE device_bindings.public_key IS NULL",
-    )
-    .bind(sign_in_id)
-    .bind(user_id)
-    .bind(challenge)
-    .bind(now)
-    .bind(expires_at)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// The sign-in's binding, if it has an offer or a key.
+/// The sign-in's binding, if it is bound.
 pub async fn of_sign_in(db: &Pool, sign_in_id: &str) -> Result<Option<Binding>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM device_bindings WHERE sign_in_id = $1"
@@ -87,29 +60,27 @@ pub struct Issued<'a> {
     pub now: i64,
 }
 
-/// Takes the offer: stores the key if the sign-in's offer is still open,
-/// answered with `challenge`, and not expired. False if any of that no
-/// longer holds (taken by a parallel registration, expired, another
-/// challenge).
-pub async fn register(
+/// Binds the sign-in: its device's key, identifier, bound cookie and next
+/// challenge. False if it is bound already (a parallel registration won):
+/// a sign-in is bound once.
+pub async fn insert(
     db: &Pool,
     sign_in_id: &str,
-    challenge: &str,
+    user_id: i64,
     public_key: &str,
     session_identifier: &str,
     issued: &Issued<'_>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE device_bindings SET public_key = $3, session_identifier = $4, \
-         challenge = $5, previous_challenge = NULL, challenge_expires_at = $6, \
-         cookie_hash = $7, cookie_expires_at = $8, registered_at = $9, refreshed_at = $9 \
-         WHERE sign_in_id = $1 AND challenge = $2 AND public_key IS NULL \
-         AND challenge_expires_at > $9",
+        "INSERT INTO device_bindings (sign_in_id, user_id, session_identifier, public_key, \
+         challenge, challenge_expires_at, cookie_hash, cookie_expires_at, created_at, \
+         registered_at, refreshed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) \
+         ON CONFLICT (sign_in_id) DO NOTHING",
     )
     .bind(sign_in_id)
-    .bind(challenge)
-    .bind(public_key)
+    .bind(user_id)
     .bind(session_identifier)
+    .bind(public_key)
     .bind(issued.next_challenge)
     .bind(issued.challenge_expires_at)
     .bind(issued.cookie_hash)

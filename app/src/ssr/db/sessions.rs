@@ -40,11 +40,9 @@ pub struct SessionWithOwner {
     pub user_agent_last: Option<String>,
     pub ip_last: Option<String>,
     pub device_notice: Option<String>,
-    /// The sign-in's device binding (issue 26), when it has an offer or a
-    /// key: what every request checks, read with the session.
+    /// The sign-in's device binding (issue 26), when it is bound: what
+    /// every request checks, read with the session.
     pub bound_at: Option<i64>,
-    pub offer_challenge: Option<String>,
-    pub offer_expires_at: Option<i64>,
     pub cookie_hash: Option<Vec<u8>>,
     pub cookie_expires_at: Option<i64>,
     pub previous_cookie_hash: Option<Vec<u8>>,
@@ -207,10 +205,7 @@ pub async fn load(
                 s.absolute_expires_at, s.data, \
                 u.username, u.credential_epoch, u.display_name, u.about, \
                 s.user_agent_last, s.ip_last, u.device_notice, \
-                d.registered_at AS bound_at, \
-                CASE WHEN d.public_key IS NULL THEN d.challenge END AS offer_challenge, \
-                CASE WHEN d.public_key IS NULL THEN d.challenge_expires_at END AS offer_expires_at, \
-                d.cookie_hash, d.cookie_expires_at, d.previous_cookie_hash, \
+                d.registered_at AS bound_at, d.cookie_hash, d.cookie_expires_at, d.previous_cookie_hash, \
                 d.previous_cookie_expires_at \
          FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
          LEFT JOIN device_bindings d ON d.sign_in_id = s.sign_in_id \

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::proof::{self, DeviceKey, ProofError, Use};
 use crate::ssr::db::device_bindings;
+use crate::ssr::session::auth::DeviceOffer;
 use crate::ssr::session::store::DeviceBinding;
 use crate::ssr::state::AppState;
 
@@ -85,10 +86,24 @@ pub enum Check {
     /// Offered, not registered: pages carry the registration header.
     Offered(String),
     /// Bound, and the request carries a live bound cookie (or is within
-    /// the grace after registration).
-    Proven,
+    /// the grace after registration: `None`): until when that cookie
+    /// lives, which tells when the device last proved itself.
+    Proven { cookie_expires_at: Option<i64> },
     /// Bound, and the request does not prove the device: not signed in.
     Missing,
+}
+
+/// A step-up wants the device to have proved itself this recently: its
+/// bound cookie issued within this many seconds (issue 26: the spec's
+/// `307` makes Chrome refresh before it repeats the request).
+pub const FRESH_PROOF_SECS: i64 = 30;
+
+/// Whether a proven request's bound cookie was issued within
+/// `FRESH_PROOF_SECS` (`max_age_secs`: its lifetime). Within the grace
+/// after registration it was just issued.
+pub fn proof_is_fresh(cookie_expires_at: Option<i64>, max_age_secs: u64, now: i64) -> bool {
+    let max_age = i64::try_from(max_age_secs).unwrap_or(i64::MAX);
+    cookie_expires_at.is_none_or(|until| until.saturating_sub(max_age) >= now - FRESH_PROOF_SECS)
 }
 
 /// Checks `cookie` (the request's bound cookie) against `binding` at `now`.
@@ -108,36 +123,38 @@ pub fn check(binding: Option<&DeviceBinding>, cookie: Option<&str>, now: i64) ->
             previous,
         }) => {
             if now < bound_at.saturating_add(GRACE_SECS) {
-                return Check::Proven;
+                return Check::Proven {
+                    cookie_expires_at: None,
+                };
             }
             let Some(presented) = cookie.map(|value| hex(&cookie_hash(value))) else {
                 return Check::Missing;
             };
             let live = |held: &Option<(String, i64)>| {
                 held.as_ref()
-                    .is_some_and(|(hash, until)| *until > now && *hash == presented)
+                    .filter(|(hash, until)| *until > now && *hash == presented)
+                    .map(|(_, until)| *until)
             };
-            match live(current) || live(previous) {
-                true => Check::Proven,
-                false => Check::Missing,
+            match live(current).or_else(|| live(previous)) {
+                Some(until) => Check::Proven {
+                    cookie_expires_at: Some(until),
+                },
+                None => Check::Missing,
             }
         }
     }
 }
 
-/// Offers the sign-in a binding (after each sign-in): a registration
-/// challenge that pages then carry. Never fails the sign-in.
-pub async fn offer(state: &AppState, sign_in_id: &str, user_id: i64) {
-    if !state.settings.dbsc.enabled {
-        return;
-    }
-    let now = state.clock.now();
-    let expires = now.saturating_add(state.settings.dbsc.challenge_ttl_secs());
-    let challenge = random_token();
-    let offered = device_bindings::offer(&state.db, sign_in_id, user_id, &challenge, now, expires);
-    if let Err(error) = offered.await {
-        tracing::error!(%error, "device binding not offered");
-    }
+/// A new registration offer (after each sign-in, and a step-up of a
+/// sign-in not yet bound), if `[dbsc]` is on: its pages then carry it.
+pub fn new_offer(state: &AppState) -> Option<DeviceOffer> {
+    state.settings.dbsc.enabled.then(|| DeviceOffer {
+        challenge: random_token(),
+        expires_at: state
+            .clock
+            .now()
+            .saturating_add(state.settings.dbsc.challenge_ttl_secs()),
+    })
 }
 
 /// Ends the sign-in's binding (sign-out).
@@ -196,10 +213,13 @@ pub enum Registered {
 }
 
 /// Registration: the proof must be signed by the key it names and answer
-/// the challenge offered to this very sign-in, once.
+/// the challenge offered to this very sign-in (`offer`, from its session),
+/// still open; once (the sign-in's binding row is made once).
 pub async fn register(
     state: &AppState,
     sign_in_id: &str,
+    user_id: i64,
+    offer: Option<&DeviceOffer>,
     proof_header: &str,
 ) -> Result<Registered, sqlx::Error> {
     let proof = match proof::verify(proof_header, Use::Registration) {
@@ -209,8 +229,14 @@ pub async fn register(
     let Some(key) = proof.key else {
         return Ok(Registered::BadProof(ProofError::NoKey));
     };
-    let key = serde_json::to_string(&key).unwrap_or_default();
     let now = state.clock.now();
+    let answered = offer.is_some_and(|offer| {
+        offer.expires_at > now && subtle_eq(offer.challenge.as_bytes(), proof.challenge.as_bytes())
+    });
+    if !answered {
+        return Ok(Registered::NoOffer);
+    }
+    let key = serde_json::to_string(&key).unwrap_or_default();
     let fresh = Fresh::new();
     let session_identifier = random_token();
     let issued = device_bindings::Issued {
@@ -220,10 +246,10 @@ pub async fn register(
         cookie_expires_at: now.saturating_add(cookie_max_age(state)),
         now,
     };
-    let taken = device_bindings::register(
+    let taken = device_bindings::insert(
         &state.db,
         sign_in_id,
-        &proof.challenge,
+        user_id,
         &key,
         &session_identifier,
         &issued,
@@ -236,6 +262,12 @@ pub async fn register(
         },
         false => Registered::NoOffer,
     })
+}
+
+/// Challenges compared in constant time.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 fn cookie_max_age(state: &AppState) -> i64 {
@@ -318,10 +350,13 @@ mod tests {
     fn a_bound_session_needs_its_live_bound_cookie() {
         let now = 1_000_000;
         let binding = bound(now, "v1");
-        assert_eq!(check(Some(&binding), Some("v1"), now), Check::Proven);
+        let proven = |until| Check::Proven {
+            cookie_expires_at: Some(until),
+        };
+        assert_eq!(check(Some(&binding), Some("v1"), now), proven(now + 600));
         assert_eq!(
             check(Some(&binding), Some("old"), now),
-            Check::Proven,
+            proven(now + 10),
             "the previous, while it lasts"
         );
         assert_eq!(check(Some(&binding), Some("old"), now + 10), Check::Missing);
@@ -344,12 +379,22 @@ mod tests {
         };
         assert_eq!(
             check(Some(&binding), None, 100 + GRACE_SECS - 1),
-            Check::Proven
+            Check::Proven {
+                cookie_expires_at: None
+            }
         );
         assert_eq!(
             check(Some(&binding), None, 100 + GRACE_SECS),
             Check::Missing
         );
+    }
+
+    #[test]
+    fn a_step_up_wants_a_cookie_issued_in_the_last_30_seconds() {
+        // A 600 s cookie expiring at 1,600 was issued at 1,000.
+        assert!(proof_is_fresh(Some(1_600), 600, 1_030));
+        assert!(!proof_is_fresh(Some(1_600), 600, 1_031));
+        assert!(proof_is_fresh(None, 600, 1_000_000), "within the grace");
     }
 
     #[test]

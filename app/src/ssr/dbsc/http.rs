@@ -127,7 +127,9 @@ pub async fn register(State(state): State<AppState>, req: Request<Body>) -> Resp
     let Some(proof) = header_text(&parts.headers, RESPONSE_HEADER) else {
         return refused(StatusCode::BAD_REQUEST, "no proof");
     };
-    let registered = match binding::register(&state, &sign_in_id, proof).await {
+    let offer = live.auth.device_offer.as_ref();
+    let registered = binding::register(&state, &sign_in_id, live.auth.user_id, offer, proof);
+    let registered = match registered.await {
         Ok(registered) => registered,
         Err(error) => return crate::ssr::error::error_response(internal(error)),
     };
@@ -235,6 +237,21 @@ pub async fn refresh(State(state): State<AppState>, req: Request<Body>) -> Respo
     match refreshed {
         Refreshed::Renewed(fresh) => {
             forget_cached(&state, &parts);
+            // Counted in the binding's row; the log gets the first renewal
+            // and every 50th, not one row per refresh.
+            let renewals = binding.refreshes + 1;
+            if renewals == 1 || renewals % 50 == 0 {
+                let details = json!({ "renewals": renewals });
+                audit_event(
+                    &state,
+                    &parts,
+                    Event::DeviceRefreshed,
+                    Outcome::Success,
+                    user_id,
+                    details,
+                )
+                .await;
+            }
             bound(&state, &parts, identifier, &fresh, true)
         }
         Refreshed::Challenge(challenge) => {
@@ -345,4 +362,34 @@ pub async fn note_missing(
         )
         .await;
     }
+}
+
+/// The step-up that demands a fresh proof of possession from a bound
+/// session (issue 26).
+pub const STEP_UP_PATH: &str = "/api/step_up";
+
+/// `307` to the same URL with the bound cookie expired: a DBSC browser
+/// refreshes (a new proof signed by the device's key) before it repeats
+/// the request; a client without the key comes back without a bound
+/// cookie and is answered as a visitor.
+pub fn prove_again(parts: &axum::http::request::Parts) -> Response {
+    let back = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(STEP_UP_PATH)
+        .to_owned();
+    let expired = format!(
+        "{}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax",
+        binding::COOKIE_NAME
+    );
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [
+            (header::LOCATION, back),
+            (header::SET_COOKIE, expired),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response()
 }

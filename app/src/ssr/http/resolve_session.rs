@@ -74,7 +74,14 @@ pub async fn resolve_session(
         Some(user) if state.settings.dbsc.enabled => {
             use crate::ssr::dbsc::binding::{check, Check};
             let cookie = crate::ssr::dbsc::http::bound_cookie(&parts.headers);
-            match check(user.session.binding.as_ref(), cookie, state.clock.now()) {
+            let offered = user.session.auth.device_offer.as_ref().map(|offer| {
+                crate::ssr::session::store::DeviceBinding::Offered {
+                    challenge: offer.challenge.clone(),
+                    expires_at: offer.expires_at,
+                }
+            });
+            let binding = user.session.binding.as_ref().or(offered.as_ref());
+            match check(binding, cookie, state.clock.now()) {
                 Check::Missing => {
                     crate::ssr::dbsc::http::note_missing(&state, &parts, &user.session).await;
                     None
@@ -83,7 +90,22 @@ pub async fn resolve_session(
                     offer = Some(challenge);
                     Some(user)
                 }
-                Check::Unbound | Check::Proven => Some(user),
+                // A step-up demands a fresh proof of possession: a bound
+                // cookie older than that is expired and the request sent
+                // back to itself (307 keeps the method and body); Chrome
+                // refreshes with its key before it follows.
+                Check::Proven { cookie_expires_at }
+                    if parts.method == Method::POST
+                        && path == crate::ssr::dbsc::http::STEP_UP_PATH
+                        && !crate::ssr::dbsc::binding::proof_is_fresh(
+                            cookie_expires_at,
+                            state.settings.dbsc.cookie_max_age_secs,
+                            state.clock.now(),
+                        ) =>
+                {
+                    return crate::ssr::dbsc::http::prove_again(&parts);
+                }
+                Check::Unbound | Check::Proven { .. } => Some(user),
             }
         }
         other => other,

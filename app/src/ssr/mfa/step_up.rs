@@ -219,6 +219,7 @@ pub async fn step_up(
         })
         .await
         .map_err(internal)?;
+    ctx.offer_device_binding().await;
     tracing::info!(user_id = user.user_id, method = method_name, "stepped up");
     Ok(remaining)
 }
@@ -238,6 +239,7 @@ mod tests {
             must_enrol: false,
             sign_in_id: None,
             travel_unconfirmed: false,
+            device_offer: None,
         }
     }
 

@@ -370,6 +370,7 @@ async fn check_answer(
             })
             .await
             .map_err(session_failed)?;
+            ctx.offer_device_binding().await;
             tracing::info!(user_id = user.user_id, method, "stepped up with a passkey");
             Ok(Finished {
                 next: String::new(),

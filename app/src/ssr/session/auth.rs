@@ -48,6 +48,20 @@ pub struct AuthState {
     /// session changes nothing without one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub travel_unconfirmed: bool,
+    /// A device binding offered to this sign-in (DBSC, issue 26): the
+    /// registration challenge its pages carry. Kept here, written with the
+    /// session row the sign-in or step-up saves anyway (no write of its
+    /// own on the sign-in path, W2); only an offer: the binding itself
+    /// lives in its own table, out of a read-modify-write's reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_offer: Option<DeviceOffer>,
+}
+
+/// A registration challenge and until when it may be answered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceOffer {
+    pub challenge: String,
+    pub expires_at: i64,
 }
 
 /// A fresh sign-in identifier: 128 random bits, base64url.
@@ -260,6 +274,7 @@ impl AuthSession {
                     must_enrol: false,
                     sign_in_id: Some(new_sign_in_id()),
                     travel_unconfirmed: false,
+                    device_offer: None,
                 },
             )
             .await?;
@@ -316,6 +331,16 @@ impl AuthSession {
         if !auth.must_enrol {
             auth.stepped_up_at = None;
         }
+        self.session.insert(AUTH_KEY, auth).await
+    }
+
+    /// Offers this sign-in a device binding (DBSC): kept in the session
+    /// this request saves anyway.
+    pub async fn offer_device(&self, offer: DeviceOffer) -> Result<(), SessionError> {
+        let Some(mut auth) = self.session.get::<AuthState>(AUTH_KEY).await? else {
+            return Ok(());
+        };
+        auth.device_offer = Some(offer);
         self.session.insert(AUTH_KEY, auth).await
     }
 

@@ -121,21 +121,14 @@ impl TryFrom<LoadedRow> for CachedRow {
         if let Some(ip) = row.ip_last {
             data.insert(IP_KEY.to_owned(), Value::String(ip));
         }
-        let binding = match (row.bound_at, row.offer_challenge) {
-            (Some(bound_at), _) => Some(DeviceBinding::Bound {
-                bound_at,
-                cookie: row.cookie_hash.zip(row.cookie_expires_at).map(hex_of),
-                previous: row
-                    .previous_cookie_hash
-                    .zip(row.previous_cookie_expires_at)
-                    .map(hex_of),
-            }),
-            (None, Some(challenge)) => Some(DeviceBinding::Offered {
-                challenge,
-                expires_at: row.offer_expires_at.unwrap_or(0),
-            }),
-            (None, None) => None,
-        };
+        let binding = row.bound_at.map(|bound_at| DeviceBinding::Bound {
+            bound_at,
+            cookie: row.cookie_hash.zip(row.cookie_expires_at).map(hex_of),
+            previous: row
+                .previous_cookie_hash
+                .zip(row.previous_cookie_expires_at)
+                .map(hex_of),
+        });
         if let Some(binding) = binding {
             if let Ok(value) = serde_json::to_value(binding) {
                 data.insert(BINDING_KEY.to_owned(), value);
@@ -225,8 +218,9 @@ pub fn deadlines_from_json(value: &Value) -> Option<Deadlines> {
 /// A sign-in's device binding as each request sees it (issue 26).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum DeviceBinding {
-    /// Offered at sign-in: pages carry the registration header until the
-    /// browser registers or the challenge expires.
+    /// Offered at sign-in (kept in the session's auth state): pages carry
+    /// the registration header until the browser registers or the
+    /// challenge expires.
     Offered { challenge: String, expires_at: i64 },
     /// Registered: a request needs the bound cookie (SHA-256 in hex, and
     /// until when), or the one before it while it lasts.
