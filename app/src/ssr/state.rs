@@ -36,17 +36,9 @@ impl Shared {
     /// `place_name` of an audit row: the place it was judged with, when
     /// the row kept one (a sign-in), else the address's place now.
     pub fn place_name_of_event(&self, ip: Option<&str>, details: &str) -> Option<String> {
-        if details.contains("\"location\":{") {
-            let kept = serde_json::from_str::<serde_json::Value>(details)
-                .ok()
-                .and_then(|d| d.get("location").cloned())
-                .and_then(|l| serde_json::from_value::<crate::ssr::geoip::Place>(l).ok())
-                .and_then(|place| place.name());
-            if kept.is_some() {
-                return kept;
-            }
-        }
-        self.place_name(ip)
+        crate::ssr::geoip::Place::of_audit_details(details)
+            .and_then(|place| place.name())
+            .or_else(|| self.place_name(ip))
     }
 }
 

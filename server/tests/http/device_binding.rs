@@ -666,3 +666,21 @@ async fn a_step_up_demands_a_fresh_proof_of_possession() {
     assert_eq!(renewals.len(), 1);
     assert_eq!(renewals[0]["renewals"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_dbsc_off_nothing_is_offered_and_the_endpoints_are_gone() {
+    let app = crate::helpers::spawn_app_with(|s| s.dbsc.enabled = false).await;
+    let sid = app.registered_and_logged_in("noah").await;
+    let res = app.get_with("/account", &sid, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("secure-session-registration").is_none());
+    let proof = Device::new().registration_proof("anything");
+    assert_eq!(
+        app.dbsc_register(&sid, &proof).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.dbsc_refresh(&sid, "anything", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -66,11 +66,7 @@ pub fn judge_sign_in(
     client: &ClientInfo,
 ) -> Option<ImpossibleJourney> {
     let (then, then_ip, details) = previous?;
-    let then_place = serde_json::from_str::<Value>(&details)
-        .ok()
-        .and_then(|details| {
-            serde_json::from_value::<Place>(details.get("location")?.clone()).ok()
-        })?;
+    let then_place = Place::of_audit_details(&details)?;
     let now = state.clock.now();
     let (from, to) = (then_place.coordinates(), place.coordinates());
     let journey = judge_if_known(

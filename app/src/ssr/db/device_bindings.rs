@@ -28,16 +28,6 @@ const COLUMNS: &str = "sign_in_id, user_id, session_identifier, public_key, chal
      previous_challenge, challenge_expires_at, cookie_hash, previous_cookie_hash, \
      cookie_expires_at, previous_cookie_expires_at, registered_at, refreshes";
 
-/// The sign-in's binding, if it is bound.
-pub async fn of_sign_in(db: &Pool, sign_in_id: &str) -> Result<Option<Binding>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM device_bindings WHERE sign_in_id = $1"
-    ))
-    .bind(sign_in_id)
-    .fetch_optional(db)
-    .await
-}
-
 /// The binding the browser names by its `session_identifier`.
 pub async fn by_identifier(
     db: &Pool,

@@ -80,11 +80,12 @@ pub fn instructions(session_identifier: &str, origin: &str) -> serde_json::Value
 
 /// What a request's bound cookie says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Check {
-    /// No binding: nothing to check.
+pub enum Check<'a> {
+    /// No binding and no open offer: nothing to check.
     Unbound,
-    /// Offered, not registered: pages carry the registration header.
-    Offered(String),
+    /// Offered, not registered: pages carry the registration header with
+    /// this challenge.
+    Offered(&'a str),
     /// Bound, and the request carries a live bound cookie (or is within
     /// the grace after registration: `None`): until when that cookie
     /// lives, which tells when the device last proved itself.
@@ -106,42 +107,38 @@ pub fn proof_is_fresh(cookie_expires_at: Option<i64>, max_age_secs: u64, now: i6
     cookie_expires_at.is_none_or(|until| until.saturating_sub(max_age) >= now - FRESH_PROOF_SECS)
 }
 
-/// Checks `cookie` (the request's bound cookie) against `binding` at `now`.
-pub fn check(binding: Option<&DeviceBinding>, cookie: Option<&str>, now: i64) -> Check {
-    match binding {
-        None => Check::Unbound,
-        Some(DeviceBinding::Offered {
-            challenge,
-            expires_at,
-        }) => match *expires_at > now {
-            true => Check::Offered(challenge.clone()),
-            false => Check::Unbound,
+/// Checks `cookie` (the request's bound cookie) against `binding` at
+/// `now`; a sign-in not bound yet may have an open `offer` (its session's).
+pub fn check<'a>(
+    binding: Option<&DeviceBinding>,
+    offer: Option<&'a DeviceOffer>,
+    cookie: Option<&str>,
+    now: i64,
+) -> Check<'a> {
+    let Some(binding) = binding else {
+        return match offer.filter(|offer| offer.expires_at > now) {
+            Some(offer) => Check::Offered(&offer.challenge),
+            None => Check::Unbound,
+        };
+    };
+    if now < binding.bound_at.saturating_add(GRACE_SECS) {
+        return Check::Proven {
+            cookie_expires_at: None,
+        };
+    }
+    let Some(presented) = cookie.map(|value| hex(&cookie_hash(value))) else {
+        return Check::Missing;
+    };
+    let live = |held: &Option<(String, i64)>| {
+        held.as_ref()
+            .filter(|(hash, until)| *until > now && *hash == presented)
+            .map(|(_, until)| *until)
+    };
+    match live(&binding.cookie).or_else(|| live(&binding.previous)) {
+        Some(until) => Check::Proven {
+            cookie_expires_at: Some(until),
         },
-        Some(DeviceBinding::Bound {
-            bound_at,
-            cookie: current,
-            previous,
-        }) => {
-            if now < bound_at.saturating_add(GRACE_SECS) {
-                return Check::Proven {
-                    cookie_expires_at: None,
-                };
-            }
-            let Some(presented) = cookie.map(|value| hex(&cookie_hash(value))) else {
-                return Check::Missing;
-            };
-            let live = |held: &Option<(String, i64)>| {
-                held.as_ref()
-                    .filter(|(hash, until)| *until > now && *hash == presented)
-                    .map(|(_, until)| *until)
-            };
-            match live(current).or_else(|| live(previous)) {
-                Some(until) => Check::Proven {
-                    cookie_expires_at: Some(until),
-                },
-                None => Check::Missing,
-            }
-        }
+        None => Check::Missing,
     }
 }
 
@@ -339,7 +336,7 @@ mod tests {
     use super::*;
 
     fn bound(now: i64, cookie: &str) -> DeviceBinding {
-        DeviceBinding::Bound {
+        DeviceBinding {
             bound_at: now - 60,
             cookie: Some((hex(&cookie_hash(cookie)), now + 600)),
             previous: Some((hex(&cookie_hash("old")), now + 10)),
@@ -353,38 +350,47 @@ mod tests {
         let proven = |until| Check::Proven {
             cookie_expires_at: Some(until),
         };
-        assert_eq!(check(Some(&binding), Some("v1"), now), proven(now + 600));
         assert_eq!(
-            check(Some(&binding), Some("old"), now),
+            check(Some(&binding), None, Some("v1"), now),
+            proven(now + 600)
+        );
+        assert_eq!(
+            check(Some(&binding), None, Some("old"), now),
             proven(now + 10),
             "the previous, while it lasts"
         );
-        assert_eq!(check(Some(&binding), Some("old"), now + 10), Check::Missing);
         assert_eq!(
-            check(Some(&binding), Some("v1"), now + 600),
+            check(Some(&binding), None, Some("old"), now + 10),
+            Check::Missing
+        );
+        assert_eq!(
+            check(Some(&binding), None, Some("v1"), now + 600),
             Check::Missing,
             "expired"
         );
-        assert_eq!(check(Some(&binding), Some("forged"), now), Check::Missing);
-        assert_eq!(check(Some(&binding), None, now), Check::Missing);
-        assert_eq!(check(None, None, now), Check::Unbound);
+        assert_eq!(
+            check(Some(&binding), None, Some("forged"), now),
+            Check::Missing
+        );
+        assert_eq!(check(Some(&binding), None, None, now), Check::Missing);
+        assert_eq!(check(None, None, None, now), Check::Unbound);
     }
 
     #[test]
     fn just_after_registration_requests_in_flight_pass() {
-        let binding = DeviceBinding::Bound {
+        let binding = DeviceBinding {
             bound_at: 100,
             cookie: None,
             previous: None,
         };
         assert_eq!(
-            check(Some(&binding), None, 100 + GRACE_SECS - 1),
+            check(Some(&binding), None, None, 100 + GRACE_SECS - 1),
             Check::Proven {
                 cookie_expires_at: None
             }
         );
         assert_eq!(
-            check(Some(&binding), None, 100 + GRACE_SECS),
+            check(Some(&binding), None, None, 100 + GRACE_SECS),
             Check::Missing
         );
     }
@@ -399,15 +405,15 @@ mod tests {
 
     #[test]
     fn an_open_offer_is_shown_until_it_expires() {
-        let offer = DeviceBinding::Offered {
+        let offer = DeviceOffer {
             challenge: "c".to_owned(),
             expires_at: 50,
         };
-        assert_eq!(
-            check(Some(&offer), None, 49),
-            Check::Offered("c".to_owned())
-        );
-        assert_eq!(check(Some(&offer), None, 50), Check::Unbound);
+        assert_eq!(check(None, Some(&offer), None, 49), Check::Offered("c"));
+        assert_eq!(check(None, Some(&offer), None, 50), Check::Unbound);
+        // Once bound, an offer left in the session counts no more.
+        let bound = bound(49, "v1");
+        assert_eq!(check(Some(&bound), Some(&offer), None, 49), Check::Missing);
     }
 
     #[test]

@@ -151,31 +151,28 @@ pub async fn register(State(state): State<AppState>, req: Request<Body>) -> Resp
             tracing::info!(user_id, "session bound to its device");
             bound(&state, &parts, &session_identifier, &fresh, false)
         }
-        Registered::BadProof(error) => {
-            let details = json!({ "reason": "bad_proof", "proof": error.to_string() });
+        refusal => {
+            let (details, why) = match refusal {
+                Registered::BadProof(error) => (
+                    json!({ "reason": "bad_proof", "proof": error.to_string() }),
+                    "the proof does not check out",
+                ),
+                _ => (
+                    json!({ "reason": "no_open_offer" }),
+                    "no open offer for that challenge",
+                ),
+            };
+            let failure = Outcome::Failure;
             audit_event(
                 &state,
                 &parts,
                 Event::DeviceBound,
-                Outcome::Failure,
+                failure,
                 user_id,
                 details,
             )
             .await;
-            refused(StatusCode::BAD_REQUEST, "the proof does not check out")
-        }
-        Registered::NoOffer => {
-            let details = json!({ "reason": "no_open_offer" });
-            audit_event(
-                &state,
-                &parts,
-                Event::DeviceBound,
-                Outcome::Failure,
-                user_id,
-                details,
-            )
-            .await;
-            refused(StatusCode::BAD_REQUEST, "no open offer for that challenge")
+            refused(StatusCode::BAD_REQUEST, why)
         }
     }
 }

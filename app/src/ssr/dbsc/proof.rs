@@ -164,37 +164,35 @@ pub fn verify(jws: &str, purpose: Use<'_>) -> Result<Proof, ProofError> {
     })
 }
 
-/// A proof as Chrome makes one, for the tests (`testkit::dbsc` builds the
-/// same from outside): `key` signs `{"jti": challenge}`.
-#[cfg(test)]
-pub(crate) fn sign_for_test(
-    key: &p256::ecdsa::SigningKey,
-    header: &serde_json::Value,
-    challenge: &str,
-) -> String {
-    use p256::ecdsa::signature::Signer;
-    let header = URL_SAFE_NO_PAD.encode(header.to_string());
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::json!({ "jti": challenge }).to_string());
-    let signed = format!("{header}.{payload}");
-    let signature: Signature = key.sign(signed.as_bytes());
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
-}
-
-#[cfg(test)]
-pub(crate) fn jwk_for_test(key: &p256::ecdsa::SigningKey) -> DeviceKey {
-    let point = key.verifying_key().to_encoded_point(false);
-    DeviceKey {
-        kty: "EC".to_owned(),
-        crv: "P-256".to_owned(),
-        x: URL_SAFE_NO_PAD.encode(point.x().expect("x")),
-        y: URL_SAFE_NO_PAD.encode(point.y().expect("y")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A proof as Chrome makes one (`testkit::dbsc` builds the same from
+    /// outside): `key` signs `{"jti": challenge}`.
+    fn sign_for_test(
+        key: &p256::ecdsa::SigningKey,
+        header: &serde_json::Value,
+        challenge: &str,
+    ) -> String {
+        use p256::ecdsa::signature::Signer;
+        let header = URL_SAFE_NO_PAD.encode(header.to_string());
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::json!({ "jti": challenge }).to_string());
+        let signed = format!("{header}.{payload}");
+        let signature: Signature = key.sign(signed.as_bytes());
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    fn jwk_for_test(key: &p256::ecdsa::SigningKey) -> DeviceKey {
+        let point = key.verifying_key().to_encoded_point(false);
+        DeviceKey {
+            kty: "EC".to_owned(),
+            crv: "P-256".to_owned(),
+            x: URL_SAFE_NO_PAD.encode(point.x().expect("x")),
+            y: URL_SAFE_NO_PAD.encode(point.y().expect("y")),
+        }
+    }
 
     fn device() -> p256::ecdsa::SigningKey {
         p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng)

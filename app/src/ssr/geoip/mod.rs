@@ -51,6 +51,16 @@ impl Place {
         })
     }
 
+    /// The place an audit event's details kept (`details.location`, as a
+    /// sign-in records it), if any.
+    pub fn of_audit_details(details: &str) -> Option<Place> {
+        if !details.contains("\"location\":{") {
+            return None;
+        }
+        let details: serde_json::Value = serde_json::from_str(details).ok()?;
+        serde_json::from_value(details.get("location")?.clone()).ok()
+    }
+
     /// "London, GB"; a country alone by its name ("Bhutan"); `None` when
     /// the record names nothing.
     pub fn name(&self) -> Option<String> {

@@ -69,25 +69,24 @@ pub async fn resolve_session(
     // A bound session (DBSC, issue 26) is signed in only with its device's
     // bound cookie: the session cookie alone, copied elsewhere, is a
     // visitor's. An unbound one's pages carry the offer.
-    let mut offer = None;
+    let mut offered = None;
     let current = match current {
         Some(user) if state.settings.dbsc.enabled => {
             use crate::ssr::dbsc::binding::{check, Check};
             let cookie = crate::ssr::dbsc::http::bound_cookie(&parts.headers);
-            let offered = user.session.auth.device_offer.as_ref().map(|offer| {
-                crate::ssr::session::store::DeviceBinding::Offered {
-                    challenge: offer.challenge.clone(),
-                    expires_at: offer.expires_at,
-                }
-            });
-            let binding = user.session.binding.as_ref().or(offered.as_ref());
-            match check(binding, cookie, state.clock.now()) {
+            let offer = user.session.auth.device_offer.as_ref();
+            match check(
+                user.session.binding.as_ref(),
+                offer,
+                cookie,
+                state.clock.now(),
+            ) {
                 Check::Missing => {
                     crate::ssr::dbsc::http::note_missing(&state, &parts, &user.session).await;
                     None
                 }
                 Check::Offered(challenge) => {
-                    offer = Some(challenge);
+                    offered = Some(challenge.to_owned());
                     Some(user)
                 }
                 // A step-up demands a fresh proof of possession: a bound
@@ -192,7 +191,7 @@ pub async fn resolve_session(
     }
     let page_load = parts.method == Method::GET && page.is_some();
     let mut response = next.run(Request::from_parts(parts, body)).await;
-    if let Some(challenge) = offer.filter(|_| page_load) {
+    if let Some(challenge) = offered.filter(|_| page_load) {
         crate::ssr::dbsc::http::offer_on(&mut response, &challenge);
     }
     response

@@ -121,7 +121,7 @@ impl TryFrom<LoadedRow> for CachedRow {
         if let Some(ip) = row.ip_last {
             data.insert(IP_KEY.to_owned(), Value::String(ip));
         }
-        let binding = row.bound_at.map(|bound_at| DeviceBinding::Bound {
+        let binding = row.bound_at.map(|bound_at| DeviceBinding {
             bound_at,
             cookie: row.cookie_hash.zip(row.cookie_expires_at).map(hex_of),
             previous: row
@@ -215,20 +215,15 @@ pub fn deadlines_from_json(value: &Value) -> Option<Deadlines> {
     })
 }
 
-/// A sign-in's device binding as each request sees it (issue 26).
+/// A sign-in's device binding as each request sees it (issue 26): a
+/// request needs the bound cookie (SHA-256 in hex, and until when), or the
+/// one before it while it lasts. (The offer before it is the session's
+/// own, `AuthState::device_offer`.)
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
-pub enum DeviceBinding {
-    /// Offered at sign-in (kept in the session's auth state): pages carry
-    /// the registration header until the browser registers or the
-    /// challenge expires.
-    Offered { challenge: String, expires_at: i64 },
-    /// Registered: a request needs the bound cookie (SHA-256 in hex, and
-    /// until when), or the one before it while it lasts.
-    Bound {
-        bound_at: i64,
-        cookie: Option<(String, i64)>,
-        previous: Option<(String, i64)>,
-    },
+pub struct DeviceBinding {
+    pub bound_at: i64,
+    pub cookie: Option<(String, i64)>,
+    pub previous: Option<(String, i64)>,
 }
 
 fn hex_of((hash, expires_at): (Vec<u8>, i64)) -> (String, i64) {
