@@ -113,7 +113,7 @@ pub async fn register(
         &registrations,
         login.max_registrations_per_address,
         login.failure_window_secs,
-        state.clock.now(),
+        throttle::AttemptTime::of(state.clock.as_ref()),
     )
     .await
     .map_err(internal)?
@@ -175,7 +175,7 @@ pub async fn authenticate(
         &limits,
         Some(everywhere),
         login.failure_window_secs,
-        now,
+        throttle::AttemptTime::of(state.clock.as_ref()),
     )
     .await
     .map_err(internal)?

@@ -19,7 +19,7 @@
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use crate::ssr::clock::UnixTime;
+use crate::ssr::clock::{Clock, UnixTime};
 use crate::ssr::db::throttle;
 
 /// The longest delay between attempts once over the limit.
@@ -39,6 +39,37 @@ pub fn delay_after(failures: i64, limit: i64) -> i64 {
     }
     let doublings = (failures - limit).min(20);
     (1i64 << doublings).min(MAX_DELAY_SECS)
+}
+
+/// When an attempt is made, on a clock the table counts in whole seconds:
+/// `now` rounded down (compared with the stored times) and rounded up
+/// (where a delay starts). Starting a delay at the rounded-down second
+/// would make "1 s" anything between a millisecond and a second: a client
+/// that sent its attempt late in a second could try again at once after
+/// the next tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptTime {
+    now: UnixTime,
+    delay_from: UnixTime,
+}
+
+impl AttemptTime {
+    /// The clock's time, both ways.
+    pub fn of(clock: &dyn Clock) -> Self {
+        let ms = clock.now_ms();
+        Self {
+            now: ms.div_euclid(1000),
+            delay_from: ms.saturating_add(999).div_euclid(1000),
+        }
+    }
+
+    /// A whole second (tests, and clocks that only count whole seconds).
+    pub fn at(now: UnixTime) -> Self {
+        Self {
+            now,
+            delay_from: now,
+        }
+    }
 }
 
 /// An attempt counted against some keys, until it proves not to be a
@@ -84,8 +115,9 @@ pub async fn reserve(
     limits: &[(&str, u32)],
     unless_known: Option<UnlessKnown<'_>>,
     window_secs: u64,
-    now: UnixTime,
+    at: AttemptTime,
 ) -> Result<Result<Attempt, u64>, sqlx::Error> {
+    let now = at.now;
     let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
     // (digest, limit, whether counted only for an unknown client)
     let mut rows: Vec<(KeyDigest, u32, bool)> = limits
@@ -106,7 +138,7 @@ pub async fn reserve(
         known.as_ref().map(|k| (k, known_since)),
         window,
         MAX_DELAY_SECS,
-        now,
+        (now, at.delay_from),
     )
     .await?;
     // On SQLite the statement counts every key or none. On PostgreSQL a
@@ -147,14 +179,14 @@ pub async fn reserve_one(
     key: &str,
     limit: u32,
     window_secs: u64,
-    now: UnixTime,
+    at: AttemptTime,
 ) -> Result<Result<Attempt, u64>, sqlx::Error> {
     reserve(
         &mut *pool.acquire().await?,
         &[(key, limit)],
         None,
         window_secs,
-        now,
+        at,
     )
     .await
 }
@@ -237,68 +269,130 @@ mod tests {
     async fn attempts_past_the_limit_wait_a_growing_delay() {
         let mut db = db().await;
         for _ in 0..3 {
-            let _ = reserve(&mut db, &[("k", 3)], None, 900, 100)
+            let _ = reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::at(100))
                 .await
                 .expect("db")
                 .expect("allowed");
         }
         // The third set a 1 s delay, and the SQL agrees with delay_after.
         assert_eq!(
-            reserve(&mut db, &[("k", 3)], None, 900, 100)
+            reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::at(100))
                 .await
                 .expect("db")
                 .unwrap_err(),
             1
         );
-        let _ = reserve(&mut db, &[("k", 3)], None, 900, 101)
+        let _ = reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::at(101))
             .await
             .expect("db")
             .expect("after 1 s");
         assert_eq!(
-            reserve(&mut db, &[("k", 3)], None, 900, 101)
+            reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::at(101))
                 .await
                 .expect("db")
                 .unwrap_err(),
             2
         );
-        let _ = reserve(&mut db, &[("k", 3)], None, 900, 103)
+        let _ = reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::at(103))
             .await
             .expect("db")
             .expect("after 2 s");
         assert_eq!(
-            reserve(&mut db, &[("k", 3)], None, 900, 103)
+            reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::at(103))
                 .await
                 .expect("db")
                 .unwrap_err(),
             4
         );
         // A new window starts the count again.
-        let _ = reserve(&mut db, &[("k", 3)], None, 900, 1_100)
+        let _ = reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::at(1_100))
             .await
             .expect("db")
             .expect("new window");
-        let _ = reserve(&mut db, &[("k", 3)], None, 900, 1_100)
+        let _ = reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::at(1_100))
             .await
             .expect("db")
             .expect("second");
     }
 
+    /// An attempt late in a second (100.999) must not be followed by one
+    /// allowed a millisecond later (101.000): a delay of 1 s starts from
+    /// the next whole second, and the wait it reports is never short.
+    #[tokio::test]
+    async fn a_delay_started_within_a_second_lasts_its_full_length() {
+        #[derive(Debug)]
+        struct At(i64);
+        impl Clock for At {
+            fn now(&self) -> UnixTime {
+                self.0.div_euclid(1000)
+            }
+            fn now_ms(&self) -> i64 {
+                self.0
+            }
+        }
+        assert_eq!(
+            AttemptTime::of(&At(100_999)),
+            AttemptTime {
+                now: 100,
+                delay_from: 101
+            }
+        );
+        assert_eq!(AttemptTime::of(&At(101_000)), AttemptTime::at(101));
+        let mut db = db().await;
+        for _ in 0..3 {
+            let _ = reserve(
+                &mut db,
+                &[("k", 3)],
+                None,
+                900,
+                AttemptTime::of(&At(100_999)),
+            )
+            .await
+            .expect("db")
+            .expect("allowed");
+        }
+        for (ms, wait) in [(100_999, 2), (101_000, 1), (101_999, 1)] {
+            assert_eq!(
+                reserve(&mut db, &[("k", 3)], None, 900, AttemptTime::of(&At(ms)))
+                    .await
+                    .expect("db")
+                    .unwrap_err(),
+                wait,
+                "at {ms} ms"
+            );
+        }
+        let _ = reserve(
+            &mut db,
+            &[("k", 3)],
+            None,
+            900,
+            AttemptTime::of(&At(102_000)),
+        )
+        .await
+        .expect("db")
+        .expect("a full second later");
+    }
+
     #[tokio::test]
     async fn a_refused_attempt_counts_nowhere() {
         let mut db = db().await;
-        let _ = reserve(&mut db, &[("account", 1)], None, 900, 0)
+        let _ = reserve(&mut db, &[("account", 1)], None, 900, AttemptTime::at(0))
             .await
             .expect("db");
         for _ in 0..5 {
-            assert!(
-                reserve(&mut db, &[("address", 5), ("account", 1)], None, 900, 0)
-                    .await
-                    .expect("db")
-                    .is_err()
-            );
+            assert!(reserve(
+                &mut db,
+                &[("address", 5), ("account", 1)],
+                None,
+                900,
+                AttemptTime::at(0)
+            )
+            .await
+            .expect("db")
+            .is_err());
         }
         for _ in 0..4 {
-            let _ = reserve(&mut db, &[("address", 5)], None, 900, 0)
+            let _ = reserve(&mut db, &[("address", 5)], None, 900, AttemptTime::at(0))
                 .await
                 .expect("db")
                 .expect("fits");
@@ -308,31 +402,31 @@ mod tests {
     #[tokio::test]
     async fn refund_and_clear_give_attempts_back() {
         let mut db = db().await;
-        let attempt = reserve(&mut db, &[("k", 2)], None, 900, 0)
+        let attempt = reserve(&mut db, &[("k", 2)], None, 900, AttemptTime::at(0))
             .await
             .expect("db")
             .expect("first");
         refund(&mut db, attempt).await.expect("refund");
-        let _ = reserve(&mut db, &[("k", 2)], None, 900, 0)
+        let _ = reserve(&mut db, &[("k", 2)], None, 900, AttemptTime::at(0))
             .await
             .expect("db")
             .expect("refunded");
-        let _ = reserve(&mut db, &[("k", 2)], None, 900, 0)
+        let _ = reserve(&mut db, &[("k", 2)], None, 900, AttemptTime::at(0))
             .await
             .expect("db")
             .expect("second");
-        assert!(reserve(&mut db, &[("k", 2)], None, 900, 0)
+        assert!(reserve(&mut db, &[("k", 2)], None, 900, AttemptTime::at(0))
             .await
             .expect("db")
             .is_err());
-        let attempt = reserve(&mut db, &[("other", 9)], None, 900, 0)
+        let attempt = reserve(&mut db, &[("other", 9)], None, 900, AttemptTime::at(0))
             .await
             .expect("db")
             .expect("other");
         settle_success(&mut db, attempt, "k", 1)
             .await
             .expect("settle");
-        assert!(reserve(&mut db, &[("k", 2)], None, 900, 0)
+        assert!(reserve(&mut db, &[("k", 2)], None, 900, AttemptTime::at(0))
             .await
             .expect("db")
             .is_ok());
@@ -359,45 +453,73 @@ mod tests {
         };
         // An attacker elsewhere exhausts the account-wide key.
         for _ in 0..2 {
-            let _ = reserve(&mut db, &[("attacker", 50)], Some(everywhere), 900, 10)
-                .await
-                .expect("db")
-                .expect("allowed");
-        }
-        assert!(
-            reserve(&mut db, &[("attacker", 50)], Some(everywhere), 900, 10)
-                .await
-                .expect("db")
-                .is_err()
-        );
-        // An unknown address is held by it too...
-        assert!(reserve(&mut db, &[("home", 50)], Some(everywhere), 900, 10)
+            let _ = reserve(
+                &mut db,
+                &[("attacker", 50)],
+                Some(everywhere),
+                900,
+                AttemptTime::at(10),
+            )
             .await
             .expect("db")
-            .is_err());
+            .expect("allowed");
+        }
+        assert!(reserve(
+            &mut db,
+            &[("attacker", 50)],
+            Some(everywhere),
+            900,
+            AttemptTime::at(10)
+        )
+        .await
+        .expect("db")
+        .is_err());
+        // An unknown address is held by it too...
+        assert!(reserve(
+            &mut db,
+            &[("home", 50)],
+            Some(everywhere),
+            900,
+            AttemptTime::at(10)
+        )
+        .await
+        .expect("db")
+        .is_err());
         // ...until "home" has signed in once: then it is neither held nor
         // counted there.
-        let attempt = reserve(&mut db, &[("other", 50)], None, 900, 5)
+        let attempt = reserve(&mut db, &[("other", 50)], None, 900, AttemptTime::at(5))
             .await
             .expect("db")
             .expect("other");
         settle_success(&mut db, attempt, "home", 5)
             .await
             .expect("settle");
-        let attempt = reserve(&mut db, &[("home", 50)], Some(everywhere), 900, 10)
-            .await
-            .expect("db")
-            .expect("known address passes");
+        let attempt = reserve(
+            &mut db,
+            &[("home", 50)],
+            Some(everywhere),
+            900,
+            AttemptTime::at(10),
+        )
+        .await
+        .expect("db")
+        .expect("known address passes");
         assert_eq!(
             attempt.keys,
             vec![digest("home")],
             "only its own key counted"
         );
         // Long enough ago, it is a stranger again (counted everywhere).
-        let attempt = reserve(&mut db, &[("home", 50)], Some(everywhere), 900, 1_010)
-            .await
-            .expect("db")
-            .expect("a new window");
+        let attempt = reserve(
+            &mut db,
+            &[("home", 50)],
+            Some(everywhere),
+            900,
+            AttemptTime::at(1_010),
+        )
+        .await
+        .expect("db")
+        .expect("a new window");
         assert_eq!(attempt.keys, vec![digest("home"), digest("everywhere")]);
     }
 }

@@ -8,21 +8,24 @@ pub type KeyDigest = [u8; 32];
 
 /// Counts one attempt against every row of `rows` (digest, limit, whether
 /// counted only when the client is not `known` since the given time) in
-/// `window` seconds, unless any of them is waiting out its delay. Returns
-/// the digests it counted (none when refused).
+/// `window` seconds, unless any of them is waiting out its delay. `now` is
+/// (the second it is, the second a delay starts from: the next one once a
+/// fraction of a second has passed). Returns the digests it counted (none
+/// when refused).
 pub async fn count_attempt(
     db: &mut AnyConnection,
     rows: &[(KeyDigest, u32, bool)],
     known: Option<(&KeyDigest, i64)>,
     window: i64,
     max_delay: i64,
-    now: i64,
+    (now, delay_from): (i64, i64),
 ) -> Result<Vec<Vec<u8>>, sqlx::Error> {
     // $1 now, $2 window, $3 the delay cap, $4 the known key, $5 known
-    // since; row i is key ?(6 + 3i), limit ?(7 + 3i), optional ?(8 + 3i).
-    let key_param = |i: usize| format!("${}", 6 + 3 * i);
-    let limit_param = |i: usize| format!("${}", 7 + 3 * i);
-    let optional_param = |i: usize| format!("${}", 8 + 3 * i);
+    // since, $6 where a delay starts; row i is key ?(7 + 3i), limit
+    // ?(8 + 3i), optional ?(9 + 3i).
+    let key_param = |i: usize| format!("${}", 7 + 3 * i);
+    let limit_param = |i: usize| format!("${}", 8 + 3 * i);
+    let optional_param = |i: usize| format!("${}", 9 + 3 * i);
     let n = rows.len();
     let values = (0..n)
         .map(|i| {
@@ -62,7 +65,7 @@ pub async fn count_attempt(
         "WITH known AS (SELECT EXISTS (SELECT 1 FROM throttle \
                           WHERE key_hash = $4 AND last_success_at > $5) AS yes) \
          INSERT INTO throttle (key_hash, failures, window_start, next_allowed_at) \
-         SELECT column1, 1, $1, $1 + CASE WHEN 1 >= column2 THEN 1 ELSE 0 END \
+         SELECT column1, 1, $1, CASE WHEN 1 >= column2 THEN $6 + 1 ELSE $1 END \
          FROM (VALUES {values}) AS v, known \
          WHERE (column3 = 0 OR NOT known.yes) \
            AND NOT EXISTS (SELECT 1 FROM throttle, known \
@@ -71,8 +74,8 @@ pub async fn count_attempt(
            failures = {count}, \
            window_start = CASE WHEN throttle.window_start + $2 <= $1 THEN $1 \
                                ELSE throttle.window_start END, \
-           next_allowed_at = $1 + CASE WHEN {count} < {limit} THEN 0 \
-                               ELSE {delay} END \
+           next_allowed_at = CASE WHEN {count} < {limit} THEN $1 \
+                                  ELSE $6 + {delay} END \
          WHERE throttle.next_allowed_at <= $1 \
          RETURNING key_hash"
     );
@@ -81,7 +84,8 @@ pub async fn count_attempt(
         .bind(window)
         .bind(max_delay)
         .bind(known.map(|(k, _)| &k[..]))
-        .bind(known.map_or(now, |(_, since)| since));
+        .bind(known.map_or(now, |(_, since)| since))
+        .bind(delay_from);
     for (digest, limit, optional) in rows {
         query = query
             .bind(&digest[..])

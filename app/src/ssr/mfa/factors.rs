@@ -168,7 +168,7 @@ pub async fn verify(
         &limit_key,
         mfa.max_failures_per_account,
         mfa.failure_window_secs,
-        state.clock.now(),
+        crate::ssr::auth::throttle::AttemptTime::of(state.clock.as_ref()),
     )
     .await
     .map_err(internal)?

@@ -112,7 +112,7 @@ pub async fn complete_sign_in(
             &key,
             state.settings.mfa.max_codes_per_sign_in,
             state.settings.mfa.pending_timeout_secs,
-            now,
+            crate::ssr::auth::throttle::AttemptTime::of(state.clock.as_ref()),
         )
         .await
         .map_err(internal)?;

@@ -94,7 +94,7 @@ pub async fn begin(ctx: &RequestContext, purpose: Purpose) -> Result<String, App
                 &key,
                 login.max_failures_per_address,
                 login.failure_window_secs,
-                state.clock.now(),
+                crate::ssr::auth::throttle::AttemptTime::of(state.clock.as_ref()),
             )
             .await
             .map_err(internal)?
