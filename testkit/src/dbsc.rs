@@ -1,18 +1,26 @@
-//! A scripted DBSC device (issue 26): a P-256 key that registers and
-//! refreshes as Chrome does (W3C webappsec-dbsc; `../shared/research`):
-//! proofs are compact JWS with `typ` `dbsc+jwt`, `alg` ES256, the JWK in
-//! the protected header at registration only, raw `r‖s` signatures, and
-//! header values sent unquoted.
+//! A scripted DBSC device (issue 26): a key that registers and refreshes
+//! as Chrome does (W3C webappsec-dbsc; `../shared/research`): proofs are
+//! compact JWS with `typ` `dbsc+jwt`, the JWK in the protected header at
+//! registration only, header values sent unquoted. A P-256 key signing
+//! ES256 (raw `r‖s`) as most devices do, or an RSA 2048 key signing RS256
+//! as a Windows machine with TPM 1.2 does.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use reqwest::header::HeaderMap;
+use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+enum Key {
+    Ec(SigningKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
+}
 
 pub struct Device {
-    key: SigningKey,
+    key: Key,
 }
 
 impl Default for Device {
@@ -22,20 +30,46 @@ impl Default for Device {
 }
 
 impl Device {
+    /// A P-256 device (ES256).
     pub fn new() -> Self {
         Self {
-            key: SigningKey::random(&mut rand::rngs::OsRng),
+            key: Key::Ec(SigningKey::random(&mut rand::rngs::OsRng)),
+        }
+    }
+
+    /// An RSA device of `bits` (RS256); 2048 is what a TPM 1.2 makes.
+    pub fn rsa(bits: usize) -> Self {
+        let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, bits).expect("an RSA key");
+        Self {
+            key: Key::Rsa(Box::new(key)),
+        }
+    }
+
+    /// The algorithm this device signs with.
+    pub fn algorithm(&self) -> &'static str {
+        match self.key {
+            Key::Ec(_) => "ES256",
+            Key::Rsa(_) => "RS256",
         }
     }
 
     pub fn jwk(&self) -> Value {
-        let point = self.key.verifying_key().to_encoded_point(false);
-        json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(point.x().expect("x")),
-            "y": URL_SAFE_NO_PAD.encode(point.y().expect("y")),
-        })
+        match &self.key {
+            Key::Ec(key) => {
+                let point = key.verifying_key().to_encoded_point(false);
+                json!({
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": URL_SAFE_NO_PAD.encode(point.x().expect("x")),
+                    "y": URL_SAFE_NO_PAD.encode(point.y().expect("y")),
+                })
+            }
+            Key::Rsa(key) => json!({
+                "kty": "RSA",
+                "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+                "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+            }),
+        }
     }
 
     /// A proof with any header, signed with this key.
@@ -45,19 +79,30 @@ impl Device {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(payload.to_string())
         );
-        let signature: Signature = self.key.sign(signed.as_bytes());
-        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        let signature = match &self.key {
+            Key::Ec(key) => {
+                let signature: Signature = key.sign(signed.as_bytes());
+                signature.to_bytes().to_vec()
+            }
+            Key::Rsa(key) => key
+                .sign(
+                    rsa::Pkcs1v15Sign::new::<Sha256>(),
+                    &Sha256::digest(signed.as_bytes()),
+                )
+                .expect("an RS256 signature"),
+        };
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
     /// Registration: the key in the header.
     pub fn registration_proof(&self, challenge: &str) -> String {
-        let header = json!({ "alg": "ES256", "typ": "dbsc+jwt", "jwk": self.jwk() });
+        let header = json!({ "alg": self.algorithm(), "typ": "dbsc+jwt", "jwk": self.jwk() });
         self.sign(&header, &json!({ "jti": challenge }))
     }
 
     /// Refresh: no key in the header.
     pub fn refresh_proof(&self, challenge: &str) -> String {
-        let header = json!({ "alg": "ES256", "typ": "dbsc+jwt" });
+        let header = json!({ "alg": self.algorithm(), "typ": "dbsc+jwt" });
         self.sign(&header, &json!({ "jti": challenge }))
     }
 }
@@ -76,7 +121,9 @@ fn quoted_param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 /// The challenge of a page's `Secure-Session-Registration`, and its path.
 pub fn registration_offer(headers: &HeaderMap) -> Option<(String, String)> {
     let value = header(headers, "secure-session-registration")?;
-    if !value.starts_with("(ES256)") {
+    // The first inner list names the algorithms; a device picks ES256.
+    let algorithms = value.strip_prefix('(')?.split(')').next()?;
+    if !algorithms.split(' ').any(|alg| alg == "ES256") {
         return None;
     }
     Some((

@@ -343,6 +343,75 @@ async fn forged_proofs_are_terminal() {
     }
 }
 
+/// A Windows machine whose TPM 1.2 can only do RSA: the offer names RS256
+/// too, and an RSA 2048 key registers and refreshes with RS256. The
+/// algorithm is the key's: an ES256 header over the RSA key's signature
+/// ends the sign-in like any forged proof, and a 1024-bit key is refused
+/// at registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rsa_device_binds_with_rs256_and_the_algorithm_is_the_keys() {
+    let app = spawn_app().await;
+    let sid = app.registered_and_logged_in("tpm12").await;
+    let page = app.get_with("/account", &sid, None).await;
+    let offer = page.headers()["secure-session-registration"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(offer.starts_with("(ES256 RS256);"), "{offer}");
+    let short = Device::rsa(1024);
+    let offered = app.offer(&sid).await;
+    let res = app
+        .dbsc_register(&sid, &short.registration_proof(&offered))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "a 1024-bit key");
+
+    let device = Device::rsa(2048);
+    let bound = app.bind("rsa", &device).await;
+    let registered = app.events("device_bound").await;
+    assert_eq!(registered.last().expect("an event")["algorithm"], "RS256");
+    assert_eq!(
+        app.get_with("/account", &bound.sid, None).await.status(),
+        StatusCode::SEE_OTHER,
+        "bound: the session cookie alone is a visitor's"
+    );
+    let open = challenged(&app, &bound).await;
+    let res = app
+        .dbsc_refresh(
+            &bound.sid,
+            &bound.identifier,
+            Some(&device.refresh_proof(&open)),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "an RS256 refresh");
+    let (renewed, _) = bound_cookie(res.headers()).expect("a new cookie");
+    assert_eq!(
+        app.get_with("/account", &bound.sid, Some(&renewed))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let open = challenged(&app, &bound).await;
+    let confused = device.sign(
+        &json!({ "alg": "ES256", "typ": "dbsc+jwt" }),
+        &json!({ "jti": open }),
+    );
+    let res = app
+        .dbsc_refresh(&bound.sid, &bound.identifier, Some(&confused))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "ES256 over an RSA key"
+    );
+    assert_eq!(
+        app.get_with("/account", &bound.sid, Some(&renewed))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "the sign-in ended"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_and_expired_challenges_get_a_new_challenge_not_a_cookie() {
     let app = spawn_app().await;

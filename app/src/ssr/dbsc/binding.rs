@@ -36,8 +36,8 @@ fn hex(bytes: &[u8]) -> String {
 /// `Secure-Session-Registration`'s value for `challenge`.
 pub fn registration_header(challenge: &str) -> String {
     format!(
-        "({});path=\"{REGISTER_PATH}\";challenge=\"{challenge}\"",
-        proof::ALGORITHM
+        "{};path=\"{REGISTER_PATH}\";challenge=\"{challenge}\"",
+        proof::OFFERED
     )
 }
 
@@ -201,6 +201,8 @@ pub enum Registered {
     Bound {
         session_identifier: String,
         fresh: Fresh,
+        /// What the device signs with (ES256, or RS256 on TPM 1.2).
+        algorithm: &'static str,
     },
     /// The proof did not check out.
     BadProof(ProofError),
@@ -233,6 +235,7 @@ pub async fn register(
     if !answered {
         return Ok(Registered::NoOffer);
     }
+    let algorithm = key.algorithm();
     let key = serde_json::to_string(&key).unwrap_or_default();
     let fresh = Fresh::new();
     let session_identifier = random_token();
@@ -256,6 +259,7 @@ pub async fn register(
         true => Registered::Bound {
             session_identifier,
             fresh,
+            algorithm,
         },
         false => Registered::NoOffer,
     })
@@ -420,7 +424,7 @@ mod tests {
     fn the_headers_are_as_chrome_reads_them() {
         assert_eq!(
             registration_header("abc"),
-            "(ES256);path=\"/dbsc/register\";challenge=\"abc\""
+            "(ES256 RS256);path=\"/dbsc/register\";challenge=\"abc\""
         );
         assert_eq!(challenge_header("c", "id"), "\"c\";id=\"id\"");
         let body = instructions("sid", "https://localhost:3443");

@@ -137,6 +137,7 @@ pub async fn register(State(state): State<AppState>, req: Request<Body>) -> Resp
         Registered::Bound {
             session_identifier,
             fresh,
+            algorithm,
         } => {
             forget_cached(&state, &parts);
             audit_event(
@@ -145,7 +146,7 @@ pub async fn register(State(state): State<AppState>, req: Request<Body>) -> Resp
                 Event::DeviceBound,
                 Outcome::Success,
                 user_id,
-                json!({}),
+                json!({ "algorithm": algorithm }),
             )
             .await;
             tracing::info!(user_id, "session bound to its device");

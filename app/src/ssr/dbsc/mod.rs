@@ -3,7 +3,8 @@
 //! hardware, and only the device holding it can get a new short-lived
 //! bound cookie.
 //!
-//! - `proof`: the browser's signed proofs (ES256, pinned), plain Rust.
+//! - `proof`: the browser's signed proofs (ES256, or RS256 from a TPM 1.2;
+//!   the algorithm is the key's), plain Rust.
 //! - `binding`: the offer, registration, refresh, and the bound cookie's
 //!   check on every request.
 //! - `http`: the two endpoints, `/dbsc/register` and `/dbsc/refresh`.

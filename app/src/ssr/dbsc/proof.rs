@@ -5,50 +5,94 @@
 //! sends no `aud`, `iat` or `exp`: the single-use challenge with its time
 //! limit is the replay defence, so none are required here.
 //!
-//! Only ES256 is accepted, pinned: the header's `alg` must say it and the
-//! signature must be the raw 64-byte `r‖s` over `header.payload` (no
-//! `none`, no HMAC or RSA confusion). Plain Rust over `p256`.
+//! Two algorithms, each pinned to its kind of key: ES256 (P-256, raw
+//! 64-byte `r‖s`: software keys and TPM 2.0) and RS256 (RSASSA-PKCS1-v1_5
+//! with SHA-256 over an RSA key of 2048 to 4096 bits: Windows machines
+//! whose TPM 1.2 can only do RSA). The header's `alg` must be the one of
+//! the key that verifies it (the stored key's on refresh): no `none`, no
+//! HMAC, no ES256 header over an RSA key or the reverse. Plain Rust over
+//! `p256` and `rsa`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
+use rsa::traits::PublicKeyParts;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-/// The one algorithm offered and accepted.
-pub const ALGORITHM: &str = "ES256";
+/// The algorithms accepted, in the order of preference Chrome follows.
+pub const ALGORITHMS: [&str; 2] = ["ES256", "RS256"];
+/// `ALGORITHMS` as the sf-inner-list a registration offer carries
+/// (written out: it goes on every page of a session not yet bound).
+pub const OFFERED: &str = "(ES256 RS256)";
 pub const PROOF_TYPE: &str = "dbsc+jwt";
-/// Far more than Chrome's proofs (about 400 bytes with the key).
+/// Far more than Chrome's proofs (about 400 bytes with a P-256 key, 800
+/// with an RSA 2048 one).
 const MAX_PROOF_BYTES: usize = 4096;
+/// RSA keys shorter than this are refused (NIST SP 800-57: 112-bit
+/// security); `rsa` refuses those longer than 4096 bits.
+const MIN_RSA_BITS: usize = 2048;
 
-/// A device's public key: an EC P-256 JWK, as stored.
+/// A device's public key as a JWK, as stored (the JSON of an EC key is
+/// the same as before RSA was accepted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceKey {
-    pub kty: String,
-    pub crv: String,
-    pub x: String,
-    pub y: String,
+#[serde(tag = "kty")]
+pub enum DeviceKey {
+    #[serde(rename = "EC")]
+    Ec { crv: String, x: String, y: String },
+    #[serde(rename = "RSA")]
+    Rsa { n: String, e: String },
 }
 
 impl DeviceKey {
-    fn verifying_key(&self) -> Result<VerifyingKey, ProofError> {
-        if self.kty != "EC" || self.crv != "P-256" {
-            return Err(ProofError::UnsupportedKey);
+    /// The one algorithm this key signs with.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Self::Ec { .. } => ALGORITHMS[0],
+            Self::Rsa { .. } => ALGORITHMS[1],
         }
-        let x = URL_SAFE_NO_PAD
-            .decode(&self.x)
-            .map_err(|_| ProofError::UnsupportedKey)?;
-        let y = URL_SAFE_NO_PAD
-            .decode(&self.y)
-            .map_err(|_| ProofError::UnsupportedKey)?;
-        if x.len() != 32 || y.len() != 32 {
-            return Err(ProofError::UnsupportedKey);
+    }
+
+    /// Whether `signature` is this key's over `signed`.
+    fn check(&self, signed: &[u8], signature: &[u8]) -> Result<(), ProofError> {
+        let number = |text: &str| {
+            URL_SAFE_NO_PAD
+                .decode(text)
+                .map_err(|_| ProofError::UnsupportedKey)
+        };
+        match self {
+            Self::Ec { crv, x, y } => {
+                let (x, y) = (number(x)?, number(y)?);
+                if crv != "P-256" || x.len() != 32 || y.len() != 32 {
+                    return Err(ProofError::UnsupportedKey);
+                }
+                let mut point = Vec::with_capacity(65);
+                point.push(0x04);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                let key = VerifyingKey::from_sec1_bytes(&point)
+                    .map_err(|_| ProofError::UnsupportedKey)?;
+                let signature =
+                    Signature::from_slice(signature).map_err(|_| ProofError::BadSignature)?;
+                key.verify(signed, &signature)
+                    .map_err(|_| ProofError::BadSignature)
+            }
+            Self::Rsa { n, e } => {
+                let n = rsa::BigUint::from_bytes_be(&number(n)?);
+                let e = rsa::BigUint::from_bytes_be(&number(e)?);
+                let key = rsa::RsaPublicKey::new(n, e).map_err(|_| ProofError::UnsupportedKey)?;
+                if key.n().bits() < MIN_RSA_BITS {
+                    return Err(ProofError::UnsupportedKey);
+                }
+                key.verify(
+                    rsa::Pkcs1v15Sign::new::<Sha256>(),
+                    &Sha256::digest(signed),
+                    signature,
+                )
+                .map_err(|_| ProofError::BadSignature)
+            }
         }
-        let mut point = Vec::with_capacity(65);
-        point.push(0x04);
-        point.extend_from_slice(&x);
-        point.extend_from_slice(&y);
-        VerifyingKey::from_sec1_bytes(&point).map_err(|_| ProofError::UnsupportedKey)
     }
 }
 
@@ -77,13 +121,13 @@ pub enum ProofError {
     Malformed,
     #[error("the header is not a DBSC proof's (typ dbsc+jwt)")]
     WrongType,
-    #[error("the algorithm is not ES256")]
+    #[error("the algorithm is not the key's (ES256 for P-256, RS256 for RSA)")]
     WrongAlgorithm,
     #[error("a refresh proof named its own key")]
     KeyInRefresh,
     #[error("a registration proof has no key")]
     NoKey,
-    #[error("the key is not an EC P-256 key")]
+    #[error("the key is neither an EC P-256 key nor an RSA key of 2048 to 4096 bits")]
     UnsupportedKey,
     #[error("the signature does not verify")]
     BadSignature,
@@ -95,7 +139,9 @@ pub enum ProofError {
 struct Header {
     alg: Option<String>,
     typ: Option<String>,
-    jwk: Option<DeviceKey>,
+    /// Read as a key after the header: a key of another kind is an
+    /// unsupported key, not a malformed proof.
+    jwk: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -136,22 +182,27 @@ pub fn verify(jws: &str, purpose: Use<'_>) -> Result<Proof, ProofError> {
     if header.typ.as_deref() != Some(PROOF_TYPE) {
         return Err(ProofError::WrongType);
     }
-    if header.alg.as_deref() != Some(ALGORITHM) {
+    if !header
+        .alg
+        .as_deref()
+        .is_some_and(|alg| ALGORITHMS.contains(&alg))
+    {
         return Err(ProofError::WrongAlgorithm);
     }
     let key = match (purpose, header.jwk) {
-        (Use::Registration, Some(jwk)) => jwk,
+        (Use::Registration, Some(jwk)) => {
+            serde_json::from_value(jwk).map_err(|_| ProofError::UnsupportedKey)?
+        }
         (Use::Registration, None) => return Err(ProofError::NoKey),
         (Use::Refresh(_), Some(_)) => return Err(ProofError::KeyInRefresh),
         (Use::Refresh(stored), None) => stored.clone(),
     };
-    let verifying = key.verifying_key()?;
-    let signature = decode(signature_b64)?;
-    let signature = Signature::from_slice(&signature).map_err(|_| ProofError::BadSignature)?;
+    // The algorithm follows from the key, never from the header alone.
+    if header.alg.as_deref() != Some(key.algorithm()) {
+        return Err(ProofError::WrongAlgorithm);
+    }
     let signed = &jws[..header_b64.len() + 1 + payload_b64.len()];
-    verifying
-        .verify(signed.as_bytes(), &signature)
-        .map_err(|_| ProofError::BadSignature)?;
+    key.check(signed.as_bytes(), &decode(signature_b64)?)?;
     let payload: Payload =
         serde_json::from_slice(&decode(payload_b64)?).map_err(|_| ProofError::Malformed)?;
     let challenge = payload
@@ -186,12 +237,40 @@ mod tests {
 
     fn jwk_for_test(key: &p256::ecdsa::SigningKey) -> DeviceKey {
         let point = key.verifying_key().to_encoded_point(false);
-        DeviceKey {
-            kty: "EC".to_owned(),
+        DeviceKey::Ec {
             crv: "P-256".to_owned(),
             x: URL_SAFE_NO_PAD.encode(point.x().expect("x")),
             y: URL_SAFE_NO_PAD.encode(point.y().expect("y")),
         }
+    }
+
+    /// An RS256 proof, as a Windows machine with TPM 1.2 signs one.
+    fn rsa_sign_for_test(
+        key: &rsa::RsaPrivateKey,
+        header: &serde_json::Value,
+        challenge: &str,
+    ) -> String {
+        let header = URL_SAFE_NO_PAD.encode(header.to_string());
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::json!({ "jti": challenge }).to_string());
+        let signed = format!("{header}.{payload}");
+        let signature = key
+            .sign(
+                rsa::Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(signed.as_bytes()),
+            )
+            .expect("signed");
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn rsa_jwk_for_test(key: &rsa::RsaPrivateKey) -> DeviceKey {
+        DeviceKey::Rsa {
+            n: URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        }
+    }
+
+    fn rsa_device(bits: usize) -> rsa::RsaPrivateKey {
+        rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, bits).expect("an RSA key")
     }
 
     fn device() -> p256::ecdsa::SigningKey {
@@ -291,13 +370,100 @@ mod tests {
             verify(&no_jti, Use::Refresh(&stored)),
             Err(ProofError::NoChallenge)
         );
-        let wrong_curve = DeviceKey {
+        let DeviceKey::Ec { x, y, .. } = stored.clone() else {
+            panic!("an EC key")
+        };
+        let wrong_curve = DeviceKey::Ec {
             crv: "P-384".to_owned(),
-            ..stored.clone()
+            x,
+            y,
         };
         let jws = sign_for_test(&key, &json!({ "alg": "ES256", "typ": "dbsc+jwt" }), "c");
         assert_eq!(
             verify(&jws, Use::Refresh(&wrong_curve)),
+            Err(ProofError::UnsupportedKey)
+        );
+    }
+
+    #[test]
+    fn the_offer_names_every_accepted_algorithm() {
+        assert_eq!(OFFERED, format!("({})", ALGORITHMS.join(" ")));
+    }
+
+    #[test]
+    fn an_rsa_key_signs_with_rs256_at_registration_and_refresh() {
+        let key = rsa_device(2048);
+        let jwk = rsa_jwk_for_test(&key);
+        let header = json!({ "alg": "RS256", "typ": "dbsc+jwt", "jwk": jwk });
+        let proof =
+            verify(&rsa_sign_for_test(&key, &header, "r1"), Use::Registration).expect("valid");
+        assert_eq!(proof.challenge, "r1");
+        assert_eq!(proof.key.as_ref().map(DeviceKey::algorithm), Some("RS256"));
+        // Stored and read back as the JWK it came as.
+        let stored: DeviceKey =
+            serde_json::from_str(&serde_json::to_string(&jwk).expect("JSON")).expect("a key");
+        assert_eq!(stored, jwk);
+        let plain = json!({ "alg": "RS256", "typ": "dbsc+jwt" });
+        let refresh = rsa_sign_for_test(&key, &plain, "r2");
+        assert_eq!(
+            verify(&refresh, Use::Refresh(&stored)).map(|p| p.challenge),
+            Ok("r2".to_owned())
+        );
+        let other = rsa_device(2048);
+        assert_eq!(
+            verify(
+                &rsa_sign_for_test(&other, &plain, "r2"),
+                Use::Refresh(&stored)
+            ),
+            Err(ProofError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn the_algorithm_follows_the_key_and_short_rsa_keys_are_refused() {
+        let ec = device();
+        let ec_stored = jwk_for_test(&ec);
+        let rsa_key = rsa_device(2048);
+        let rsa_stored = rsa_jwk_for_test(&rsa_key);
+        // RS256 named over an EC key, ES256 over an RSA key: refused before
+        // any signature is looked at.
+        let rs_over_ec = sign_for_test(&ec, &json!({ "alg": "RS256", "typ": "dbsc+jwt" }), "c");
+        assert_eq!(
+            verify(&rs_over_ec, Use::Refresh(&ec_stored)),
+            Err(ProofError::WrongAlgorithm)
+        );
+        let es_over_rsa =
+            rsa_sign_for_test(&rsa_key, &json!({ "alg": "ES256", "typ": "dbsc+jwt" }), "c");
+        assert_eq!(
+            verify(&es_over_rsa, Use::Refresh(&rsa_stored)),
+            Err(ProofError::WrongAlgorithm)
+        );
+        let registration = json!({ "alg": "ES256", "typ": "dbsc+jwt", "jwk": rsa_stored });
+        assert_eq!(
+            verify(
+                &rsa_sign_for_test(&rsa_key, &registration, "c"),
+                Use::Registration
+            ),
+            Err(ProofError::WrongAlgorithm)
+        );
+        // An EC proof's signature presented as RS256 over the RSA key.
+        let ec_signature = sign_for_test(&ec, &json!({ "alg": "RS256", "typ": "dbsc+jwt" }), "c");
+        assert_eq!(
+            verify(&ec_signature, Use::Refresh(&rsa_stored)),
+            Err(ProofError::BadSignature)
+        );
+        // 1024 bits: too short, even when the proof checks out.
+        let short = rsa_device(1024);
+        let header = json!({ "alg": "RS256", "typ": "dbsc+jwt", "jwk": rsa_jwk_for_test(&short) });
+        assert_eq!(
+            verify(&rsa_sign_for_test(&short, &header, "c"), Use::Registration),
+            Err(ProofError::UnsupportedKey)
+        );
+        // A key of another kind (an HMAC secret as a JWK).
+        let oct =
+            json!({ "alg": "ES256", "typ": "dbsc+jwt", "jwk": { "kty": "oct", "k": "c2VjcmV0" } });
+        assert_eq!(
+            verify(&sign_for_test(&ec, &oct, "c"), Use::Registration),
             Err(ProofError::UnsupportedKey)
         );
     }
