@@ -15,8 +15,9 @@ async function enrol(page: Page): Promise<{ app: Authenticator; codes: string[] 
   const app = new Authenticator(key);
   await page.getByLabel("Code", { exact: true }).fill(app.code());
   await page.getByRole("button", { name: "Turn on", exact: true }).click();
+  // allTextContents() does not wait: the codes come with the answer.
+  await expect(page.locator("#recovery-codes code")).toHaveCount(10);
   const codes = await page.locator("#recovery-codes code").allTextContents();
-  expect(codes).toHaveLength(10);
   // Copy puts them on the clipboard, one per line.
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
   await page.getByRole("button", { name: "Copy", exact: true }).click();
