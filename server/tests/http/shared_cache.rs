@@ -168,10 +168,24 @@ async fn a_listener_that_loses_its_connection_reads_through_until_it_is_back() {
     .expect("terminate");
     assert_eq!(ended, vec![true], "B's listener connection, and only it");
 
-    // B notices at once (PostgreSQL says goodbye) and stops answering
-    // from its cache: a sign-out on A now is seen by B on the next request.
-    within(BOUND, "B to distrust its cache", || {
-        !b.state.sessions.cache().is_trusted()
+    // B notices (PostgreSQL says goodbye), distrusts and flushes its
+    // cache, and reconnects at once: a sign-out on A now is seen by B on
+    // the next request. What shows that it noticed: the cache distrusted,
+    // or already a second connection (the distrust can last only until the
+    // next heartbeat after the reconnect, tens of milliseconds, which a
+    // loaded machine's polling can miss); within two bounds, as
+    // pg_terminate_backend only signals the backend, which may still
+    // deliver a heartbeat sent after it returned (CI at 96afd9b, 8 test
+    // threads on 2 cores: "not within 1s").
+    let reconnected = || {
+        listener
+            .stats
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 2
+    };
+    within(BOUND * 2, "B to notice the lost connection", || {
+        !b.state.sessions.cache().is_trusted() || reconnected()
     })
     .await;
     assert!(b.state.sessions.cache().is_empty(), "flushed");
@@ -184,13 +198,7 @@ async fn a_listener_that_loses_its_connection_reads_through_until_it_is_back() {
         b.state.sessions.cache().is_trusted()
     })
     .await;
-    assert!(
-        listener
-            .stats
-            .connections
-            .load(std::sync::atomic::Ordering::Relaxed)
-            >= 2
-    );
+    assert!(reconnected());
     warm(&b, &kept).await;
     let res = a.post_form("/api/logout", &[], Some(&kept)).await;
     assert_eq!(res.status(), StatusCode::OK);
