@@ -222,17 +222,35 @@ mod tests {
 
     /// A proof as Chrome makes one (`testkit::dbsc` builds the same from
     /// outside): `key` signs `{"jti": challenge}`.
+    /// A compact JWS of `header` and `payload`, signed by `sign`.
+    fn compact_for_test(
+        header: &serde_json::Value,
+        payload: &serde_json::Value,
+        sign: impl Fn(&[u8]) -> Vec<u8>,
+    ) -> String {
+        let signed = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string())
+        );
+        let signature = sign(signed.as_bytes());
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn ec_signer(key: &p256::ecdsa::SigningKey) -> impl Fn(&[u8]) -> Vec<u8> + '_ {
+        use p256::ecdsa::signature::Signer;
+        move |signed| {
+            let signature: Signature = key.sign(signed);
+            signature.to_bytes().to_vec()
+        }
+    }
+
     fn sign_for_test(
         key: &p256::ecdsa::SigningKey,
         header: &serde_json::Value,
         challenge: &str,
     ) -> String {
-        use p256::ecdsa::signature::Signer;
-        let header = URL_SAFE_NO_PAD.encode(header.to_string());
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::json!({ "jti": challenge }).to_string());
-        let signed = format!("{header}.{payload}");
-        let signature: Signature = key.sign(signed.as_bytes());
-        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        compact_for_test(header, &json!({ "jti": challenge }), ec_signer(key))
     }
 
     fn jwk_for_test(key: &p256::ecdsa::SigningKey) -> DeviceKey {
@@ -250,16 +268,10 @@ mod tests {
         header: &serde_json::Value,
         challenge: &str,
     ) -> String {
-        let header = URL_SAFE_NO_PAD.encode(header.to_string());
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::json!({ "jti": challenge }).to_string());
-        let signed = format!("{header}.{payload}");
-        let signature = key
-            .sign(
-                rsa::Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(signed.as_bytes()),
-            )
-            .expect("signed");
-        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+        compact_for_test(header, &json!({ "jti": challenge }), |signed| {
+            key.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(signed))
+                .expect("signed")
+        })
     }
 
     fn rsa_jwk_for_test(key: &rsa::RsaPrivateKey) -> DeviceKey {
@@ -358,14 +370,11 @@ mod tests {
         for bad in ["", "a", "a.b", "a.b.c.d", "!!.!!.!!", &"x".repeat(5000)] {
             assert!(verify(bad, Use::Refresh(&stored)).is_err(), "{bad:.20}");
         }
-        let no_jti = {
-            use p256::ecdsa::signature::Signer;
-            let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","typ":"dbsc+jwt"}"#);
-            let payload = URL_SAFE_NO_PAD.encode(r#"{"aud":"x"}"#);
-            let signed = format!("{header}.{payload}");
-            let signature: Signature = key.sign(signed.as_bytes());
-            format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
-        };
+        let no_jti = compact_for_test(
+            &json!({ "alg": "ES256", "typ": "dbsc+jwt" }),
+            &json!({ "aud": "x" }),
+            ec_signer(&key),
+        );
         assert_eq!(
             verify(&no_jti, Use::Refresh(&stored)),
             Err(ProofError::NoChallenge)
@@ -464,6 +473,37 @@ mod tests {
             json!({ "alg": "ES256", "typ": "dbsc+jwt", "jwk": { "kty": "oct", "k": "c2VjcmV0" } });
         assert_eq!(
             verify(&sign_for_test(&ec, &oct, "c"), Use::Registration),
+            Err(ProofError::UnsupportedKey)
+        );
+    }
+
+    /// Bindings stored before RSA was accepted hold the EC key's JWK as
+    /// the old struct wrote it: it must still read as the same key.
+    #[test]
+    fn a_stored_ec_key_reads_as_before() {
+        let key = jwk_for_test(&device());
+        let DeviceKey::Ec { crv, x, y } = &key else {
+            panic!("an EC key")
+        };
+        let old = format!(r#"{{"kty":"EC","crv":"{crv}","x":"{x}","y":"{y}"}}"#);
+        assert_eq!(
+            serde_json::from_str::<DeviceKey>(&old).ok(),
+            Some(key.clone())
+        );
+        assert_eq!(serde_json::to_string(&key).ok(), Some(old));
+    }
+
+    /// Over 4096 bits is refused before any signature is checked (`rsa`'s
+    /// limit: a huge modulus would make each verification slow).
+    #[test]
+    fn rsa_keys_longer_than_4096_bits_are_refused() {
+        let mut modulus = vec![0xffu8; 513];
+        modulus[512] = 0xf1;
+        let huge = json!({ "kty": "RSA", "n": URL_SAFE_NO_PAD.encode(&modulus), "e": "AQAB" });
+        let header = json!({ "alg": "RS256", "typ": "dbsc+jwt", "jwk": huge });
+        let jws = compact_for_test(&header, &json!({ "jti": "c" }), |_| vec![1; 513]);
+        assert_eq!(
+            verify(&jws, Use::Registration),
             Err(ProofError::UnsupportedKey)
         );
     }
